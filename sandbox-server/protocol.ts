@@ -1,0 +1,234 @@
+// Monitor protocol: the events the sandbox streams to a page, one JSON object per
+// WebSocket message on /api/sessions/<id>/monitor. This is the only server module the
+// browser imports, so it holds types and tiny pure helpers only (no Node imports).
+// Public contract: extend it, never rename fields (external tests rely on them).
+
+/** Who sent the bytes. */
+export type Direction = 'client' | 'server';
+
+/** Fields every event carries. */
+export interface EventBase {
+  /** Per-session sequence number, strictly increasing, starting at 1. */
+  seq: number;
+  /** Server time (ms since epoch) when the bytes were seen. */
+  t: number;
+}
+
+/** Opcode names from RFC 6455 §5.2 (reserved ones named as such). */
+export const OPCODE_NAMES: Record<number, string> = {
+  0x0: 'continuation',
+  0x1: 'text',
+  0x2: 'binary',
+  0x3: 'reserved-non-control-3',
+  0x4: 'reserved-non-control-4',
+  0x5: 'reserved-non-control-5',
+  0x6: 'reserved-non-control-6',
+  0x7: 'reserved-non-control-7',
+  0x8: 'close',
+  0x9: 'ping',
+  0xa: 'pong',
+  0xb: 'reserved-control-b',
+  0xc: 'reserved-control-c',
+  0xd: 'reserved-control-d',
+  0xe: 'reserved-control-e',
+  0xf: 'reserved-control-f',
+};
+
+/** Most payload bytes copied into one event (hex). Longer payloads are cut, with truncated: true. */
+export const PAYLOAD_CAPTURE_LIMIT = 4096;
+
+/** A TCP connection attributed to the session (after its first request head). */
+export interface ConnOpenEvent extends EventBase {
+  type: 'conn-open';
+  conn: string;
+  /** Client label from the `client` query parameter (A, B…), or null for an external client. */
+  client: string | null;
+  /** Remote address and port, e.g. "127.0.0.1:51234". */
+  remote: string;
+  /** Request path of the first request, without the session prefix (e.g. "echo", "socket.io/"). */
+  path: string;
+}
+
+export interface ConnCloseEvent extends EventBase {
+  type: 'conn-close';
+  conn: string;
+  /** Why the TCP connection ended, when known (e.g. "end", "error: ECONNRESET", "destroyed"). */
+  reason: string;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** An HTTP request or response head, exactly as on the wire, and its body if any. */
+export interface HttpEvent extends EventBase {
+  type: 'http';
+  conn: string;
+  from: Direction;
+  /** Start line and headers, CRLF separated, without the final empty line. */
+  head: string;
+  /** Byte length of the head including its final CRLF CRLF. */
+  headLength: number;
+  /** Body as UTF-8 text (cut at PAYLOAD_CAPTURE_LIMIT), when the message has one. */
+  body?: string;
+  /** Body length in bytes on the wire (for chunked bodies, including chunk framing). */
+  bodyLength?: number;
+  truncated?: boolean;
+}
+
+/** One WebSocket frame (RFC 6455 §5.2). */
+export interface FrameEvent extends EventBase {
+  type: 'frame';
+  conn: string;
+  from: Direction;
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: number;
+  opcodeName: string;
+  masked: boolean;
+  /** Masking key as 8 hex digits, or null when not masked. */
+  maskKey: string | null;
+  /** Declared payload length. */
+  length: number;
+  /** Which length form the header used: 7 (0–125), 16 (126) or 64 (127) bits. */
+  lengthForm: 7 | 16 | 64;
+  /** Frame header bytes in hex (2 to 14 bytes). */
+  header: string;
+  /** Unmasked payload in hex (as on the wire if compressed), cut at PAYLOAD_CAPTURE_LIMIT bytes. */
+  payload: string;
+  truncated?: boolean;
+  /** Payload as text for text frames / continuation of text (after inflation if compressed). */
+  text?: string;
+  /** Close frames: status code (absent if the payload is empty) and reason. */
+  code?: number;
+  reason?: string;
+}
+
+/** A complete data message, reassembled from its frames (and inflated), after its last frame. */
+export interface MessageEvent extends EventBase {
+  type: 'message';
+  conn: string;
+  from: Direction;
+  /** 1 text, 2 binary. */
+  opcode: number;
+  /** Message length in bytes after reassembly and inflation. */
+  length: number;
+  frames: number;
+  compressed: boolean;
+  /** Text messages: the text (cut at PAYLOAD_CAPTURE_LIMIT). */
+  text?: string;
+  /** Binary messages: hex (cut at PAYLOAD_CAPTURE_LIMIT bytes). */
+  data?: string;
+  truncated?: boolean;
+}
+
+/** Engine.IO packet (over WebSocket frames or in a polling body), with its Socket.IO packet if any. */
+export interface EioEvent extends EventBase {
+  type: 'eio';
+  conn: string;
+  from: Direction;
+  transport: 'websocket' | 'polling';
+  /** Engine.IO session id when known. */
+  sid?: string;
+  /** open, close, ping, pong, message, upgrade, noop. */
+  packet: string;
+  /** Packet data as text (JSON for open), or hex for binary. */
+  data?: string;
+  binary?: boolean;
+  sio?: SioPacket;
+}
+
+export interface SioPacket {
+  /** 0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 BINARY_EVENT, 6 BINARY_ACK. */
+  type: number;
+  typeName: string;
+  nsp: string;
+  id?: number;
+  /** Decoded JSON data (placeholders replaced by {"_placeholder":true,"num":n} as on the wire). */
+  data?: unknown;
+  /** Number of binary attachments announced. */
+  attachments?: number;
+  /** For EVENT / BINARY_EVENT: the event name. */
+  event?: string;
+}
+
+/** A protocol violation seen in the traffic (reported, never thrown). */
+export interface ViolationEvent extends EventBase {
+  type: 'violation';
+  conn: string;
+  from: Direction;
+  /** The close code RFC 6455 prescribes for this violation (1002, 1007, 1009…). */
+  code: number;
+  message: string;
+}
+
+/** A limit was exceeded; the server answered as `action` says. */
+export interface LimitEvent extends EventBase {
+  type: 'limit';
+  conn?: string;
+  limit: 'connections' | 'rate' | 'payload' | 'sessions' | 'backlog' | 'ip-connections';
+  /** e.g. "close 1009", "close 1008", "http 429". */
+  action: string;
+  message: string;
+}
+
+/** Socket.IO room membership in the session, sent whenever it changes. */
+export interface RoomsEvent extends EventBase {
+  type: 'rooms';
+  nsp: string;
+  /** room name → Socket.IO socket ids; each socket also listed with its connection and client label. */
+  rooms: Record<string, string[]>;
+  sockets: Record<string, { conn: string | null; client: string | null }>;
+}
+
+/** A scenario's note to the learner (e.g. "sending a ping with payload 'abc'"). */
+export interface InfoEvent extends EventBase {
+  type: 'info';
+  conn?: string;
+  message: string;
+}
+
+/** First event on every monitor: the session and its learner endpoints. */
+export interface HelloEvent extends EventBase {
+  type: 'hello';
+  session: string;
+  /** Absolute base URLs, e.g. { http: "http://127.0.0.1:4321/s/<id>/", ws: "ws://127.0.0.1:4321/s/<id>/" }. */
+  endpoints: { http: string; ws: string; socketIoPath: string };
+  scenarios: string[];
+}
+
+/** Events were dropped because the monitor could not keep up. */
+export interface DroppedEvent extends EventBase {
+  type: 'dropped';
+  count: number;
+}
+
+/** Last event before the server stops or the session expires. */
+export interface EndEvent extends EventBase {
+  type: 'end';
+  reason: 'shutdown' | 'expired';
+}
+
+export type MonitorEvent =
+  | HelloEvent
+  | ConnOpenEvent
+  | ConnCloseEvent
+  | HttpEvent
+  | FrameEvent
+  | MessageEvent
+  | EioEvent
+  | ViolationEvent
+  | LimitEvent
+  | RoomsEvent
+  | InfoEvent
+  | DroppedEvent
+  | EndEvent;
+
+/** Answer of POST /api/sessions. */
+export interface CreateSessionResponse {
+  id: string;
+}
+
+/** Scenario names served as WebSocket endpoints at /s/<id>/<scenario>. */
+export const WS_SCENARIOS = ['echo', 'broadcast', 'match', 'control', 'echo-deflate'] as const;
+export type WsScenario = (typeof WS_SCENARIOS)[number];
