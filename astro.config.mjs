@@ -1,0 +1,37 @@
+// @ts-check
+import { defineConfig } from 'astro/config';
+import starlight from '@astrojs/starlight';
+import mdx from '@astrojs/mdx';
+import { parts } from './site/course-parts.ts';
+
+export default defineConfig({
+  srcDir: './site',
+  // Pages are static files served by the sandbox's Node process (see sandbox-server/).
+  output: 'static',
+  trailingSlash: 'always',
+  devToolbar: { enabled: false },
+  integrations: [
+    starlight({
+      title: 'Atelier WebSocket',
+      description: 'Apprendre WebSocket et Socket.IO en regardant ses propres octets passer sur le fil.',
+      defaultLocale: 'root',
+      locales: { root: { label: 'Français', lang: 'fr' } },
+      // Lessons live outside site/content/docs: Starlight must still process their asides.
+      markdown: { processedDirs: ['./lessons'] },
+      // The playground needs the width a table of contents would take.
+      tableOfContents: false,
+      pagination: true,
+      lastUpdated: false,
+      customCss: ['./site/styles/course.css'],
+      components: { MarkdownContent: './site/components/overrides/MarkdownContent.astro' },
+      sidebar: [
+        { label: 'Accueil', link: '/' },
+        ...parts.map((part) => ({
+          label: part.label,
+          items: [{ autogenerate: { directory: `lessons/${part.dir}` } }],
+        })),
+      ],
+    }),
+    mdx(),
+  ],
+});

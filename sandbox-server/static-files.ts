@@ -1,0 +1,141 @@
+// Serves the built site (dist/): content types, gzip/brotli negotiated per request and
+// cached in memory, immutable caching for hashed assets, ETag revalidation, 404 page.
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.avif': 'image/avif',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.txt': 'text/plain; charset=utf-8',
+  '.xml': 'application/xml; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.webmanifest': 'application/manifest+json',
+  // Pagefind's index fragments are already compressed binary data.
+  '.pf_fragment': 'application/octet-stream',
+  '.pf_index': 'application/octet-stream',
+  '.pf_meta': 'application/octet-stream',
+  '.pagefind': 'application/octet-stream',
+};
+
+const COMPRESSIBLE = /^(text\/|application\/(json|javascript|xml|manifest\+json|wasm)|image\/svg\+xml)/;
+
+interface CachedFile {
+  body: Buffer;
+  type: string;
+  etag: string;
+  br?: Buffer;
+  gzip?: Buffer;
+}
+
+export interface StaticHandler {
+  /** Answers a GET/HEAD request from dist/; returns false for other methods. */
+  (req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
+/** Creates a handler for the files under `root`. Files are read once and kept in memory. */
+export function createStaticHandler(root: string): StaticHandler {
+  const cache = new Map<string, CachedFile | null>();
+
+  async function load(path: string): Promise<CachedFile | null> {
+    if (cache.has(path)) return cache.get(path)!;
+    let file: CachedFile | null = null;
+    try {
+      const info = await stat(path);
+      if (info.isFile()) {
+        const body = await readFile(path);
+        file = {
+          body,
+          type: TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
+          etag: `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`,
+        };
+      }
+    } catch {
+      file = null;
+    }
+    cache.set(path, file);
+    return file;
+  }
+
+  function resolve(urlPath: string): string | null {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(urlPath);
+    } catch {
+      return null;
+    }
+    if (decoded.includes('\0')) return null;
+    const full = normalize(join(root, decoded));
+    if (full !== root && !full.startsWith(root.endsWith(sep) ? root : root + sep)) return null;
+    return full;
+  }
+
+  return async (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = resolve(url.pathname);
+    let file: CachedFile | null = null;
+    let status = 200;
+    if (path) {
+      file = await load(url.pathname.endsWith('/') ? join(path, 'index.html') : path);
+      if (!file && !url.pathname.endsWith('/') && !extname(url.pathname) && (await load(join(path, 'index.html')))) {
+        res.writeHead(308, { Location: `${url.pathname}/${url.search}` }).end();
+        return true;
+      }
+    }
+    if (!file) {
+      status = 404;
+      file = await load(join(root, '404.html'));
+      if (!file) {
+        res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Page introuvable');
+        return true;
+      }
+    }
+    const headers: Record<string, string> = {
+      'Content-Type': file.type,
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': url.pathname.startsWith('/_astro/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+    };
+    if (status === 200) {
+      headers.ETag = file.etag;
+      if (req.headers['if-none-match'] === file.etag) {
+        res.writeHead(304, headers).end();
+        return true;
+      }
+    }
+    let body = file.body;
+    if (COMPRESSIBLE.test(file.type) && body.length > 1024) {
+      headers.Vary = 'Accept-Encoding';
+      const accept = String(req.headers['accept-encoding'] ?? '');
+      if (/\bbr\b/.test(accept)) {
+        file.br ??= brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9 } });
+        body = file.br;
+        headers['Content-Encoding'] = 'br';
+      } else if (/\bgzip\b/.test(accept)) {
+        file.gzip ??= gzipSync(body, { level: 9 });
+        body = file.gzip;
+        headers['Content-Encoding'] = 'gzip';
+      }
+    }
+    headers['Content-Length'] = String(body.length);
+    res.writeHead(status, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return true;
+  };
+}
