@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { countMatches, evaluateCheck, matchNumber, matchText, validateCheck, type Check } from './checks.ts';
+import { ECHO_RUN } from './fixtures.test-data.ts';
+
+describe('matchers', () => {
+  it('compares numbers and bounds', () => {
+    expect(matchNumber(5, 5)).toBe(true);
+    expect(matchNumber(5, { gt: 4, lte: 5 })).toBe(true);
+    expect(matchNumber(5, { gt: 5 })).toBe(false);
+    expect(matchNumber(undefined, { gte: 0 })).toBe(false);
+  });
+  it('compares text by equality, substring and regex', () => {
+    expect(matchText('Hello', 'Hello')).toBe(true);
+    expect(matchText('Hello', { includes: 'ell' })).toBe(true);
+    expect(matchText('Hello', { regex: '^H.*o$' })).toBe(true);
+    expect(matchText('Hello', { regex: '^h' })).toBe(false);
+    expect(matchText(undefined, 'x')).toBe(false);
+  });
+  it('matches frames by direction, opcode, mask and text', () => {
+    expect(countMatches(ECHO_RUN, { type: 'frame', from: 'client', opcode: 1, masked: true, text: 'Hello' })).toBe(1);
+    expect(countMatches(ECHO_RUN, { type: 'frame', text: 'Hello' })).toBe(2);
+    expect(countMatches(ECHO_RUN, { type: 'frame', from: 'server', masked: true })).toBe(0);
+    expect(countMatches(ECHO_RUN, { type: 'frame', lengthForm: 7, length: { lt: 10 } })).toBe(3);
+  });
+  it('resolves client labels through conn-open events', () => {
+    expect(countMatches(ECHO_RUN, { type: 'frame', client: 'A' })).toBe(3);
+    expect(countMatches(ECHO_RUN, { client: 'B' })).toBe(2);
+    expect(countMatches(ECHO_RUN, { type: 'conn-open', client: 'B' })).toBe(1);
+  });
+  it('matches close codes, heads, Engine.IO and Socket.IO packets', () => {
+    expect(countMatches(ECHO_RUN, { opcode: 8, code: 1000 })).toBe(1);
+    expect(countMatches(ECHO_RUN, { type: 'http', head: { includes: '101 Switching' } })).toBe(1);
+    expect(countMatches(ECHO_RUN, { type: 'eio', packet: 'message', sio: { event: 'say', nsp: '/' } })).toBe(1);
+    expect(countMatches(ECHO_RUN, { sio: { event: 'said' } })).toBe(0);
+    expect(countMatches(ECHO_RUN, { type: 'conn-close', reason: 'end' })).toBe(1);
+  });
+});
+
+describe('checks', () => {
+  const check: Check = {
+    id: 'echo',
+    label: 'Recevoir l’écho',
+    expect: [{ type: 'frame', from: 'server', text: 'Hello' }, { type: 'frame', opcode: 8 }],
+  };
+  it('passes when every expect matcher is satisfied', () => {
+    expect(evaluateCheck(check, ECHO_RUN).passed).toBe(true);
+    expect(evaluateCheck(check, ECHO_RUN.slice(0, 6))).toEqual({ passed: false, missing: [1], forbidden: [] });
+  });
+  it('honours count', () => {
+    expect(evaluateCheck({ ...check, expect: { type: 'frame', text: 'Hello', count: 2 } }, ECHO_RUN).passed).toBe(true);
+    expect(evaluateCheck({ ...check, expect: { type: 'frame', text: 'Hello', count: 3 } }, ECHO_RUN).passed).toBe(false);
+  });
+  it('fails when a none matcher matches', () => {
+    const r = evaluateCheck({ ...check, none: [{ type: 'violation' }, { type: 'frame', from: 'client', masked: true }] }, ECHO_RUN);
+    expect(r).toEqual({ passed: false, missing: [], forbidden: [1] });
+  });
+  it('validates declarations', () => {
+    expect(validateCheck(check)).toEqual([]);
+    expect(validateCheck({ id: 'x', label: 'y', expect: { tpye: 'frame' } })[0]).toContain('tpye');
+    expect(validateCheck({ id: 'x', expect: {} }).length).toBe(1);
+  });
+});
