@@ -3,9 +3,11 @@ import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
 import mdx from '@astrojs/mdx';
 import { parts } from './site/course-parts.ts';
+import { playgroundPlugin } from './site/vite/playground-plugin.ts';
 
 export default defineConfig({
   srcDir: './site',
+  publicDir: './site/public',
   // Pages are static files served by the sandbox's Node process (see sandbox-server/).
   output: 'static',
   trailingSlash: 'always',
@@ -34,4 +36,9 @@ export default defineConfig({
     }),
     mdx(),
   ],
+  vite: {
+    // Playground: Monaco's workers are ES modules; library CSS injected from JS (see site/vite/).
+    worker: { format: 'es' },
+    plugins: [playgroundPlugin()],
+  },
 });
