@@ -74,6 +74,21 @@ export interface HttpEvent extends EventBase {
   truncated?: boolean;
 }
 
+/**
+ * A piece of an HTTP body streamed as it arrives (responses without a length, or `text/event-stream`),
+ * so Server-Sent Events show live. The `http` event of that message comes first, without `body`.
+ */
+export interface HttpBodyEvent extends EventBase {
+  type: 'http-body';
+  conn: string;
+  from: Direction;
+  /** Body bytes of this piece as UTF-8 text (de-chunked; cut at PAYLOAD_CAPTURE_LIMIT). */
+  text: string;
+  /** Body bytes in this piece (de-chunked), before any cut. */
+  length: number;
+  truncated?: boolean;
+}
+
 /** One WebSocket frame (RFC 6455 §5.2). */
 export interface FrameEvent extends EventBase {
   type: 'frame';
@@ -136,6 +151,8 @@ export interface EioEvent extends EventBase {
   data?: string;
   binary?: boolean;
   sio?: SioPacket;
+  /** Socket.IO: this binary packet is attachment `num` (0-based) of the BINARY_EVENT/BINARY_ACK before it, which announced `of`. */
+  attachment?: { num: number; of: number };
 }
 
 export interface SioPacket {
@@ -185,6 +202,8 @@ export interface RoomsEvent extends EventBase {
 export interface InfoEvent extends EventBase {
   type: 'info';
   conn?: string;
+  /** The direction the note is about, when it concerns one (e.g. a message not inflated). */
+  from?: Direction;
   message: string;
 }
 
@@ -214,6 +233,7 @@ export type MonitorEvent =
   | ConnOpenEvent
   | ConnCloseEvent
   | HttpEvent
+  | HttpBodyEvent
   | FrameEvent
   | MessageEvent
   | EioEvent

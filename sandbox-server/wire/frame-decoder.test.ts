@@ -1,0 +1,259 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { FrameDecoder, isValidCloseCode } from './frame-decoder.ts';
+import type { FrameItem, MessageItem, WireItem } from './frame-decoder.ts';
+import { bytes, concatAll, cutsArb, feed, textWithin, toHex } from './test-util.ts';
+import { Sender } from './test-util.ts';
+
+const frames = (items: WireItem[]) => items.filter((i): i is FrameItem => i.type === 'frame');
+const messages = (items: WireItem[]) => items.filter((i): i is MessageItem => i.type === 'message');
+const violations = (items: WireItem[]) => items.filter((i) => i.type === 'violation');
+
+function decode(role: 'client' | 'server', data: Uint8Array, cuts: number[] = [], captureLimit?: number): WireItem[] {
+  const d = new FrameDecoder({ role, captureLimit });
+  return feed((c) => d.push(c), data, cuts);
+}
+
+const HELLO = [0x48, 0x65, 0x6c, 0x6c, 0x6f];
+const MASKED_HELLO = [0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+
+describe('RFC 6455 §5.7 examples', () => {
+  it('single-frame unmasked text', () => {
+    const items = decode('server', bytes(0x81, 0x05, ...HELLO));
+    expect(items.map((i) => i.type)).toEqual(['frame', 'message']);
+    expect(items[0]).toMatchObject({ fin: true, opcode: 1, opcodeName: 'text', masked: false, maskKey: null, length: 5, lengthForm: 7, header: '8105', payload: '48656c6c6f', text: 'Hello' });
+    expect(items[1]).toEqual({ type: 'message', opcode: 1, length: 5, frames: 1, compressed: false, text: 'Hello' });
+  });
+
+  it('single-frame masked text, split at every byte', () => {
+    const data = bytes(0x81, 0x85, ...MASKED_HELLO);
+    const items = decode('client', data, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(items[0]).toMatchObject({ masked: true, maskKey: '37fa213d', header: '818537fa213d', payload: '48656c6c6f', text: 'Hello' });
+    expect(messages(items)).toEqual([{ type: 'message', opcode: 1, length: 5, frames: 1, compressed: false, text: 'Hello' }]);
+  });
+
+  it('fragmented unmasked text "Hel" + "lo"', () => {
+    const items = decode('server', bytes(0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f));
+    expect(items.map((i) => i.type)).toEqual(['frame', 'frame', 'message']);
+    expect(items[0]).toMatchObject({ fin: false, opcode: 1, text: 'Hel' });
+    expect(items[1]).toMatchObject({ fin: true, opcode: 0, opcodeName: 'continuation', text: 'lo' });
+    expect(items[2]).toMatchObject({ opcode: 1, length: 5, frames: 2, text: 'Hello' });
+  });
+
+  it('unmasked ping and masked pong', () => {
+    const ping = decode('server', bytes(0x89, 0x05, ...HELLO));
+    expect(ping).toHaveLength(1);
+    expect(ping[0]).toMatchObject({ opcode: 9, opcodeName: 'ping', payload: '48656c6c6f', masked: false });
+    const pong = decode('client', bytes(0x8a, 0x85, ...MASKED_HELLO));
+    expect(pong).toHaveLength(1);
+    expect(pong[0]).toMatchObject({ opcode: 10, opcodeName: 'pong', payload: '48656c6c6f', maskKey: '37fa213d' });
+  });
+
+  it('256-byte binary with a 16-bit length', () => {
+    const payload = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const items = decode('server', concatAll([bytes(0x82, 0x7e, 0x01, 0x00), payload]), [3, 100]);
+    expect(items[0]).toMatchObject({ opcode: 2, length: 256, lengthForm: 16, header: '827e0100', payload: toHex(payload) });
+    expect(items[1]).toMatchObject({ type: 'message', opcode: 2, length: 256, data: toHex(payload) });
+  });
+
+  it('65536-byte binary with a 64-bit length, payload cut at the capture limit', () => {
+    const payload = Uint8Array.from({ length: 65536 }, (_, i) => (i * 7) & 0xff);
+    const header = bytes(0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0);
+    const items = decode('server', concatAll([header, payload]), [5, 9, 10, 30000]);
+    expect(items[0]).toMatchObject({ length: 65536, lengthForm: 64, header: '827f0000000000010000', truncated: true });
+    expect((items[0] as FrameItem).payload).toBe(toHex(payload.subarray(0, 4096)));
+    expect(items[1]).toMatchObject({ length: 65536, truncated: true, data: toHex(payload.subarray(0, 4096)) });
+  });
+});
+
+describe('frame events are emitted only when the frame is complete', () => {
+  it('holds a frame until its last byte', () => {
+    const d = new FrameDecoder({ role: 'server' });
+    expect(d.push(bytes(0x82, 0x03, 1, 2))).toEqual([]);
+    expect(frames(d.push(bytes(3)))).toHaveLength(1);
+  });
+
+  it('non-minimal length encodings are accepted', () => {
+    const items = decode('server', bytes(0x82, 0x7e, 0x00, 0x02, 9, 9));
+    expect(items[0]).toMatchObject({ length: 2, lengthForm: 16, payload: '0909' });
+  });
+
+  it('control frames between fragments do not break the message', () => {
+    const data = bytes(0x01, 0x01, 0x61, 0x89, 0x00, 0x80, 0x01, 0x62);
+    const items = decode('server', data);
+    expect(items.map((i) => (i.type === 'frame' ? i.opcodeName : i.type))).toEqual(['text', 'ping', 'continuation', 'message']);
+    expect(messages(items)[0]).toMatchObject({ text: 'ab', frames: 2 });
+  });
+
+  it('close frame code and reason', () => {
+    const reason = Buffer.from('au revoir');
+    const items = decode('server', concatAll([bytes(0x88, 2 + reason.length, 0x03, 0xe8), reason]));
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ opcodeName: 'close', code: 1000, reason: 'au revoir' });
+    expect(decode('server', bytes(0x88, 0x00))[0]).not.toHaveProperty('code');
+  });
+});
+
+/** A message as ws's Sender frames it, with the fields the decoder must find. */
+interface Msg {
+  text: boolean;
+  payload: Uint8Array;
+  /** Fragment boundaries inside the payload. */
+  cuts: number[];
+  ping: boolean;
+}
+
+const msgArb: fc.Arbitrary<Msg> = fc.record({
+  text: fc.boolean(),
+  str: fc.string({ unit: 'binary', maxLength: 300 }),
+  bin: fc.uint8Array({ maxLength: 70000 }).filter((a) => a.length < 200 || a.length > 65530 || a.length % 97 === 0),
+  cuts: fc.array(fc.nat(), { maxLength: 4 }),
+  ping: fc.boolean(),
+}).map(({ text, str, bin, cuts, ping }) => {
+  const payload = text ? Uint8Array.from(Buffer.from(str)) : bin;
+  return { text, payload, cuts: [...new Set(cuts.map((c) => c % (payload.length + 1)))].sort((a, b) => a - b), ping };
+});
+
+describe('property: frames written by ws Sender decode to the same fields', () => {
+  it('random messages, fragmentation, masking, control frames and chunk boundaries', () => {
+    fc.assert(
+      fc.property(fc.array(msgArb, { minLength: 1, maxLength: 4 }), fc.boolean(), cutsArb, fc.integer({ min: 1, max: 5000 }), (msgs, mask, cuts, limit) => {
+        const role = mask ? 'client' : 'server';
+        const wire: Uint8Array[] = [];
+        const expected: Array<{ header: string; fin: boolean; opcode: number; length: number; payload: Uint8Array }> = [];
+        for (const m of msgs) {
+          const bounds = [0, ...m.cuts, m.payload.length];
+          for (let i = 0; i + 1 < bounds.length; i++) {
+            const fragment = m.payload.slice(bounds[i], bounds[i + 1]);
+            const opcode = i === 0 ? (m.text ? 1 : 2) : 0;
+            const fin = i + 2 === bounds.length;
+            const list: Buffer[] = Sender.frame(Buffer.from(fragment), { fin, opcode, mask, readOnly: false, rsv1: false });
+            wire.push(...list);
+            expected.push({ header: toHex(list[0]), fin, opcode, length: fragment.length, payload: fragment });
+            if (m.ping && !fin) {
+              const ping: Buffer[] = Sender.frame(Buffer.from('p'), { fin: true, opcode: 9, mask, readOnly: false, rsv1: false });
+              wire.push(...ping);
+              expected.push({ header: toHex(ping[0]), fin: true, opcode: 9, length: 1, payload: bytes(0x70) });
+            }
+          }
+        }
+        const d = new FrameDecoder({ role, captureLimit: limit });
+        const items = feed((c) => d.push(c), concatAll(wire), cuts);
+        expect(violations(items)).toEqual([]);
+        const got = frames(items);
+        expect(got).toHaveLength(expected.length);
+        got.forEach((f, i) => {
+          const e = expected[i];
+          expect(f.header).toBe(e.header);
+          expect(f.masked).toBe(mask);
+          expect({ fin: f.fin, opcode: f.opcode, length: f.length }).toEqual({ fin: e.fin, opcode: e.opcode, length: e.length });
+          expect(f.payload).toBe(toHex(e.payload.subarray(0, Math.min(limit, e.payload.length))));
+          expect(f.truncated === true).toBe(e.length > limit);
+        });
+        const gotMsgs = messages(items);
+        expect(gotMsgs).toHaveLength(msgs.length);
+        gotMsgs.forEach((g, i) => {
+          const m = msgs[i];
+          expect(g.length).toBe(m.payload.length);
+          expect(g.frames).toBe(m.cuts.length + 1);
+          expect(g.truncated === true).toBe(m.payload.length > limit);
+          if (m.text) expect(g.text).toBe(textWithin(Buffer.from(m.payload).toString(), limit));
+          else expect(g.data).toBe(toHex(m.payload.subarray(0, limit)));
+        });
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('violations', () => {
+  const cases: Array<[string, 'client' | 'server', number[], number]> = [
+    ['reserved non-control opcode', 'server', [0x83, 0x00], 1002],
+    ['reserved control opcode', 'server', [0x8b, 0x00], 1002],
+    ['RSV1 without extension', 'server', [0xc1, 0x00], 1002],
+    ['RSV2', 'server', [0xa1, 0x00], 1002],
+    ['RSV3', 'server', [0x91, 0x00], 1002],
+    ['control frame longer than 125', 'server', [0x89, 0x7e, 0x00, 0x7e], 1002],
+    ['fragmented control frame', 'server', [0x09, 0x00], 1002],
+    ['continuation without a message', 'server', [0x80, 0x00], 1002],
+    ['new data frame inside a fragmented message', 'server', [0x01, 0x01, 0x61, 0x81, 0x00], 1002],
+    ['unmasked client frame', 'client', [0x81, 0x00], 1002],
+    ['masked server frame', 'server', [0x81, 0x80, 1, 2, 3, 4], 1002],
+    ['64-bit length with MSB set', 'server', [0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1], 1002],
+    ['64-bit length beyond 2^53 - 1', 'server', [0x82, 0x7f, 0x00, 0x20, 0, 0, 0, 0, 0, 0], 1009],
+    ['invalid UTF-8 text', 'server', [0x81, 0x02, 0xc3, 0x28], 1007],
+    ['text ending inside a UTF-8 sequence', 'server', [0x01, 0x01, 0xe2, 0x80, 0x01, 0x82], 1007],
+    ['close payload of 1 byte', 'server', [0x88, 0x01, 0x03], 1002],
+    ['close code 1005 (reserved)', 'server', [0x88, 0x02, 0x03, 0xed], 1002],
+    ['close code 999', 'server', [0x88, 0x02, 0x03, 0xe7], 1002],
+    ['close code 5000', 'server', [0x88, 0x02, 0x13, 0x88], 1002],
+    ['invalid UTF-8 close reason', 'server', [0x88, 0x03, 0x03, 0xe8, 0xff], 1007],
+  ];
+  for (const [name, role, data, code] of cases) {
+    it(`${name} → ${code}, then the rest is ignored`, () => {
+      const d = new FrameDecoder({ role });
+      const items = d.push(Uint8Array.from(data));
+      const v = violations(items);
+      expect(v).toHaveLength(1);
+      expect(v[0]).toMatchObject({ code });
+      expect(items[items.length - 1].type).toBe('violation');
+      expect(d.failed).toBe(true);
+      expect(d.push(bytes(0x81, 0x00, 0x81, 0x00))).toEqual([]);
+    });
+  }
+
+  it('invalid UTF-8 is detected across chunks, with the byte split in two', () => {
+    const items = decode('server', bytes(0x81, 0x03, 0xe2, 0x28, 0xa1), [3, 4]);
+    expect(violations(items)).toEqual([{ type: 'violation', code: 1007, message: expect.any(String) }]);
+  });
+
+  it('valid close codes follow RFC 6455 §7.4', () => {
+    for (const c of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999]) expect(isValidCloseCode(c)).toBe(true);
+    for (const c of [0, 999, 1004, 1005, 1006, 1015, 2000, 2999, 5000]) expect(isValidCloseCode(c)).toBe(false);
+  });
+});
+
+describe('robustness', () => {
+  it('never throws on random bytes, whatever the options and chunking', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.boolean(), fc.boolean(), cutsArb, (data, client, deflate, cuts) => {
+        const d = new FrameDecoder({ role: client ? 'client' : 'server', deflate, captureLimit: 16 });
+        const items = feed((c) => d.push(c), data, cuts);
+        expect(violations(items).length).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throws on random frames with valid headers', () => {
+    const frameArb = fc.record({ b0: fc.nat(255), len: fc.nat(130), body: fc.uint8Array({ maxLength: 130 }), mask: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 8 }), fc.boolean(), cutsArb, (fs, deflate, cuts) => {
+        const wire = fs.flatMap((f) => [f.b0, (f.mask ? 0x80 : 0) | Math.min(f.len, 125), ...(f.mask ? [1, 2, 3, 4] : []), ...f.body.subarray(0, Math.min(f.len, 125))]);
+        for (const role of ['client', 'server'] as const) {
+          const d = new FrameDecoder({ role, deflate });
+          feed((c) => d.push(c), Uint8Array.from(wire), cuts);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('does not copy a large payload: only the capture is kept', () => {
+    const d = new FrameDecoder({ role: 'server', captureLimit: 8 });
+    const header = bytes(0x82, 0x7f, 0, 0, 0, 0, 0x40, 0, 0, 0); // 1 GiB announced
+    expect(d.push(header)).toEqual([]);
+    const block = new Uint8Array(1 << 20).fill(7);
+    for (let i = 0; i < 1023; i++) expect(d.push(block)).toEqual([]);
+    const items = d.push(block);
+    expect(items[0]).toMatchObject({ length: 1 << 30, payload: '0707070707070707', truncated: true });
+    expect(items[1]).toMatchObject({ type: 'message', length: 1 << 30, data: '0707070707070707' });
+  });
+
+  it('does not modify the input chunks when unmasking', () => {
+    const data = bytes(0x81, 0x85, ...MASKED_HELLO);
+    const copy = data.slice();
+    decode('client', data, [7]);
+    expect(data).toEqual(copy);
+  });
+});
