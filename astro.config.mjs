@@ -3,6 +3,8 @@ import { defineConfig } from 'astro/config';
 import starlight from '@astrojs/starlight';
 import mdx from '@astrojs/mdx';
 import { parts } from './site/course-parts.ts';
+import { satteri } from '@astrojs/markdown-satteri';
+import { frenchTypographyPlugin } from './site/typography.ts';
 import { playgroundPlugin } from './site/vite/playground-plugin.ts';
 
 export default defineConfig({
@@ -12,6 +14,7 @@ export default defineConfig({
   output: 'static',
   trailingSlash: 'always',
   devToolbar: { enabled: false },
+  markdown: { processor: satteri({ mdastPlugins: [frenchTypographyPlugin] }) },
   integrations: [
     starlight({
       title: 'Atelier WebSocket',

@@ -3,6 +3,10 @@ import { glob } from 'astro/loaders';
 import type { Loader } from 'astro/loaders';
 import { z } from 'astro/zod';
 import { docsSchema } from '@astrojs/starlight/schema';
+import { relative } from 'node:path';
+
+// Validation messages in French, like the rest of the course.
+z.config(z.locales.fr());
 
 // Fields a course lesson needs on top of Starlight's own frontmatter. Every field
 // documents itself: `npm run new-lesson` and the « Écrire une leçon » page rely on it.
@@ -48,7 +52,7 @@ function lessonsLoader(): Loader {
         parseData: async (entry) => {
           const result = lessonFields.safeParse(entry.data);
           if (!result.success) {
-            throw new Error(describeLessonErrors(entry.filePath ?? entry.id, result.error.issues));
+            throw new Error(describeLessonErrors(relative(process.cwd(), entry.filePath ?? entry.id), result.error.issues));
           }
           return context.parseData(entry);
         },
