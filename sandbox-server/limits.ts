@@ -1,0 +1,165 @@
+// Configurable limits of the sandbox (per session, per IP, per socket) and the small counters
+// that enforce them. Defaults suit one learner on a laptop; env variables override them.
+
+export interface Limits {
+  /** A session without traffic and without a monitor expires after this long (ms). */
+  sessionIdleMs: number;
+  /** Live TCP connections attributed to one session (learner sockets, polling requests). */
+  maxConnectionsPerSession: number;
+  /** Monitor sockets open on one session at once. */
+  maxMonitorsPerSession: number;
+  /** Messages per second per session (token bucket refill rate). */
+  messagesPerSecond: number;
+  /** Token bucket size: how many messages a burst may contain. */
+  messageBurst: number;
+  /** Largest WebSocket message (bytes) a learner may send: ws `maxPayload`, closes 1009. */
+  maxPayload: number;
+  /** ws `maxFragments`: most fragments in one message (closes 1008). */
+  maxFragments: number;
+  /** ws `maxBufferedChunks`: most data chunks ws buffers for one message (closes 1008). */
+  maxBufferedChunks: number;
+  /** ws `maxPendingAutoPongs`: pings answered but not yet flushed before ws terminates the socket. */
+  maxPendingAutoPongs: number;
+  /** Events kept for a slow or absent monitor; older ones are dropped (and counted). */
+  monitorBacklog: number;
+  /** A monitor socket with more than this many bytes queued is not written to until it drains. */
+  monitorHighWater: number;
+  /** Live sessions created by one IP address. */
+  maxSessionsPerIp: number;
+  /** Live TCP connections one IP address may have attributed to sessions. */
+  maxConnectionsPerIp: number;
+  /** Longest wait of a long-polling request (ms). */
+  longPollMs: number;
+  /** Bounds and default of the match feed interval (ms). */
+  matchIntervalMin: number;
+  matchIntervalMax: number;
+  matchIntervalDefault: number;
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  sessionIdleMs: 30 * 60_000,
+  maxConnectionsPerSession: 20,
+  maxMonitorsPerSession: 4,
+  messagesPerSecond: 50,
+  messageBurst: 100,
+  maxPayload: 64 * 1024,
+  maxFragments: 1024,
+  maxBufferedChunks: 4096,
+  maxPendingAutoPongs: 16,
+  monitorBacklog: 5000,
+  monitorHighWater: 1024 * 1024,
+  maxSessionsPerIp: 20,
+  maxConnectionsPerIp: 100,
+  longPollMs: 25_000,
+  matchIntervalMin: 50,
+  matchIntervalMax: 60_000,
+  matchIntervalDefault: 3000,
+});
+
+/** Env variable for each limit, e.g. SANDBOX_MAX_PAYLOAD=131072. */
+const ENV_NAMES: Record<keyof Limits, string> = {
+  sessionIdleMs: 'SANDBOX_SESSION_IDLE_MS',
+  maxConnectionsPerSession: 'SANDBOX_MAX_CONNECTIONS_PER_SESSION',
+  maxMonitorsPerSession: 'SANDBOX_MAX_MONITORS_PER_SESSION',
+  messagesPerSecond: 'SANDBOX_MESSAGES_PER_SECOND',
+  messageBurst: 'SANDBOX_MESSAGE_BURST',
+  maxPayload: 'SANDBOX_MAX_PAYLOAD',
+  maxFragments: 'SANDBOX_MAX_FRAGMENTS',
+  maxBufferedChunks: 'SANDBOX_MAX_BUFFERED_CHUNKS',
+  maxPendingAutoPongs: 'SANDBOX_MAX_PENDING_AUTO_PONGS',
+  monitorBacklog: 'SANDBOX_MONITOR_BACKLOG',
+  monitorHighWater: 'SANDBOX_MONITOR_HIGH_WATER',
+  maxSessionsPerIp: 'SANDBOX_MAX_SESSIONS_PER_IP',
+  maxConnectionsPerIp: 'SANDBOX_MAX_CONNECTIONS_PER_IP',
+  longPollMs: 'SANDBOX_LONG_POLL_MS',
+  matchIntervalMin: 'SANDBOX_MATCH_INTERVAL_MIN',
+  matchIntervalMax: 'SANDBOX_MATCH_INTERVAL_MAX',
+  matchIntervalDefault: 'SANDBOX_MATCH_INTERVAL_DEFAULT',
+};
+
+export function envVarNames(): Readonly<Record<keyof Limits, string>> {
+  return ENV_NAMES;
+}
+
+/** Limits from env variables (positive integers only; others are ignored with a warning). */
+export function limitsFromEnv(env: Record<string, string | undefined> = process.env): Partial<Limits> {
+  const out: Partial<Limits> = {};
+  for (const key of Object.keys(ENV_NAMES) as (keyof Limits)[]) {
+    const raw = env[ENV_NAMES[key]];
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (Number.isInteger(value) && value > 0) out[key] = value;
+    else console.warn(`${ENV_NAMES[key]} ignoré : « ${raw} » n’est pas un entier positif`);
+  }
+  return out;
+}
+
+export function resolveLimits(overrides?: Partial<Limits>): Limits {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  limits.matchIntervalDefault = clamp(limits.matchIntervalDefault, limits.matchIntervalMin, limits.matchIntervalMax);
+  return limits;
+}
+
+export function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+/** ws server options that protect the server, from the limits. */
+export function wsProtections(limits: Limits) {
+  return {
+    maxPayload: limits.maxPayload,
+    maxFragments: limits.maxFragments,
+    maxBufferedChunks: limits.maxBufferedChunks,
+    maxPendingAutoPongs: limits.maxPendingAutoPongs,
+  };
+}
+
+/** Classic token bucket: `rate` tokens per second, at most `burst` stored. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private readonly rate: number;
+  private readonly burst: number;
+
+  constructor(rate: number, burst: number, now = Date.now()) {
+    this.rate = rate;
+    this.burst = Math.max(1, burst);
+    this.tokens = this.burst;
+    this.last = now;
+  }
+
+  /** Takes one token; false when the bucket is empty. */
+  take(now = Date.now()): boolean {
+    const elapsed = Math.max(0, now - this.last) / 1000;
+    this.last = now;
+    this.tokens = Math.min(this.burst, this.tokens + elapsed * this.rate);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** Counts live things per key (e.g. sessions per IP); forgets keys at zero. */
+export class KeyedCounter {
+  private readonly counts = new Map<string, number>();
+
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  increment(key: string): void {
+    this.counts.set(key, this.get(key) + 1);
+  }
+
+  decrement(key: string): void {
+    const n = this.get(key) - 1;
+    if (n > 0) this.counts.set(key, n);
+    else this.counts.delete(key);
+  }
+}
+
+/** The client IP of a socket, with IPv4-mapped IPv6 addresses shown as IPv4. */
+export function ipOf(remoteAddress: string | undefined): string {
+  if (!remoteAddress) return 'unknown';
+  return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+}

@@ -1,0 +1,234 @@
+// The sandbox's request and upgrade routing, independent of who owns the http server (our
+// production server, or Vite's dev server through the Astro integration):
+//   POST /api/sessions                     → 201 {"id"} (429 over the per-IP limit)
+//   GET  /api/sessions/<id>                → 200 {"id","endpoints"} or 404
+//   WS   /api/sessions/<id>/monitor        → monitor events
+//   /s/<id>/…                              → scenarios (WebSocket, HTTP feeds, Socket.IO)
+// Everything else is left to the host (static site, Vite, HMR).
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import { ipOf, resolveLimits } from './limits.ts';
+import type { Limits } from './limits.ts';
+import { WS_SCENARIOS } from './protocol.ts';
+import { parseMonitorPath, parseSessionPath } from './routes.ts';
+import { SessionRegistry } from './sessions.ts';
+import type { Session } from './sessions.ts';
+import { attachTap } from './tap/connection-tap.ts';
+import type { Tap } from './tap/connection-tap.ts';
+import { createBroadcastScenario } from './scenarios/broadcast.ts';
+import { refuseUpgrade, sendJson } from './scenarios/common.ts';
+import type { HttpRoute, ScenarioEnv, WsScenario } from './scenarios/common.ts';
+import { createControlScenario } from './scenarios/control.ts';
+import { createEchoScenario } from './scenarios/echo.ts';
+import { createMatchHttpRoute, createMatchScenario } from './scenarios/match.ts';
+import { createSocketIoScenario } from './scenarios/socket-io.ts';
+
+export interface SandboxOptions {
+  limits?: Partial<Limits>;
+  /** Public base URL (e.g. "https://atelier.example"); otherwise built from the Host header. */
+  publicUrl?: string;
+}
+
+export interface Sandbox {
+  readonly registry: SessionRegistry;
+  readonly tap: Tap;
+  readonly limits: Limits;
+  /** Answers sandbox paths (/api/, /s/); returns false for the others. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Takes sandbox upgrades; returns false (socket untouched) for the others. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Ends every session (monitors get `end`, learner WebSockets 1001); resolves when they closed or after `graceMs`. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** Endpoints listed in `hello`, relative to the session's base URL. */
+export const SCENARIO_PATHS = [...WS_SCENARIOS, 'match/poll', 'match/events', 'socket.io/'];
+
+const CORS: Record<string, string> = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, HEAD, POST, OPTIONS',
+  'Access-Control-Max-Age': '600',
+};
+
+const NO_SESSION = 'Session inconnue ou expirée.';
+
+export function createSandbox(server: Server, options: SandboxOptions = {}): Sandbox {
+  const limits = resolveLimits(options.limits);
+  const registry = new SessionRegistry({ limits });
+  const tap = attachTap(server, { lookup: (id) => registry.get(id) });
+  const env: ScenarioEnv = { limits, tap };
+  const scenarios = new Map<string, WsScenario>();
+  for (const s of [
+    createEchoScenario(env, false),
+    createEchoScenario(env, true),
+    createBroadcastScenario(env),
+    createMatchScenario(env),
+    createControlScenario(env),
+  ]) {
+    scenarios.set(s.name, s);
+  }
+  const httpRoutes: HttpRoute[] = [createMatchHttpRoute(env)];
+  const socketIo = createSocketIoScenario(env);
+  const monitorWss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: 1024 });
+  const monitors = new Set<WebSocket>();
+
+  function baseUrls(req: IncomingMessage, session: Session) {
+    let http: string;
+    if (options.publicUrl) {
+      http = options.publicUrl.replace(/\/+$/, '');
+    } else {
+      const host = req.headers.host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(req.headers.host) ? req.headers.host : `${req.socket.localAddress}:${req.socket.localPort}`;
+      http = `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${host}`;
+    }
+    const path = `/s/${session.id}/`;
+    return { http: `${http}${path}`, ws: `${http.replace(/^http/, 'ws')}${path}`, socketIoPath: `${path}socket.io/` };
+  }
+
+  /** Counts the socket against the session and IP limits; answers and reports when refused. */
+  function admit(req: IncomingMessage, session: Session): string | null {
+    const ip = ipOf(req.socket.remoteAddress);
+    const refused = registry.admitSocket(session, req.socket, ip);
+    if (!refused) return null;
+    const message =
+      refused === 'connections'
+        ? `Trop de connexions ouvertes dans cette session (au plus ${limits.maxConnectionsPerSession}).`
+        : `Trop de connexions ouvertes depuis votre adresse (au plus ${limits.maxConnectionsPerIp}).`;
+    session.limit({ limit: refused, action: 'http 429', message });
+    return message;
+  }
+
+  function handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '/';
+    if (url.startsWith('/api/')) {
+      api(req, res, url);
+      return true;
+    }
+    const path = parseSessionPath(url);
+    if (!path) return false;
+    const session = registry.get(path.id);
+    if (!path.rest.startsWith('socket.io/')) for (const [k, v] of Object.entries(CORS)) res.setHeader(k, v);
+    if (!session) {
+      sendJson(res, 404, { error: NO_SESSION });
+      return true;
+    }
+    if (req.method === 'OPTIONS' && !path.rest.startsWith('socket.io/')) {
+      const wanted = req.headers['access-control-request-headers'];
+      if (typeof wanted === 'string' && wanted.length < 500) res.setHeader('Access-Control-Allow-Headers', wanted);
+      res.writeHead(204).end();
+      return true;
+    }
+    const refused = admit(req, session);
+    if (refused) {
+      sendJson(res, 429, { error: refused }, { 'Retry-After': '10' });
+      return true;
+    }
+    if (path.rest.startsWith('socket.io/')) {
+      socketIo.handleRequest(req, res, session);
+      return true;
+    }
+    const ctx = { session, path };
+    for (const route of httpRoutes) if (route(req, res, ctx)) return true;
+    if (scenarios.has(path.rest.replace(/\/$/, ''))) {
+      sendJson(res, 426, { error: 'Cette adresse attend une connexion WebSocket (en-tête Upgrade: websocket).' }, { Upgrade: 'websocket' });
+      return true;
+    }
+    sendJson(res, 404, { error: `Rien à l’adresse « ${path.rest} » dans cette session.`, endpoints: SCENARIO_PATHS });
+    return true;
+  }
+
+  function api(req: IncomingMessage, res: ServerResponse, url: string): void {
+    const pathname = url.split('?')[0].replace(/\/$/, '');
+    if (pathname === '/api/sessions') {
+      if (req.method !== 'POST') {
+        sendJson(res, 405, { error: 'Méthode non autorisée : utilisez POST.' }, { Allow: 'POST' });
+        return;
+      }
+      req.resume();
+      const ip = ipOf(req.socket.remoteAddress);
+      const session = registry.create(ip);
+      if (!session) {
+        const message = `Trop de sessions ouvertes depuis votre adresse (au plus ${limits.maxSessionsPerIp}) : fermez des onglets ou attendez leur expiration.`;
+        for (const s of registry.sessionsOf(ip)) s.limit({ limit: 'sessions', action: 'http 429', message });
+        sendJson(res, 429, { error: message }, { 'Retry-After': '60' });
+        return;
+      }
+      sendJson(res, 201, { id: session.id });
+      return;
+    }
+    const m = /^\/api\/sessions\/([^/]+)$/.exec(pathname);
+    if (m && (req.method === 'GET' || req.method === 'HEAD')) {
+      const session = registry.get(m[1]);
+      if (!session) sendJson(res, 404, { error: NO_SESSION });
+      else sendJson(res, 200, { id: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS });
+      return;
+    }
+    if (parseMonitorPath(url)) {
+      sendJson(res, 426, { error: 'Le moniteur est une connexion WebSocket.' }, { Upgrade: 'websocket' });
+      return;
+    }
+    sendJson(res, 404, { error: 'Point d’accès inconnu.' });
+  }
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = req.url ?? '/';
+    const monitorId = parseMonitorPath(url);
+    if (monitorId !== null) {
+      const session = registry.get(monitorId);
+      if (!session) refuseUpgrade(socket, 404, NO_SESSION);
+      else if (session.monitor.monitorCount >= limits.maxMonitorsPerSession) {
+        refuseUpgrade(socket, 429, `Trop de moniteurs ouverts sur cette session (au plus ${limits.maxMonitorsPerSession}).`);
+      } else {
+        monitorWss.handleUpgrade(req, socket, head, (ws) => {
+          monitors.add(ws);
+          ws.on('close', () => {
+            monitors.delete(ws);
+            session.touch();
+          });
+          ws.on('error', () => ws.terminate());
+          session.monitor.subscribe(ws, { session: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS });
+        });
+      }
+      return true;
+    }
+    if (url.startsWith('/api/')) {
+      refuseUpgrade(socket, 404, 'Point d’accès inconnu.');
+      return true;
+    }
+    const path = parseSessionPath(url);
+    if (!path) return false;
+    const session = registry.get(path.id);
+    if (!session) {
+      refuseUpgrade(socket, 404, NO_SESSION);
+      return true;
+    }
+    const refused = admit(req, session);
+    if (refused) {
+      refuseUpgrade(socket, 429, refused, { 'Retry-After': '10' });
+      return true;
+    }
+    if (path.rest.startsWith('socket.io/')) {
+      socketIo.handleUpgrade(req, socket, head, session);
+      return true;
+    }
+    const scenario = scenarios.get(path.rest.replace(/\/$/, ''));
+    if (!scenario) refuseUpgrade(socket, 404, `Pas de scénario « ${path.rest} ». Scénarios : ${WS_SCENARIOS.join(', ')}.`);
+    else scenario.handleUpgrade(req, socket, head, { session, path });
+    return true;
+  }
+
+  async function shutdown(graceMs = 2000): Promise<void> {
+    const sockets = [...registry.allWebSockets(), ...monitors];
+    registry.endAll('shutdown');
+    for (const s of scenarios.values()) s.close();
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && sockets.some((ws) => ws.readyState !== ws.CLOSED)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const ws of sockets) if (ws.readyState !== ws.CLOSED) ws.terminate();
+    tap.detach();
+  }
+
+  return { registry, tap, limits, handleRequest, handleUpgrade, shutdown };
+}

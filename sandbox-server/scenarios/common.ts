@@ -1,0 +1,117 @@
+// What every scenario gets, and the wiring every learner WebSocket shares: registration in the
+// session (closed with 1001 at the end), the per-session message rate, and `limit` events for ws's
+// own protections (maxPayload → 1009, maxFragments / maxBufferedChunks → 1008).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket, ServerOptions } from 'ws';
+import { wsProtections } from '../limits.ts';
+import type { Limits } from '../limits.ts';
+import type { SessionPath } from '../routes.ts';
+import type { Session } from '../sessions.ts';
+import type { Tap } from '../tap/connection-tap.ts';
+
+export interface ScenarioEnv {
+  limits: Limits;
+  tap: Tap;
+}
+
+export interface RouteContext {
+  session: Session;
+  path: SessionPath;
+}
+
+/** A WebSocket scenario served at /s/<id>/<name>. */
+export interface WsScenario {
+  name: string;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: RouteContext): void;
+  close(): void;
+}
+
+/** An HTTP route under /s/<id>/; returns false when the path is not its own. */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => boolean;
+
+/** A noServer WebSocketServer with the sandbox's protections. */
+export function createWss(limits: Limits, extra: ServerOptions = {}): WebSocketServer {
+  return new WebSocketServer({ noServer: true, clientTracking: false, ...wsProtections(limits), ...extra });
+}
+
+/** The connection id the tap gave this request's socket, if any. */
+export function connOf(env: ScenarioEnv, req: IncomingMessage): string | undefined {
+  return env.tap.connInfo(req.socket)?.conn;
+}
+
+/**
+ * Registers a learner WebSocket in its session, enforces the message rate and reports limits.
+ * Returns the connection id (for info events).
+ */
+export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session: Session, env: ScenarioEnv): string | undefined {
+  const conn = connOf(env, req);
+  session.websockets.add(ws);
+  ws.on('close', () => session.websockets.delete(ws));
+  let limited = false;
+  ws.on('message', () => {
+    if (limited || session.bucket.take()) return;
+    limited = true;
+    session.limit({
+      conn,
+      limit: 'rate',
+      action: 'close 1008',
+      message: `Trop de messages : au plus ${env.limits.messagesPerSecond} par seconde (rafale de ${env.limits.messageBurst}). Connexion fermée (1008).`,
+    });
+    ws.close(1008, 'Trop de messages');
+  });
+  ws.on('error', (err: Error & { code?: string }) => reportWsError(session, conn, err, env.limits));
+  return conn;
+}
+
+/** Turns ws's limit errors into `limit` events (protocol errors are reported by the decoder). */
+export function reportWsError(session: Session, conn: string | undefined, err: Error & { code?: string }, limits: Limits): void {
+  if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || err.code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH') {
+    session.limit({
+      conn,
+      limit: 'payload',
+      action: 'close 1009',
+      message: `Message trop grand : au plus ${limits.maxPayload} octets. Connexion fermée (1009).`,
+    });
+  } else if (err.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS') {
+    session.limit({
+      conn,
+      limit: 'payload',
+      action: 'close 1008',
+      message: `Message en trop de morceaux : au plus ${limits.maxFragments} fragments. Connexion fermée (1008).`,
+    });
+  }
+}
+
+/** Answers an HTTP request with JSON. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
+  res.end(text);
+}
+
+/** Refuses an upgrade with a small HTTP response, then closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = Buffer.from(JSON.stringify({ error: message }));
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,
+    'Connection: close',
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${body.length}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]));
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  426: 'Upgrade Required',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};

@@ -1,0 +1,176 @@
+// Socket.IO 4 under /s/<id>/socket.io/: one Socket.IO server per session, created on first use,
+// so rooms and traffic can never mix between sessions. Its engine is driven directly
+// (handleRequest / handleUpgrade) by the sandbox router; polling then upgrade both work.
+//
+// Namespace /comments:  `comment` → the server emits `thanks` ("Merci pour votre commentaire.")
+// Namespace /:          `ask` (question, ack) → ack(answer)
+//                       `join` (room, ack?) / `leave` (room, ack?) → ack(socket.rooms as an array)
+//                       `say` ({ room, text }) → `said` { room, text, from } to the room (sender included if member)
+//                       `rooms` (ack) → ack(socket.rooms as an array)
+//                       `binary` (data, ack?) → `binary` echoed back (buffers stay binary)
+// A `rooms` monitor event follows every membership change (each socket's own-id room left out).
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Server } from 'socket.io';
+import type { Namespace, Socket } from 'socket.io';
+import { WebSocketServer } from 'ws';
+import { wsProtections } from '../limits.ts';
+import type { Session } from '../sessions.ts';
+import { reportWsError } from './common.ts';
+import type { ScenarioEnv } from './common.ts';
+
+const MAX_ROOM = 64;
+const MAX_TEXT = 2000;
+export const THANKS = 'Merci pour votre commentaire.';
+
+export interface SocketIoScenario {
+  handleRequest(req: IncomingMessage, res: ServerResponse, session: Session): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session: Session): void;
+}
+
+interface EngineLike {
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+export function createSocketIoScenario(env: ScenarioEnv): SocketIoScenario {
+  function ioOf(session: Session): Server {
+    return session.getState('socket.io', () => {
+      const io = createSessionIo(session, env);
+      session.onEnd(() => {
+        io.disconnectSockets(true);
+        void io.close();
+      });
+      return io;
+    });
+  }
+  return {
+    handleRequest(req, res, session) {
+      (ioOf(session).engine as unknown as EngineLike).handleRequest(req, res);
+    },
+    handleUpgrade(req, socket, head, session) {
+      (ioOf(session).engine as unknown as EngineLike).handleUpgrade(req, socket, head);
+    },
+  };
+}
+
+function createSessionIo(session: Session, env: ScenarioEnv): Server {
+  const { limits } = env;
+  // The engine's own ws server, with the sandbox's protections and limit reporting.
+  class ProtectedWss extends WebSocketServer {
+    constructor(options: ConstructorParameters<typeof WebSocketServer>[0]) {
+      super({ ...options, ...wsProtections(limits) });
+    }
+    handleUpgrade(...args: Parameters<WebSocketServer['handleUpgrade']>): void {
+      const [req, , , cb] = args;
+      args[3] = (ws, request) => {
+        const conn = env.tap.connInfo(req.socket)?.conn;
+        session.websockets.add(ws);
+        ws.on('close', () => session.websockets.delete(ws));
+        ws.on('error', (err: Error & { code?: string }) => reportWsError(session, conn, err, limits));
+        cb(ws, request);
+      };
+      super.handleUpgrade(...args);
+    }
+  }
+
+  const io = new Server({
+    path: `/s/${session.id}/socket.io/`,
+    serveClient: false,
+    destroyUpgrade: false,
+    maxHttpBufferSize: limits.maxPayload,
+    cors: { origin: '*' },
+    connectTimeout: 10_000,
+    cleanupEmptyChildNamespaces: true,
+    wsEngine: ProtectedWss,
+  });
+  // Creates the engine; the placeholder server never listens (the sandbox router feeds the engine).
+  io.attach(createServer());
+
+  const connOfSocket = (socket: Socket): { conn: string | null; client: string | null } => {
+    const conn = socket.conn as unknown as { transport?: { name?: string; socket?: { _socket?: unknown } }; request?: IncomingMessage };
+    const tcp = conn.transport?.name === 'websocket' ? conn.transport.socket?._socket : conn.request?.socket;
+    const info = env.tap.connInfo(tcp) ?? env.tap.connInfo(conn.request?.socket);
+    return { conn: info?.conn ?? null, client: info?.client ?? null };
+  };
+
+  const watchRooms = (nsp: Namespace) => {
+    let scheduled = false;
+    const report = () => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        if (session.ended) return;
+        const rooms: Record<string, string[]> = {};
+        for (const [room, ids] of nsp.adapter.rooms) if (!ids.has(room)) rooms[room] = [...ids];
+        const sockets: Record<string, { conn: string | null; client: string | null }> = {};
+        for (const [id, socket] of nsp.sockets) sockets[id] = connOfSocket(socket);
+        session.emit({ type: 'rooms', nsp: nsp.name, rooms, sockets });
+      });
+    };
+    for (const ev of ['join-room', 'leave-room']) nsp.adapter.on(ev, report);
+  };
+
+  const rateLimit = (socket: Socket) => {
+    let limited = false;
+    socket.use((_packet, next) => {
+      if (session.bucket.take()) return next();
+      if (!limited) {
+        limited = true;
+        const { conn } = connOfSocket(socket);
+        session.limit({
+          conn: conn ?? undefined,
+          limit: 'rate',
+          action: 'close 1008',
+          message: `Trop de messages : au plus ${limits.messagesPerSecond} par seconde. Socket déconnecté.`,
+        });
+        const transport = (socket.conn as unknown as { transport?: { name?: string; socket?: { close(code: number, reason: string): void } } }).transport;
+        if (transport?.name === 'websocket') transport.socket?.close(1008, 'Trop de messages');
+        else socket.disconnect(true);
+      }
+    });
+  };
+
+  const comments = io.of('/comments');
+  watchRooms(comments);
+  comments.on('connection', (socket) => {
+    rateLimit(socket);
+    socket.on('comment', () => socket.emit('thanks', THANKS));
+  });
+
+  const root = io.of('/');
+  watchRooms(root);
+  root.on('connection', (socket) => {
+    rateLimit(socket);
+    const roomsOf = () => [...socket.rooms];
+    const validRoom = (room: unknown): room is string => typeof room === 'string' && room.length > 0 && room.length <= MAX_ROOM && room !== socket.id && !root.sockets.has(room);
+    socket.on('ask', (question: unknown, ack?: unknown) => {
+      if (typeof ack !== 'function') return;
+      ack(typeof question === 'string' ? `Vous avez demandé\u00a0: « ${question.slice(0, MAX_TEXT)} ». Réponse\u00a0: 42.` : 'Posez une question sous forme de texte.');
+    });
+    socket.on('join', async (room: unknown, ack?: unknown) => {
+      if (!validRoom(room)) return typeof ack === 'function' && ack({ error: `Nom de salon invalide (1 à ${MAX_ROOM} caractères).` });
+      await socket.join(room);
+      if (typeof ack === 'function') ack(roomsOf());
+    });
+    socket.on('leave', async (room: unknown, ack?: unknown) => {
+      if (typeof room === 'string' && room !== socket.id) await socket.leave(room);
+      if (typeof ack === 'function') ack(roomsOf());
+    });
+    socket.on('rooms', (ack?: unknown) => {
+      if (typeof ack === 'function') ack(roomsOf());
+    });
+    socket.on('say', (msg: unknown) => {
+      const { room, text } = (msg ?? {}) as { room?: unknown; text?: unknown };
+      if (!validRoom(room) || typeof text !== 'string') return;
+      root.to(room).emit('said', { room, text: text.slice(0, MAX_TEXT), from: socket.id });
+    });
+    socket.on('binary', (data: unknown, ack?: unknown) => {
+      socket.emit('binary', data);
+      if (typeof ack === 'function') ack(Buffer.isBuffer(data) ? data.length : null);
+    });
+  });
+  return io;
+}

@@ -1,0 +1,207 @@
+// Session registry. A session is a capability: whoever knows its id (128+ random bits) may use
+// its endpoints and watch its monitor. Sessions expire after a configurable idle time (no traffic
+// and no monitor open); on expiry, or at shutdown, the monitors get an `end` event and every
+// socket of the session is closed.
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { KeyedCounter, TokenBucket } from './limits.ts';
+import type { Limits } from './limits.ts';
+import { SessionMonitor } from './monitor.ts';
+import type { EventInput } from './monitor.ts';
+import type { LimitEvent } from './protocol.ts';
+
+/** Session ids: 24 random bytes in base64url (192 bits, 32 characters). */
+export const SESSION_ID_BYTES = 24;
+const ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+
+export function newSessionId(): string {
+  return randomBytes(SESSION_ID_BYTES).toString('base64url');
+}
+
+export function isSessionIdShaped(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+export type EndReason = 'shutdown' | 'expired';
+
+export class Session {
+  readonly id: string;
+  /** IP that created the session (counted against its per-IP session limit). */
+  readonly ip: string;
+  readonly createdAt = Date.now();
+  lastActivity = Date.now();
+  readonly monitor: SessionMonitor;
+  readonly bucket: TokenBucket;
+  /** TCP sockets currently attributed to the session by the router (for limits and closing). */
+  readonly sockets = new Set<Duplex>();
+  /** Learner WebSockets (closed with 1001 when the session ends). */
+  readonly websockets = new Set<WebSocket>();
+  private readonly cleanups: Array<(reason: EndReason) => void> = [];
+  private readonly state = new Map<string, unknown>();
+  private connCounter = 0;
+  ended = false;
+
+  constructor(id: string, ip: string, limits: Limits) {
+    this.id = id;
+    this.ip = ip;
+    this.bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
+    this.monitor = new SessionMonitor({
+      backlog: limits.monitorBacklog,
+      highWater: limits.monitorHighWater,
+      onOverflow: () =>
+        this.limit({
+          limit: 'backlog',
+          action: 'drop oldest',
+          message: `Le moniteur ne suit pas : les événements les plus anciens au-delà de ${limits.monitorBacklog} sont abandonnés.`,
+        }),
+    });
+  }
+
+  /** Next connection id of this session ("c1", "c2"…). */
+  nextConnId(): string {
+    return `c${++this.connCounter}`;
+  }
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  emit(event: EventInput, t?: number): void {
+    this.lastActivity = Date.now();
+    this.monitor.emit(event, t);
+  }
+
+  info(message: string, conn?: string): void {
+    this.emit(conn ? { type: 'info', conn, message } : { type: 'info', message });
+  }
+
+  limit(fields: Omit<LimitEvent, 'seq' | 't' | 'type'>): void {
+    this.emit({ type: 'limit', ...fields });
+  }
+
+  /** Per-session scenario state, created on first use. */
+  getState<T>(key: string, create: () => T): T {
+    let value = this.state.get(key) as T | undefined;
+    if (value === undefined) {
+      value = create();
+      this.state.set(key, value);
+    }
+    return value;
+  }
+
+  /** Runs `fn` when the session ends (timers, Socket.IO server…). */
+  onEnd(fn: (reason: EndReason) => void): void {
+    this.cleanups.push(fn);
+  }
+
+  /** Ends the session: `end` event, learner WebSockets closed with 1001, other sockets destroyed. */
+  end(reason: EndReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.monitor.end(reason);
+    for (const fn of this.cleanups) {
+      try {
+        fn(reason);
+      } catch (err) {
+        console.error(err);
+      }
+    }
+    const text = reason === 'shutdown' ? 'Arrêt du serveur' : 'Session expirée';
+    for (const ws of this.websockets) ws.close(1001, text);
+    // Sockets not owned by a WebSocket (polling, SSE, idle keep-alive) are destroyed; WebSocket
+    // sockets get their closing handshake first, and ws destroys them after its close timeout.
+    const wsSockets = new Set<unknown>();
+    for (const ws of this.websockets) wsSockets.add((ws as unknown as { _socket?: unknown })._socket);
+    for (const socket of this.sockets) if (!wsSockets.has(socket)) socket.destroy();
+  }
+}
+
+export interface RegistryOptions {
+  limits: Limits;
+  /** How often idle sessions are looked for (ms); default: a quarter of the idle time, at most 1 min. */
+  sweepMs?: number;
+}
+
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+  private readonly perIp = new KeyedCounter();
+  private readonly ipConnections = new KeyedCounter();
+  readonly limits: Limits;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(options: RegistryOptions) {
+    this.limits = options.limits;
+    const sweepMs = options.sweepMs ?? Math.max(10, Math.min(60_000, Math.floor(this.limits.sessionIdleMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), sweepMs);
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Creates a session for `ip`, or returns null when that IP has too many live sessions. */
+  create(ip: string): Session | null {
+    if (this.perIp.get(ip) >= this.limits.maxSessionsPerIp) return null;
+    const session = new Session(newSessionId(), ip, this.limits);
+    this.sessions.set(session.id, session);
+    this.perIp.increment(ip);
+    return session;
+  }
+
+  get(id: string): Session | undefined {
+    if (!isSessionIdShaped(id)) return undefined;
+    const session = this.sessions.get(id);
+    return session && !session.ended ? session : undefined;
+  }
+
+  /**
+   * Counts `socket` as one of the session's connections (once). Returns which limit refuses it,
+   * or null when admitted.
+   */
+  admitSocket(session: Session, socket: Duplex, ip: string): 'connections' | 'ip-connections' | null {
+    if (session.sockets.has(socket)) return null;
+    if (session.sockets.size >= this.limits.maxConnectionsPerSession) return 'connections';
+    if (this.ipConnections.get(ip) >= this.limits.maxConnectionsPerIp) return 'ip-connections';
+    session.sockets.add(socket);
+    this.ipConnections.increment(ip);
+    socket.once('close', () => {
+      session.sockets.delete(socket);
+      this.ipConnections.decrement(ip);
+    });
+    return null;
+  }
+
+  /** Live sessions created by `ip`. */
+  sessionsOf(ip: string): Session[] {
+    return [...this.sessions.values()].filter((s) => s.ip === ip);
+  }
+
+  /** Every learner WebSocket of every live session. */
+  allWebSockets(): WebSocket[] {
+    return [...this.sessions.values()].flatMap((s) => [...s.websockets]);
+  }
+
+  /** Ends a session and forgets it. */
+  end(session: Session, reason: EndReason): void {
+    if (this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    this.perIp.decrement(session.ip);
+    session.end(reason);
+  }
+
+  sweep(now = Date.now()): void {
+    for (const session of [...this.sessions.values()]) {
+      if (session.monitor.monitorCount === 0 && now - session.lastActivity >= this.limits.sessionIdleMs) {
+        this.end(session, 'expired');
+      }
+    }
+  }
+
+  /** Ends every session (shutdown). */
+  endAll(reason: EndReason): void {
+    for (const session of [...this.sessions.values()]) this.end(session, reason);
+    clearInterval(this.sweeper);
+  }
+}

@@ -1,0 +1,325 @@
+// Per-TCP-connection byte taps. On the http server's 'connection' event, a prepended 'data'
+// listener sees inbound bytes before Node's HTTP parser (or ws) does, and a wrapper around that
+// socket's write/end sees outbound bytes. Traffic itself is never altered or delayed: the tap only
+// reads.
+//
+// Attribution: a connection belongs to a session from the first request head whose path is
+// /s/<id>/… for a live session (keep-alive connections may first carry static or /api requests,
+// and may later switch to another session: each switch closes one attribution and opens another).
+// Node's parser emits 'request'/'upgrade' synchronously while the chunk that completes a head is
+// being delivered, so the tap queues bytes and decodes them on the next tick, once it knows which
+// request heads that chunk held. After a WebSocket upgrade no more heads can come, and bytes are
+// decoded synchronously (no copies). Connections that are not attributed keep at most
+// UNFED_LIMIT bytes; upgraded connections outside the sandbox (monitor, Vite HMR) are untapped.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Direction } from '../protocol.ts';
+import { clientLabel, parseSessionPath } from '../routes.ts';
+import type { Session } from '../sessions.ts';
+import { ConnectionDecoder } from '../wire/connection-decoder.ts';
+import type { DecodedEvent } from '../wire/connection-decoder.ts';
+
+/** Bytes kept from a connection not (yet) attributed, to find the start of a later request head. */
+const UNFED_LIMIT = 32 * 1024;
+
+export interface Decoder {
+  push(from: Direction, chunk: Uint8Array): DecodedEvent[];
+}
+
+export interface TapOptions {
+  /** Live session by id (undefined for unknown or ended sessions). */
+  lookup(id: string): Session | undefined;
+  captureLimit?: number;
+  /** Decoder factory (tests inject failing ones). */
+  createDecoder?: () => Decoder;
+}
+
+export interface ConnInfo {
+  session: Session;
+  conn: string;
+  client: string | null;
+}
+
+export interface Tap {
+  /** Current attribution of a TCP socket (decodes pending bytes first), or null. */
+  connInfo(socket: unknown): ConnInfo | null;
+  /** Stops tapping new connections. */
+  detach(): void;
+}
+
+interface Attribution {
+  session: Session;
+  conn: string;
+  client: string | null;
+  decoder: Decoder | null;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+interface Item {
+  from: Direction;
+  chunk: Buffer;
+  t: number;
+  /** Inbound chunk ordinal (client items). */
+  n: number;
+}
+
+interface Mark {
+  n: number;
+  line: string;
+  session: Session | null;
+  path: string;
+  client: string | null;
+  upgrade: boolean;
+}
+
+interface State {
+  socket: Socket;
+  remote: string;
+  current: Attribution | null;
+  queue: Item[];
+  scheduled: boolean;
+  inChunks: number;
+  marks: Mark[];
+  unfed: Buffer | null;
+  /** Upgraded and attributed: decode synchronously. */
+  sync: boolean;
+  upgradeSeen: boolean;
+  clientEnded: boolean;
+  serverEnded: boolean;
+  error: string | null;
+  closed: boolean;
+  onData: (chunk: Buffer) => void;
+}
+
+export function attachTap(server: Server, options: TapOptions): Tap {
+  const states = new WeakMap<object, State>();
+  const makeDecoder = options.createDecoder ?? (() => new ConnectionDecoder({ captureLimit: options.captureLimit }));
+
+  function onConnection(socket: Socket): void {
+    const state: State = {
+      socket,
+      remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+      current: null,
+      queue: [],
+      scheduled: false,
+      inChunks: 0,
+      marks: [],
+      unfed: null,
+      sync: false,
+      upgradeSeen: false,
+      clientEnded: false,
+      serverEnded: false,
+      error: null,
+      closed: false,
+      onData: (chunk: Buffer) => {
+        state.inChunks++;
+        if (state.sync) {
+          if (state.queue.length) drain(state);
+          if (state.current) feed(state, state.current, 'client', chunk, Date.now());
+          return;
+        }
+        // Queued bytes are copied: consumers (ws unmasking) may rewrite the buffer in place.
+        enqueue(state, { from: 'client', chunk: Buffer.from(chunk), t: Date.now(), n: state.inChunks });
+      },
+    };
+    states.set(socket, state);
+    socket.prependListener('data', state.onData);
+
+    const write = socket.write;
+    const end = socket.end;
+    socket.write = function (this: Socket, data: unknown, encoding?: unknown, cb?: unknown) {
+      outbound(state, data, encoding);
+      return (write as (...a: unknown[]) => boolean).call(this, data, encoding, cb);
+    } as Socket['write'];
+    socket.end = function (this: Socket, data?: unknown, encoding?: unknown, cb?: unknown) {
+      state.serverEnded = true;
+      if (data !== undefined && data !== null && typeof data !== 'function') outbound(state, data, encoding);
+      return (end as (...a: unknown[]) => Socket).call(this, data, encoding, cb);
+    } as Socket['end'];
+
+    socket.on('end', () => (state.clientEnded = true));
+    socket.on('error', (err: NodeJS.ErrnoException) => (state.error ??= err.code ?? err.message));
+    socket.on('close', () => {
+      drain(state);
+      state.closed = true;
+      if (state.current) closeAttribution(state, reasonOf(state));
+      state.unfed = null;
+    });
+  }
+
+  function outbound(state: State, data: unknown, encoding: unknown): void {
+    if (state.closed) return;
+    let chunk: Buffer;
+    if (typeof data === 'string') chunk = Buffer.from(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    else if (data instanceof Uint8Array) chunk = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    else return;
+    if (state.sync) {
+      if (state.queue.length) drain(state);
+      if (state.current) feed(state, state.current, 'server', chunk, Date.now());
+      return;
+    }
+    enqueue(state, { from: 'server', chunk, t: Date.now(), n: state.inChunks });
+  }
+
+  function enqueue(state: State, item: Item): void {
+    state.queue.push(item);
+    if (!state.scheduled) {
+      state.scheduled = true;
+      process.nextTick(drain, state);
+    }
+  }
+
+  function onHead(req: IncomingMessage, upgrade: boolean): void {
+    const state = states.get(req.socket);
+    if (!state || state.sync) return;
+    const parsed = parseSessionPath(req.url);
+    const session = parsed ? (options.lookup(parsed.id) ?? null) : null;
+    state.marks.push({
+      n: state.inChunks,
+      line: `${req.method} ${req.url} HTTP/`,
+      session,
+      path: parsed?.rest ?? '',
+      client: parsed ? clientLabel(parsed.query) : null,
+      upgrade,
+    });
+  }
+
+  function drain(state: State): void {
+    state.scheduled = false;
+    const queue = state.queue;
+    if (queue.length === 0) return;
+    state.queue = [];
+    for (const item of queue) {
+      if (item.from === 'server') {
+        if (state.current) feed(state, state.current, 'server', item.chunk, item.t);
+        continue;
+      }
+      let buf = item.chunk;
+      if (!state.current && state.unfed) {
+        buf = Buffer.concat([state.unfed, buf]);
+        state.unfed = null;
+      }
+      let offset = 0;
+      while (state.marks.length && state.marks[0].n <= item.n) {
+        const mark = state.marks.shift() as Mark;
+        if (mark.upgrade) state.upgradeSeen = true;
+        if (mark.session === (state.current?.session ?? null)) continue;
+        let pos = buf.indexOf(mark.line, offset, 'latin1');
+        if (pos < 0) pos = offset;
+        if (state.current) {
+          if (pos > offset) feed(state, state.current, 'client', buf.subarray(offset, pos), item.t);
+          closeAttribution(state, 'reused');
+        }
+        offset = pos;
+        if (mark.session) openAttribution(state, mark.session, mark, item.t);
+      }
+      if (state.current) {
+        if (offset < buf.length) feed(state, state.current, 'client', buf.subarray(offset), item.t);
+      } else {
+        const rest = buf.subarray(Math.max(offset, buf.length - UNFED_LIMIT));
+        state.unfed = rest.length ? Buffer.from(rest) : null;
+      }
+    }
+    if (state.upgradeSeen && state.marks.length === 0) goSync(state);
+  }
+
+  /** After an upgrade: decode synchronously if attributed, otherwise stop tapping entirely. */
+  function goSync(state: State): void {
+    if (state.current) {
+      state.sync = true;
+      return;
+    }
+    state.socket.removeListener('data', state.onData);
+    delete (state.socket as Partial<Socket>).write;
+    delete (state.socket as Partial<Socket>).end;
+    state.unfed = null;
+    state.closed = true;
+  }
+
+  function openAttribution(state: State, session: Session, mark: Mark, t: number): void {
+    const att: Attribution = {
+      session,
+      conn: session.nextConnId(),
+      client: mark.client,
+      decoder: null,
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+    try {
+      att.decoder = makeDecoder();
+    } catch (err) {
+      reportDecoderFailure(att, 'client', err, t);
+    }
+    state.current = att;
+    session.emit({ type: 'conn-open', conn: att.conn, client: att.client, remote: state.remote, path: mark.path }, t);
+  }
+
+  function closeAttribution(state: State, reason: string): void {
+    const att = state.current as Attribution;
+    state.current = null;
+    state.sync = false;
+    if (att.session.ended) return;
+    att.session.emit({ type: 'conn-close', conn: att.conn, reason, bytesIn: att.bytesIn, bytesOut: att.bytesOut });
+  }
+
+  function feed(state: State, att: Attribution, from: Direction, chunk: Buffer, t: number): void {
+    if (from === 'client') att.bytesIn += chunk.length;
+    else att.bytesOut += chunk.length;
+    const session = att.session;
+    if (session.ended) return;
+    session.touch();
+    if (!att.decoder) return;
+    let events: DecodedEvent[];
+    try {
+      events = att.decoder.push(from, chunk);
+    } catch (err) {
+      att.decoder = null;
+      reportDecoderFailure(att, from, err, t);
+      return;
+    }
+    for (const event of events) session.emit({ ...event, conn: att.conn }, t);
+  }
+
+  function reportDecoderFailure(att: Attribution, from: Direction, err: unknown, t: number): void {
+    const detail = err instanceof Error ? err.message : String(err);
+    att.session.emit(
+      {
+        type: 'violation',
+        conn: att.conn,
+        from,
+        code: 1011,
+        message: `Erreur interne du décodeur (${detail}) : la suite de cette connexion n’est plus décodée.`,
+      },
+      t,
+    );
+  }
+
+  function reasonOf(state: State): string {
+    if (state.error) return `error: ${state.error}`;
+    if (state.clientEnded) return 'end';
+    if (state.serverEnded) return 'end (server)';
+    return 'destroyed';
+  }
+
+  const onRequest = (req: IncomingMessage) => onHead(req, false);
+  const onUpgrade = (req: IncomingMessage) => onHead(req, true);
+  server.on('connection', onConnection);
+  server.prependListener('request', onRequest);
+  server.prependListener('upgrade', onUpgrade);
+
+  return {
+    connInfo(socket: unknown): ConnInfo | null {
+      const state = socket && typeof socket === 'object' ? states.get(socket) : undefined;
+      if (!state) return null;
+      if (state.queue.length) drain(state);
+      const att = state.current;
+      return att ? { session: att.session, conn: att.conn, client: att.client } : null;
+    },
+    detach() {
+      server.off('connection', onConnection);
+      server.off('request', onRequest);
+      server.off('upgrade', onUpgrade);
+    },
+  };
+}
