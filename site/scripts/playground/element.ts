@@ -1,0 +1,493 @@
+// <aw-playground>: wires the editor, the isolated runner, the sandbox session and the terminal.
+// Light at page load: Monaco and xterm.js are imported when the playground comes into view or
+// is touched; until then the starter code is in a plain <textarea>.
+import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import { clientMapOf, evaluateCheck } from './checks.ts';
+import { frameDiagram, frameFields } from './frame-diagram.ts';
+import { isPassed, markPassed, markSidebar, registerChecks } from './progress.ts';
+import type { RunHandle } from './runner-host.ts';
+import type { RuntimeMessage } from './runner-runtime.ts';
+import { SessionClient } from './session-client.ts';
+import { sharedCode, shareUrl } from './share.ts';
+import { lessonKey, load, save } from './storage.ts';
+import { EventFormatter, PlainSink, summary, wireBytes, type TerminalSink } from './terminal-view.ts';
+import { clientLabel, type PlaygroundProps } from './types.ts';
+import type { EditorHandle } from './editor.ts';
+import type { XtermView } from './terminal-xterm.ts';
+
+const MAX_A11Y_LINES = 60;
+const MAX_FRAMES = 40;
+const MAX_CONSOLE = 300;
+
+const fmtBytes = (n: number) => `${n.toLocaleString('fr-FR')}\u00a0o`;
+
+class AwPlayground extends HTMLElement {
+  props!: PlaygroundProps;
+  /** Events of the current run (public for tests: el.events). */
+  events: MonitorEvent[] = [];
+  private session = new SessionClient();
+  private runStartSeq = 0;
+  private formatter = new EventFormatter();
+  private plain = new PlainSink();
+  private xterm: XtermView | null = null;
+  private editor: EditorHandle | null = null;
+  private loading: Promise<void> | null = null;
+  private handle: RunHandle | null = null;
+  private bytes = { client: 0, server: 0 };
+  private paused = false;
+  private checkTimer = 0;
+  private storageKey = '';
+
+  private $<T extends HTMLElement = HTMLElement>(sel: string): T {
+    return this.querySelector<T>(sel)!;
+  }
+
+  connectedCallback(): void {
+    if (this.props) return;
+    this.props = JSON.parse(this.dataset.props!);
+    this.storageKey = `aw:code:${lessonKey()}:${this.props.id}`;
+    const textarea = this.$<HTMLTextAreaElement>('.aw-pg-textarea');
+    const stored = load(this.storageKey);
+    if (stored !== null) textarea.value = stored;
+    textarea.addEventListener('input', () => this.persist(textarea.value));
+    textarea.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        void this.run();
+      }
+    });
+    void sharedCode(this.props.id).then((code) => {
+      if (code === null) return;
+      this.setCode(code);
+      this.persist(code);
+      this.status('Code chargé depuis un lien partagé. Appuyez sur « Exécuter » pour le lancer.');
+    });
+
+    this.$('[data-action=run]').addEventListener('click', () => void this.run());
+    this.$('[data-action=stop]').addEventListener('click', () => this.stop());
+    this.$('[data-action=reset]').addEventListener('click', () => {
+      this.setCode(this.props.code);
+      save(this.storageKey, null);
+      this.status('Code de départ restauré.');
+    });
+    this.querySelector('[data-action=solution]')?.addEventListener('click', () => {
+      this.setCode(this.props.solution ?? '');
+      this.persist(this.props.solution ?? '');
+      this.status('Solution chargée dans l’éditeur.');
+    });
+    this.$('[data-action=share]').addEventListener('click', () => void this.share());
+    this.$('[data-action=clear]').addEventListener('click', () => this.clearView());
+    this.$('[data-action=follow]').addEventListener('click', (e) => {
+      const btn = e.currentTarget as HTMLButtonElement;
+      this.paused = btn.getAttribute('aria-pressed') === 'true';
+      btn.setAttribute('aria-pressed', String(!this.paused));
+      if (this.xterm) this.xterm.follow = !this.paused;
+    });
+    this.$('[data-action=export]').addEventListener('click', () => this.exportJson());
+    for (const box of this.querySelectorAll<HTMLInputElement>('[data-filter]')) {
+      box.addEventListener('change', () => {
+        this.formatter.filters = { ...this.formatter.filters, [box.dataset.filter!]: box.checked };
+        this.redraw();
+      });
+    }
+    this.$<HTMLDetailsElement>('.aw-pg-connect').addEventListener('toggle', (e) => {
+      if ((e.currentTarget as HTMLDetailsElement).open) void this.showConnect();
+    });
+    this.$('.aw-pg-frames').addEventListener('click', (e) => {
+      const btn = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-seq]');
+      if (btn) this.showFrame(Number(btn.dataset.seq));
+    });
+
+    registerChecks(this.props.id, this.props.checks.map((c) => c.id));
+    this.renderChecks();
+    markSidebar();
+
+    this.session.onEvent((e) => this.onEvent(e));
+
+    // Load the heavy parts when the playground comes near the viewport or is touched.
+    const io = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((en) => en.isIntersecting)) {
+          io.disconnect();
+          void this.loadHeavy();
+        }
+      },
+      { rootMargin: '200px' },
+    );
+    io.observe(this);
+    const touch = () => void this.loadHeavy();
+    this.addEventListener('pointerdown', touch, { once: true });
+    this.addEventListener('focusin', touch, { once: true });
+  }
+
+  private persist(code: string): void {
+    save(this.storageKey, code === this.props.code ? null : code);
+  }
+
+  code(): string {
+    return this.editor?.getValue() ?? this.$<HTMLTextAreaElement>('.aw-pg-textarea').value;
+  }
+
+  setCode(code: string): void {
+    this.$<HTMLTextAreaElement>('.aw-pg-textarea').value = code;
+    this.editor?.setValue(code);
+  }
+
+  private status(text: string): void {
+    this.$('.aw-pg-status').textContent = text;
+  }
+
+  loadHeavy(): Promise<void> {
+    this.loading ??= (async () => {
+      const [{ createEditor }, { createXterm }] = await Promise.all([import('./editor.ts'), import('./terminal-xterm.ts')]);
+      const textarea = this.$<HTMLTextAreaElement>('.aw-pg-textarea');
+      const host = this.$('.aw-pg-monaco');
+      const hadFocus = document.activeElement === textarea;
+      this.editor = createEditor(host, {
+        code: textarea.value,
+        label: `Code JavaScript : ${this.props.title}`,
+        uri: `${lessonKey().replace(/\W+/g, '_')}/${this.props.id}`,
+        onRun: () => void this.run(),
+      });
+      this.editor.onChange((code) => {
+        textarea.value = code;
+        this.persist(code);
+      });
+      textarea.hidden = true;
+      host.hidden = false;
+      if (hadFocus) this.editor.focus();
+      this.xterm = createXterm(this.$('.aw-pg-xterm'));
+      this.xterm.follow = !this.paused;
+      this.redraw();
+      this.dataset.ready = 'true';
+    })().catch((err) => {
+      this.loading = null;
+      this.log('A', { t: 'error', kind: 'error', text: `Chargement de l’éditeur impossible : ${String(err)}`, line: null });
+    });
+    return this.loading;
+  }
+
+  private programs() {
+    const code = this.code();
+    return Array.from({ length: this.props.clients }, (_, index) => ({
+      label: clientLabel(index),
+      index,
+      code: this.props.perClientCode?.[index] || code,
+    }));
+  }
+
+  async run(): Promise<void> {
+    const runBtn = this.$<HTMLButtonElement>('[data-action=run]');
+    runBtn.disabled = true;
+    this.status('Connexion au bac à sable…');
+    try {
+      const [hello, host] = await Promise.all([this.session.connect(), import('./runner-host.ts')]);
+      this.handle?.stop();
+      this.runStartSeq = this.lastSeq;
+      this.events = [];
+      this.bytes = { client: 0, server: 0 };
+      this.clearView();
+      this.$('.aw-pg-console-list').replaceChildren();
+      this.renderChecks();
+      this.$('[data-action=stop]').removeAttribute('disabled');
+      this.dataset.running = 'true';
+      const programs = this.programs();
+      this.status(`Exécution en cours (${programs.map((p) => `client ${p.label}`).join(', ')}).`);
+      for (const err of this.editor?.syntaxErrors() ?? []) {
+        this.log('A', { t: 'error', kind: 'syntax', text: err.message, line: err.line });
+      }
+      this.handle = host.run({
+        endpoints: hello.endpoints,
+        clients: programs,
+        container: this,
+        onMessage: (client, m) => this.log(client, m),
+        onStop: (reason) => {
+          this.handle = null;
+          delete this.dataset.running;
+          this.$('[data-action=stop]').setAttribute('disabled', '');
+          this.status(
+            reason === 'replaced'
+              ? 'Arrêté : un autre bac à sable de la page a été lancé.'
+              : reason === 'timeout'
+                ? 'Arrêté après 10 minutes d’exécution.'
+                : 'Arrêté.',
+          );
+        },
+      });
+    } catch (err) {
+      this.status(err instanceof Error ? err.message : String(err));
+    } finally {
+      runBtn.disabled = false;
+    }
+  }
+
+  stop(): void {
+    this.handle?.stop();
+  }
+
+  private lastSeq = 0;
+
+  private onEvent(e: MonitorEvent): void {
+    this.lastSeq = Math.max(this.lastSeq, e.seq);
+    if (e.type === 'conn-open') this.formatter.clients.set(e.conn, e.client);
+    if (e.seq <= this.runStartSeq && e.type !== 'hello') return;
+    if (e.type === 'hello') return;
+    this.events.push(e);
+    const wire = wireBytes(e);
+    if (wire) {
+      this.bytes[wire.from] += wire.bytes;
+      this.$('.aw-pg-bytes-out').textContent = fmtBytes(this.bytes.client);
+      this.$('.aw-pg-bytes-in').textContent = fmtBytes(this.bytes.server);
+    }
+    if (e.type === 'rooms') this.renderRooms(e);
+    if (e.type === 'frame') this.addFrameButton(e);
+    this.draw(e);
+    if (!this.checkTimer) {
+      this.checkTimer = window.setTimeout(() => {
+        this.checkTimer = 0;
+        this.renderChecks();
+      }, 100);
+    }
+  }
+
+  private draw(e: MonitorEvent): void {
+    const lines = this.formatter.format(e);
+    const sinks: TerminalSink[] = [this.plain];
+    if (this.xterm) sinks.push(this.xterm);
+    for (const line of lines) for (const s of sinks) s.write(line);
+    const said = lines.length ? summary(e, this.formatter) : null;
+    if (said && !this.paused) {
+      const log = this.$('.aw-pg-a11y-log');
+      const p = document.createElement('p');
+      p.textContent = said;
+      log.append(p);
+      while (log.childElementCount > MAX_A11Y_LINES) log.firstElementChild!.remove();
+    }
+  }
+
+  private redraw(): void {
+    this.plain.clear();
+    this.xterm?.clear();
+    const saved = this.paused;
+    this.paused = true;
+    for (const e of this.events) this.draw(e);
+    this.paused = saved;
+  }
+
+  private clearView(): void {
+    this.plain.clear();
+    this.xterm?.clear();
+    this.$('.aw-pg-a11y-log').replaceChildren();
+    this.$('.aw-pg-frame-list').replaceChildren();
+    this.$('.aw-pg-frame-detail').hidden = true;
+    this.$('.aw-pg-bytes-out').textContent = fmtBytes(this.bytes.client);
+    this.$('.aw-pg-bytes-in').textContent = fmtBytes(this.bytes.server);
+  }
+
+  /** Plain text of everything shown in the terminal (tests read it). */
+  terminalText(): string {
+    return this.plain.toString();
+  }
+
+  private log(client: string, m: RuntimeMessage): void {
+    const list = this.$('.aw-pg-console-list');
+    const li = document.createElement('li');
+    if (m.t === 'truncated') {
+      li.textContent = `[${client}] … trop de messages : la suite de la console est ignorée.`;
+      li.className = 'aw-warn';
+    } else {
+      const where = m.line ? ` ligne ${m.line}` : '';
+      const kind =
+        m.t === 'console'
+          ? m.level === 'error' ? 'erreur' : m.level === 'warn' ? 'attention' : ''
+          : m.kind === 'syntax' ? 'erreur de syntaxe' : m.kind === 'rejection' ? 'promesse rejetée' : 'erreur';
+      li.className = m.t === 'error' || (m.t === 'console' && m.level === 'error') ? 'aw-error' : m.t === 'console' && m.level === 'warn' ? 'aw-warn' : '';
+      const tag = document.createElement('span');
+      tag.className = 'aw-pg-console-tag';
+      tag.textContent = `[${client}${where}]${kind ? ` ${kind}` : ''}`;
+      li.append(tag, ` ${m.text}`);
+    }
+    list.append(li);
+    while (list.childElementCount > MAX_CONSOLE) list.firstElementChild!.remove();
+    list.scrollTop = list.scrollHeight;
+  }
+
+  private renderChecks(): void {
+    const clients = clientMapOf(this.events);
+    for (const check of this.props.checks) {
+      const li = this.querySelector<HTMLElement>(`[data-check="${CSS.escape(check.id)}"]`);
+      if (!li) continue;
+      const now = this.events.length > 0 && evaluateCheck(check, this.events, clients).passed;
+      if (now) markPassed(this.props.id, check.id);
+      const passed = now || isPassed(this.props.id, check.id);
+      li.dataset.run = String(now);
+      li.dataset.state = passed ? 'passed' : 'pending';
+      li.querySelector('.aw-pg-check-mark')!.textContent = passed ? '✓' : '✗';
+      li.querySelector('.aw-pg-check-state')!.textContent = passed ? ' (réussi)' : ' (pas encore réussi)';
+    }
+  }
+
+  private renderRooms(e: Extract<MonitorEvent, { type: 'rooms' }>): void {
+    const panel = this.$('.aw-pg-rooms');
+    panel.hidden = false;
+    let block = panel.querySelector<HTMLElement>(`[data-nsp="${CSS.escape(e.nsp)}"]`);
+    if (!block) {
+      block = document.createElement('div');
+      block.dataset.nsp = e.nsp;
+      panel.append(block);
+    }
+    const who = (id: string) => e.sockets[id]?.client ?? `externe (${id})`;
+    const rooms = Object.entries(e.rooms).filter(([room, ids]) => !(ids.length === 1 && ids[0] === room));
+    block.replaceChildren();
+    const title = document.createElement('p');
+    title.textContent = `Espace de noms ${e.nsp}\u00a0:`;
+    const ul = document.createElement('ul');
+    for (const [room, ids] of rooms) {
+      const li = document.createElement('li');
+      li.textContent = `« ${room} »\u00a0: ${ids.map(who).join(', ') || 'personne'}`;
+      ul.append(li);
+    }
+    if (!rooms.length) {
+      const li = document.createElement('li');
+      li.textContent = 'aucune room';
+      ul.append(li);
+    }
+    block.append(title, ul);
+  }
+
+  private addFrameButton(e: FrameEvent): void {
+    const list = this.$('.aw-pg-frame-list');
+    const li = document.createElement('li');
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.dataset.seq = String(e.seq);
+    const who = this.formatter.label(e.conn).text;
+    const arrow = e.from === 'client' ? `${who} → serveur` : `serveur → ${who}`;
+    const text = e.text ? ` « ${e.text.length > 24 ? e.text.slice(0, 24) + '…' : e.text} »` : '';
+    btn.textContent = `${arrow} · ${e.opcodeName} · ${e.length}\u00a0o${text}`;
+    btn.className = e.opcode >= 8 ? 'aw-control' : '';
+    li.append(btn);
+    list.prepend(li);
+    while (list.childElementCount > MAX_FRAMES) list.lastElementChild!.remove();
+  }
+
+  private showFrame(seq: number): void {
+    const e = this.events.find((x): x is FrameEvent => x.type === 'frame' && x.seq === seq);
+    if (!e) return;
+    const panel = this.$('.aw-pg-frame-detail');
+    const table = document.createElement('table');
+    table.className = 'aw-pg-diagram';
+    const caption = document.createElement('caption');
+    caption.textContent = `Trame ${e.opcodeName} (${e.from === 'client' ? 'client → serveur' : 'serveur → client'}), ${e.length}\u00a0octets de charge utile, selon la RFC 6455 §5.2`;
+    table.append(caption);
+    const head = document.createElement('tr');
+    const corner = document.createElement('th');
+    corner.scope = 'col';
+    corner.textContent = 'bit';
+    head.append(corner);
+    for (let i = 0; i < 32; i++) {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = String(i % 10);
+      head.append(th);
+    }
+    const thead = document.createElement('thead');
+    thead.append(head);
+    const tbody = document.createElement('tbody');
+    for (const row of frameDiagram(e, 8)) {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = `+${row.offset}`;
+      tr.append(th);
+      for (const cell of row.cells) {
+        const td = document.createElement('td');
+        td.colSpan = cell.bits.length;
+        td.dataset.field = cell.field;
+        td.title = cell.label;
+        const name = document.createElement('span');
+        name.className = 'aw-pg-field';
+        name.textContent = cell.continued ? `${cell.field} (suite)` : cell.field;
+        const bits = document.createElement('span');
+        bits.className = 'aw-pg-bits';
+        bits.textContent = cell.bits;
+        td.append(name, bits);
+        tr.append(td);
+      }
+      tbody.append(tr);
+    }
+    table.append(thead, tbody);
+    const dl = document.createElement('dl');
+    for (const f of frameFields(e, 8)) {
+      const dt = document.createElement('dt');
+      dt.textContent = `${f.field} (${f.label})`;
+      const dd = document.createElement('dd');
+      dd.textContent = f.value;
+      dl.append(dt, dd);
+    }
+    if (e.text !== undefined) {
+      const dt = document.createElement('dt');
+      dt.textContent = 'Texte (démasqué)';
+      const dd = document.createElement('dd');
+      dd.textContent = `« ${e.text} »`;
+      dl.append(dt, dd);
+    }
+    const body = panel.querySelector('.aw-pg-frame-body')!;
+    body.replaceChildren(table, dl);
+    panel.hidden = false;
+    panel.querySelector<HTMLElement>('h4')?.focus();
+  }
+
+  private exportJson(): void {
+    const blob = new Blob([JSON.stringify(this.events, null, 2)], { type: 'application/json' });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `atelier-${this.props.id}-evenements.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
+
+  private async share(): Promise<void> {
+    const url = await shareUrl(this.props.id, this.code());
+    const input = this.$<HTMLInputElement>('.aw-pg-share-url');
+    input.value = url;
+    input.closest<HTMLElement>('.aw-pg-share')!.hidden = false;
+    try {
+      await navigator.clipboard.writeText(url);
+      this.status('Lien de partage copié dans le presse-papiers.');
+    } catch {
+      input.select();
+      this.status('Copiez le lien de partage affiché ci-dessous.');
+    }
+  }
+
+  private async showConnect(): Promise<void> {
+    const box = this.$('.aw-pg-connect-body');
+    try {
+      const hello = await this.session.connect();
+      const ws = hello.endpoints.ws;
+      const lines = (name: string) => `${ws}${name}`;
+      const echo = lines('echo');
+      box.querySelector('.aw-pg-connect-urls')!.textContent = hello.scenarios.map((s) => lines(s)).join('\n');
+      box.querySelector('.aw-pg-cmd-wscat')!.textContent = `npx wscat -c "${echo}"`;
+      box.querySelector('.aw-pg-cmd-websocat')!.textContent = `websocat "${echo}"`;
+      box.querySelector('.aw-pg-cmd-python')!.textContent = `python3 -m websockets "${echo}"`;
+      box.querySelector('.aw-pg-cmd-python-script')!.textContent = [
+        'import asyncio',
+        'from websockets.asyncio.client import connect',
+        '',
+        'async def main():',
+        `    async with connect("${echo}") as ws:`,
+        '        await ws.send("Bonjour depuis Python")',
+        '        print(await ws.recv())',
+        '',
+        'asyncio.run(main())',
+      ].join('\n');
+      box.hidden = false;
+    } catch (err) {
+      this.status(err instanceof Error ? err.message : String(err));
+    }
+  }
+}
+
+if (!customElements.get('aw-playground')) customElements.define('aw-playground', AwPlayground);

@@ -1,0 +1,170 @@
+// What runs inside each client's Worker (in the sandboxed iframe), before the learner's code.
+// Bundled on its own as an IIFE (site/vite/playground-plugin.ts) and inlined into the iframe:
+// it installs the globals learner code uses (sandbox, io, a console that reports to the page)
+// and reports uncaught errors with line numbers in the learner's code.
+import { io as ioClient, type ManagerOptions, type SocketOptions } from 'socket.io-client';
+
+/** Per-client settings, passed by the iframe bootstrap. */
+export interface RuntimeConfig {
+  /** Client label (A, B…) and index (0, 1…). */
+  client: string;
+  index: number;
+  /** Absolute endpoint bases from the monitor's hello event. */
+  http: string;
+  ws: string;
+  socketIoPath: string;
+  /** Lines of the worker script before the learner's first line. */
+  lineOffset: number;
+  /** Most console messages reported per run. */
+  maxLogs: number;
+}
+
+/** Messages the worker posts to the iframe (and the iframe to the page). */
+export type RuntimeMessage =
+  | { t: 'console'; level: 'log' | 'info' | 'warn' | 'error' | 'debug'; text: string; line: number | null }
+  | { t: 'error'; kind: 'error' | 'rejection' | 'syntax'; text: string; line: number | null }
+  | { t: 'truncated' };
+
+const scope = self as unknown as Record<string, unknown> & { postMessage(m: RuntimeMessage): void };
+const post = (m: RuntimeMessage) => scope.postMessage(m);
+
+function install(cfg: RuntimeConfig): void {
+  const origin = new URL(cfg.http).origin;
+  const httpHost = new URL(cfg.http).host;
+
+  /** Adds ?client=<label> to URLs of the sandbox that lack it. */
+  const withClient = (input: string | URL): string => {
+    const url = new URL(String(input), cfg.http);
+    if (url.host === httpHost && !url.searchParams.has('client')) url.searchParams.set('client', cfg.client);
+    return url.href;
+  };
+  const join = (base: string, path: string) => withClient(new URL(path.replace(/^\/+/, ''), base));
+
+  const sandbox = Object.freeze({
+    url: (scenario: string) => join(cfg.ws, scenario),
+    httpUrl: (path: string) => join(cfg.http, path),
+    origin,
+    client: cfg.client,
+    index: cfg.index,
+  });
+
+  // Learner-visible constructors: the real ones, with the client label added to sandbox URLs.
+  const NativeWebSocket = WebSocket;
+  class SandboxWebSocket extends NativeWebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(withClient(url), protocols);
+    }
+  }
+  Object.defineProperty(SandboxWebSocket, 'name', { value: 'WebSocket' });
+  const nativeFetch = fetch.bind(self);
+  const sandboxFetch = (input: RequestInfo | URL, init?: RequestInit) =>
+    nativeFetch(typeof input === 'string' || input instanceof URL ? withClient(input) : input, init);
+  const NativeEventSource = typeof EventSource === 'function' ? EventSource : undefined;
+
+  type IoOptions = Partial<ManagerOptions & SocketOptions>;
+  const io = (uri?: string | IoOptions, opts?: IoOptions) => {
+    if (typeof uri === 'object' && uri !== null) [uri, opts] = [undefined, uri];
+    let target = uri ?? '/';
+    if (target.startsWith('/')) target = origin + target;
+    const query = { client: cfg.client, ...((opts?.query as Record<string, string>) ?? {}) };
+    return ioClient(target, { path: cfg.socketIoPath, ...opts, query });
+  };
+
+  const define = (name: string, value: unknown) =>
+    Object.defineProperty(scope, name, { value, writable: true, configurable: true, enumerable: false });
+  define('sandbox', sandbox);
+  define('io', io);
+  define('WebSocket', SandboxWebSocket);
+  define('fetch', sandboxFetch);
+  if (NativeEventSource) {
+    define(
+      'EventSource',
+      class extends NativeEventSource {
+        constructor(url: string | URL, init?: EventSourceInit) {
+          super(withClient(url), init);
+        }
+      },
+    );
+  }
+
+  // Line numbers: stack frames of the worker script, minus the lines before the learner's code.
+  const learnerLine = (line: number) => (line > cfg.lineOffset ? line - cfg.lineOffset : null);
+  const lineFromStack = (stack: string | undefined, skip = 0): number | null => {
+    if (!stack) return null;
+    let seen = 0;
+    for (const m of stack.matchAll(/:(\d+):(\d+)\)?\s*$/gm)) {
+      const line = learnerLine(Number(m[1]));
+      if (line !== null && seen++ >= skip) return line;
+    }
+    return null;
+  };
+
+  let logs = 0;
+  const report = (m: RuntimeMessage) => {
+    if (logs > cfg.maxLogs) return;
+    if (++logs > cfg.maxLogs) return post({ t: 'truncated' });
+    post(m);
+  };
+
+  const levels = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const consoleProxy: Record<string, unknown> = {};
+  for (const level of levels) {
+    consoleProxy[level] = (...args: unknown[]) =>
+      report({ t: 'console', level, text: args.map((a) => inspect(a)).join(' '), line: lineFromStack(new Error().stack) });
+  }
+  define('console', Object.freeze(consoleProxy));
+
+  self.addEventListener('error', (ev) => {
+    ev.preventDefault();
+    const err = ev.error as Error | undefined;
+    report({ t: 'error', kind: 'error', text: err ? describeError(err) : ev.message, line: learnerLine(ev.lineno) ?? lineFromStack(err?.stack) });
+  });
+  self.addEventListener('unhandledrejection', (ev) => {
+    ev.preventDefault();
+    const r = ev.reason as unknown;
+    report({
+      t: 'error',
+      kind: 'rejection',
+      text: r instanceof Error ? describeError(r) : inspect(r),
+      line: r instanceof Error ? lineFromStack(r.stack) : null,
+    });
+  });
+}
+
+function describeError(e: Error): string {
+  return `${e.name}: ${e.message}`;
+}
+
+/** A short, readable rendering of a value for the console panel. */
+export function inspect(v: unknown, depth = 0, seen = new WeakSet<object>()): string {
+  if (typeof v === 'string') return depth === 0 ? v : JSON.stringify(v);
+  if (v === null || typeof v !== 'object') {
+    if (typeof v === 'function') return `[Function ${v.name || '(anonyme)'}]`;
+    if (typeof v === 'bigint') return `${v}n`;
+    return String(v);
+  }
+  if (seen.has(v)) return '[Circular]';
+  seen.add(v);
+  if (v instanceof Error) return describeError(v);
+  if (v instanceof ArrayBuffer) return `ArrayBuffer(${v.byteLength}) [${hexPreview(new Uint8Array(v))}]`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${v.byteLength}) [${hexPreview(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}]`;
+  if (typeof Blob !== 'undefined' && v instanceof Blob) return `Blob(${v.size})`;
+  if (typeof Event !== 'undefined' && v instanceof Event) {
+    const extra = 'data' in v ? ` data=${inspect((v as MessageEvent).data, depth + 1, seen)}` : 'code' in v ? ` code=${(v as CloseEvent).code}` : '';
+    return `${v.constructor.name} { type: "${v.type}"${extra} }`;
+  }
+  if (depth > 3) return Array.isArray(v) ? '[…]' : '{…}';
+  if (Array.isArray(v)) return `[${v.slice(0, 50).map((x) => inspect(x, depth + 1, seen)).join(', ')}${v.length > 50 ? ', …' : ''}]`;
+  if (v instanceof Map) return `Map(${v.size})`;
+  if (v instanceof Set) return `Set(${v.size})`;
+  const entries = Object.entries(v).slice(0, 30);
+  const name = v.constructor && v.constructor !== Object ? `${v.constructor.name} ` : '';
+  return `${name}{ ${entries.map(([k, x]) => `${k}: ${inspect(x, depth + 1, seen)}`).join(', ')} }`;
+}
+
+function hexPreview(bytes: Uint8Array): string {
+  const shown = Array.from(bytes.slice(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return bytes.length > 16 ? `${shown} …` : shown;
+}
+
+scope.__awInstall = install;

@@ -1,0 +1,81 @@
+// A sandbox session seen from the page: POST /api/sessions, then the monitor WebSocket that
+// streams one MonitorEvent per message (the first one is `hello`, with the learner endpoints).
+import type { CreateSessionResponse, HelloEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+
+export type SessionListener = (event: MonitorEvent) => void;
+
+export class SessionClient {
+  id: string | null = null;
+  hello: HelloEvent | null = null;
+  private socket: WebSocket | null = null;
+  private ready: Promise<HelloEvent> | null = null;
+  private listeners = new Set<SessionListener>();
+
+  constructor(private readonly base: string = location.origin) {}
+
+  onEvent(listener: SessionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves with the hello event of a live session, creating the session and monitor if needed. */
+  connect(): Promise<HelloEvent> {
+    this.ready ??= this.open().catch((err) => {
+      this.ready = null;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private async open(): Promise<HelloEvent> {
+    const res = await fetch(new URL('/api/sessions', this.base), { method: 'POST' });
+    if (res.status !== 201 && res.status !== 200) {
+      throw new Error(res.status === 429 ? 'Trop de sessions ouvertes : réessayez dans un instant.' : `Le bac à sable ne répond pas (HTTP ${res.status}).`);
+    }
+    const { id } = (await res.json()) as CreateSessionResponse;
+    this.id = id;
+    const url = new URL(`/api/sessions/${encodeURIComponent(id)}/monitor`, this.base);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    return new Promise<HelloEvent>((resolve, reject) => {
+      let settled = false;
+      socket.onmessage = (msg) => {
+        let parsed: MonitorEvent | MonitorEvent[];
+        try {
+          parsed = JSON.parse(String(msg.data));
+        } catch {
+          return;
+        }
+        // Tolerate batched messages (an array of events) as well as one event per message.
+        for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+          if (event.type === 'hello') {
+            this.hello = event;
+            if (!settled) {
+              settled = true;
+              resolve(event);
+            }
+          }
+          for (const l of this.listeners) l(event);
+        }
+      };
+      socket.onclose = () => {
+        if (this.socket === socket) {
+          this.socket = null;
+          this.ready = null;
+          this.hello = null;
+        }
+        if (!settled) {
+          settled = true;
+          reject(new Error('Le moniteur du bac à sable s’est fermé.'));
+        }
+      };
+    });
+  }
+
+  close(): void {
+    this.socket?.close();
+    this.socket = null;
+    this.ready = null;
+  }
+}

@@ -1,0 +1,6 @@
+// Modules provided by site/vite/playground-plugin.ts.
+declare module 'virtual:aw-runner-runtime' {
+  /** runner-runtime.ts bundled with socket.io-client as one minified IIFE. */
+  const code: string;
+  export default code;
+}
