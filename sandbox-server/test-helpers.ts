@@ -1,0 +1,142 @@
+// Helpers for the sandbox's integration tests: a real server on 127.0.0.1:0, sessions, and a
+// monitor client whose waits are all bounded.
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { createAppServer } from './http-server.ts';
+import type { AppServer } from './http-server.ts';
+import type { Limits } from './limits.ts';
+import type { MonitorEvent } from './protocol.ts';
+
+export interface TestApp {
+  app: AppServer;
+  port: number;
+  http: string;
+  ws: string;
+  close(): Promise<void>;
+}
+
+export async function startApp(limits?: Partial<Limits>): Promise<TestApp> {
+  const distDir = mkdtempSync(join(tmpdir(), 'atelier-dist-'));
+  writeFileSync(join(distDir, 'index.html'), '<!doctype html><title>Atelier</title>');
+  const app = createAppServer({ distDir, limits });
+  app.server.listen(0, '127.0.0.1');
+  await once(app.server, 'listening');
+  const port = (app.server.address() as { port: number }).port;
+  return { app, port, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+export async function createSession(t: TestApp): Promise<string> {
+  const res = await fetch(`${t.http}/api/sessions`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+  if (res.status !== 201) throw new Error(`POST /api/sessions → ${res.status}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** Rejects after `ms` with a message naming what was awaited. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timeout (${ms} ms) waiting for ${what}`)), ms);
+    }),
+  ]);
+}
+
+export function openWs(url: string, protocols?: string | string[], options?: WebSocket.ClientOptions): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols, options);
+  return within(
+    new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    }),
+    5000,
+    `open ${url}`,
+  );
+}
+
+export function closed(ws: WebSocket, ms = 5000): Promise<{ code: number; reason: string }> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.reject(new Error('already closed'));
+  return within(
+    new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
+    ms,
+    'close',
+  );
+}
+
+export function nextMessage(ws: WebSocket, ms = 5000): Promise<{ data: Buffer; isBinary: boolean }> {
+  return within(
+    new Promise((resolve) => ws.once('message', (data, isBinary) => resolve({ data: data as Buffer, isBinary }))),
+    ms,
+    'message',
+  );
+}
+
+type Ev = MonitorEvent & Record<string, any>;
+
+export class Monitor {
+  readonly events: Ev[] = [];
+  readonly ws: WebSocket;
+  private waiters: Array<() => void> = [];
+  closeCode: number | null = null;
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.on('message', (data) => {
+      this.events.push(JSON.parse(data.toString()));
+      for (const w of this.waiters) w();
+    });
+    ws.on('close', (code) => {
+      this.closeCode = code;
+      for (const w of this.waiters) w();
+    });
+  }
+
+  static async open(t: TestApp, id: string): Promise<Monitor> {
+    // Listen before 'open': hello may arrive in the same TCP chunk as the 101.
+    const ws = new WebSocket(`${t.ws}/api/sessions/${id}/monitor`);
+    const m = new Monitor(ws);
+    await within(
+      new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      }),
+      5000,
+      'monitor open',
+    );
+    await m.waitFor((e) => e.type === 'hello');
+    return m;
+  }
+
+  /** The first event (after `from` index) matching `pred`, waiting at most `ms`. */
+  waitFor(pred: (e: Ev) => boolean, ms = 5000, from = 0): Promise<Ev> {
+    return within(
+      new Promise<Ev>((resolve) => {
+        const check = () => {
+          const found = this.events.slice(from).find(pred);
+          if (found) {
+            this.waiters = this.waiters.filter((w) => w !== check);
+            resolve(found);
+          }
+        };
+        this.waiters.push(check);
+        check();
+      }),
+      ms,
+      `monitor event (${pred.toString().slice(0, 120)})`,
+    );
+  }
+
+  of<T extends Ev['type']>(type: T, conn?: string): Ev[] {
+    return this.events.filter((e) => e.type === type && (conn === undefined || e.conn === conn));
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
