@@ -45,8 +45,15 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   ]);
 }
 
-export function openWs(url: string, protocols?: string | string[], options?: WebSocket.ClientOptions): Promise<WebSocket> {
+/** Opens a WebSocket; `onMessage` listens from the start (a first message may share the 101's TCP chunk). */
+export function openWs(
+  url: string,
+  protocols?: string | string[],
+  options?: WebSocket.ClientOptions,
+  onMessage?: (data: Buffer, isBinary: boolean) => void,
+): Promise<WebSocket> {
   const ws = new WebSocket(url, protocols, options);
+  if (onMessage) ws.on('message', (d, b) => onMessage(d as Buffer, b));
   return within(
     new Promise((resolve, reject) => {
       ws.once('open', () => resolve(ws));

@@ -1,0 +1,173 @@
+// Integration tests of the control and match scenarios (WebSocket, long polling, SSE).
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Monitor, closed, createSession, nextMessage, openWs, startApp, within } from './test-helpers.ts';
+import type { TestApp } from './test-helpers.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp({ matchIntervalMin: 20 });
+});
+afterAll(() => t.close());
+
+describe('control', () => {
+  it('ping: server ping with the payload, client pong, info event', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const ws = await openWs(`${t.ws}/s/${id}/control`);
+    const ping = within(new Promise<Buffer>((r) => ws.once('ping', r)), 5000, 'ping');
+    ws.send(JSON.stringify({ cmd: 'ping', payload: 'abc' }));
+    expect((await ping).toString()).toBe('abc');
+    await m.waitFor((e) => e.type === 'info' && /ping/.test(e.message) && e.conn === 'c1');
+    const sp = await m.waitFor((e) => e.type === 'frame' && e.from === 'server' && e.opcodeName === 'ping');
+    expect(sp).toMatchObject({ payload: '616263', fin: true, masked: false });
+    const cp = await m.waitFor((e) => e.type === 'frame' && e.from === 'client' && e.opcodeName === 'pong');
+    expect(cp).toMatchObject({ payload: '616263', masked: true });
+    ws.close();
+    m.close();
+  });
+
+  it('fragment: one text message in 3 frames, FIN only on the last', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const ws = await openWs(`${t.ws}/s/${id}/control`);
+    ws.send(JSON.stringify({ cmd: 'fragment', text: 'bonjour le monde', frames: 3 }));
+    expect((await nextMessage(ws)).data.toString()).toBe('bonjour le monde');
+    const msg = await m.waitFor((e) => e.type === 'message' && e.from === 'server');
+    expect(msg).toMatchObject({ frames: 3, text: 'bonjour le monde', opcode: 1 });
+    const frames = m.of('frame').filter((f) => f.from === 'server');
+    expect(frames.map((f) => [f.opcodeName, f.fin])).toEqual([
+      ['text', false],
+      ['continuation', false],
+      ['continuation', true],
+    ]);
+    expect(frames.map((f) => f.text).join('')).toBe('bonjour le monde');
+    ws.close();
+    m.close();
+  });
+
+  it('binary: a binary message of the asked size (16-bit length form)', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const ws = await openWs(`${t.ws}/s/${id}/control`);
+    ws.send(JSON.stringify({ cmd: 'binary', size: 300 }));
+    const got = await nextMessage(ws);
+    expect(got.isBinary).toBe(true);
+    expect(got.data.length).toBe(300);
+    expect(got.data[299]).toBe(299 & 0xff);
+    const f = await m.waitFor((e) => e.type === 'frame' && e.from === 'server' && e.opcodeName === 'binary');
+    expect(f).toMatchObject({ length: 300, lengthForm: 16, header: '827e012c' });
+    ws.close();
+    m.close();
+  });
+
+  it('close: code 4001 and reason reach the client', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const ws = await openWs(`${t.ws}/s/${id}/control`);
+    const done = closed(ws);
+    ws.send(JSON.stringify({ cmd: 'close', code: 4001, reason: 'au revoir' }));
+    expect(await done).toEqual({ code: 4001, reason: 'au revoir' });
+    const f = await m.waitFor((e) => e.type === 'frame' && e.from === 'server' && e.opcodeName === 'close');
+    expect(f).toMatchObject({ code: 4001, reason: 'au revoir' });
+    m.close();
+  });
+
+  it('drop: TCP destroyed without close frame, the client sees 1006', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const ws = await openWs(`${t.ws}/s/${id}/control`);
+    const done = closed(ws);
+    ws.send(JSON.stringify({ cmd: 'drop' }));
+    expect((await done).code).toBe(1006);
+    await m.waitFor((e) => e.type === 'conn-close');
+    expect(m.of('frame').some((f) => f.opcodeName === 'close')).toBe(false);
+    expect(m.of('info').some((e) => /1006/.test(e.message))).toBe(true);
+    m.close();
+  });
+
+  it('bad commands get a French error and an info event', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const ws = await openWs(`${t.ws}/s/${id}/control`);
+    for (const bad of ['pas du json', JSON.stringify({ cmd: 'danse' }), JSON.stringify({ cmd: 'close', code: 1005 })]) {
+      ws.send(bad);
+      const reply = JSON.parse((await nextMessage(ws)).data.toString());
+      expect(reply.error).toEqual(expect.any(String));
+    }
+    await m.waitFor((e) => e.type === 'info' && /danse/.test(e.message));
+    await m.waitFor((e) => e.type === 'info' && /3000/.test(e.message));
+    expect(m.of('info').filter((e) => /refusée/.test(e.message))).toHaveLength(3);
+    ws.close();
+    m.close();
+  });
+});
+
+describe('match', () => {
+  it('WebSocket: snapshot then events at the asked interval', async () => {
+    const id = await createSession(t);
+    const got: any[] = [];
+    const ws = await openWs(`${t.ws}/s/${id}/match?interval=30`, undefined, undefined, (d) => got.push(JSON.parse(d.toString())));
+    await within(
+      new Promise<void>((r) => {
+        const iv = setInterval(() => got.length >= 4 && (clearInterval(iv), r()), 10);
+      }),
+      5000,
+      '4 match messages',
+    );
+    expect(got[0]).toMatchObject({ type: 'snapshot', home: expect.any(String), n: expect.any(Number) });
+    expect(got[1]).toMatchObject({ type: 'event', n: got[0].n + 1, minute: expect.any(Number) });
+    expect(got[2].n).toBe(got[1].n + 1);
+    ws.close();
+  });
+
+  it('polling: snapshot, and long polling answers with the next event', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const snap = await fetch(`${t.http}/s/${id}/match/poll`);
+    expect(snap.status).toBe(200);
+    expect(snap.headers.get('access-control-allow-origin')).toBe('*');
+    const first = (await snap.json()) as { n: number };
+    const started = Date.now();
+    const next = await fetch(`${t.http}/s/${id}/match/poll?wait=1&interval=100`, { signal: AbortSignal.timeout(5000) });
+    expect(next.status).toBe(200);
+    const body = (await next.json()) as { n: number; events: { n: number }[] };
+    expect(body.n).toBe(first.n + 1);
+    expect(body.events[0].n).toBe(first.n + 1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50);
+    const res = await m.waitFor((e) => e.type === 'http' && e.from === 'server' && /^HTTP\/1\.1 200/.test(e.head) && /"events":\[\{/.test(e.body ?? ''));
+    expect(res.bodyLength).toBeGreaterThan(0);
+    expect(m.of('http').some((e) => e.from === 'client' && e.head.startsWith(`GET /s/${id}/match/poll?wait=1`))).toBe(true);
+    m.close();
+  });
+
+  it('SSE: text/event-stream with match events, shown as http-body events', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const text = await within(
+      new Promise<string>((resolve, reject) => {
+        const req = request(`${t.http}/s/${id}/match/events?interval=30`, (res) => {
+          expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+          let buf = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            buf += d;
+            if ((buf.match(/event: match/g) ?? []).length >= 2) {
+              req.destroy();
+              resolve(buf);
+            }
+          });
+        });
+        req.on('error', reject);
+        req.end();
+      }),
+      5000,
+      'two SSE events',
+    );
+    expect(text).toMatch(/^retry: 3000\nevent: snapshot\ndata: \{/);
+    expect(text).toMatch(/id: \d+\nevent: match\ndata: \{"n":\d+/);
+    await m.waitFor((e) => e.type === 'http' && e.from === 'server' && /text\/event-stream/.test(e.head));
+    await m.waitFor((e) => e.type === 'http-body' && e.from === 'server' && /event: match/.test(e.text));
+    m.close();
+  });
+});
