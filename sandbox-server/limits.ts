@@ -2,7 +2,7 @@
 // that enforce them. Defaults suit one learner on a laptop; env variables override them.
 
 export interface Limits {
-  /** A session without traffic and without a monitor expires after this long (ms). */
+  /** A session without traffic (learner bytes, monitor opened or closed) expires after this long (ms). */
   sessionIdleMs: number;
   /** Live TCP connections attributed to one session (learner sockets, polling requests). */
   maxConnectionsPerSession: number;

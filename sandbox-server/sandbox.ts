@@ -181,6 +181,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
         refuseUpgrade(socket, 429, `Trop de moniteurs ouverts sur cette session (au plus ${limits.maxMonitorsPerSession}).`);
       } else {
         monitorWss.handleUpgrade(req, socket, head, (ws) => {
+          session.touch();
           monitors.add(ws);
           ws.on('close', () => {
             monitors.delete(ws);

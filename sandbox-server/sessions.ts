@@ -1,6 +1,7 @@
 // Session registry. A session is a capability: whoever knows its id (128+ random bits) may use
-// its endpoints and watch its monitor. Sessions expire after a configurable idle time (no traffic
-// and no monitor open); on expiry, or at shutdown, the monitors get an `end` event and every
+// its endpoints and watch its monitor. Sessions expire after a configurable idle time without
+// traffic (opening or closing a monitor counts as activity; an open, silent monitor does not keep
+// a session alive forever); on expiry, or at shutdown, the monitors get an `end` event and every
 // socket of the session is closed.
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
@@ -193,7 +194,7 @@ export class SessionRegistry {
 
   sweep(now = Date.now()): void {
     for (const session of [...this.sessions.values()]) {
-      if (session.monitor.monitorCount === 0 && now - session.lastActivity >= this.limits.sessionIdleMs) {
+      if (now - session.lastActivity >= this.limits.sessionIdleMs) {
         this.end(session, 'expired');
       }
     }
