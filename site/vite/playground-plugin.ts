@@ -4,8 +4,10 @@
 // 2. Library CSS (Monaco, xterm.js) turned into JS-injected <style>s via `?inline`: Astro adds
 //    the CSS of dynamically imported modules to EVERY page, so a page without a playground
 //    would still load it. The virtual ids must not end in `.css` (Vite would treat them as CSS).
+// 3. MDX lessons: indentation inside `code={`…`}` attributes kept (see mdx-indent.ts).
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
+import { protectTemplateIndentation } from './mdx-indent.ts';
 
 const RUNTIME_ID = 'virtual:aw-runner-runtime';
 const RUNTIME_ENTRY = fileURLToPath(new URL('../scripts/playground/runner-runtime.ts', import.meta.url));
@@ -56,6 +58,11 @@ export function playgroundPlugin(): Plugin {
         ].join('\n');
       }
       return null;
+    },
+    transform(code, id) {
+      if (!/\.mdx(\?|$)/.test(id) || !code.includes('={`')) return null;
+      const out = protectTemplateIndentation(code);
+      return out === code ? null : { code: out, map: null };
     },
     watchChange(id) {
       if (id.includes('scripts/playground/')) runtime = null;

@@ -60,6 +60,7 @@ export function createEditor(
     tabSize: 2,
     ariaLabel: opts.label,
     fixedOverflowWidgets: true,
+    renderFinalNewline: 'on',
   });
   editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => opts.onRun());
   return {

@@ -291,7 +291,7 @@ class AwPlayground extends HTMLElement {
 
   private log(client: string, m: RuntimeMessage): void {
     const list = this.$('.aw-pg-console-list');
-    const li = document.createElement('li');
+    const li = document.createElement('div');
     if (m.t === 'truncated') {
       li.textContent = `[${client}] … trop de messages : la suite de la console est ignorée.`;
       li.className = 'aw-warn';

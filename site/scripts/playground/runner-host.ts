@@ -43,7 +43,7 @@ export function workerSource(cfg: Omit<RuntimeConfig, 'lineOffset' | 'maxLogs'>,
   const preludeLines = prelude.split('\n').length; // lines before the install line, plus the install line itself
   const config: RuntimeConfig = { ...cfg, lineOffset: preludeLines, maxLogs: MAX_LOGS };
   // The learner's line 1 shares the line of the async wrapper: line numbers map one to one.
-  const source = `${prelude}self.__awInstall(${JSON.stringify(config)});\n(async () => {${code}\n})();\n`;
+  const source = `${prelude}self.__awInstall(${JSON.stringify(config)});\n(async () => {${code}\n})().catch((e) => self.__awTopLevelError(e));\n`;
   return { source, lineOffset: preludeLines };
 }
 

@@ -119,6 +119,15 @@ function install(cfg: RuntimeConfig): void {
     const err = ev.error as Error | undefined;
     report({ t: 'error', kind: 'error', text: err ? describeError(err) : ev.message, line: learnerLine(ev.lineno) ?? lineFromStack(err?.stack) });
   });
+  // Errors thrown by the learner's top-level code (it runs in an async function).
+  define('__awTopLevelError', (e: unknown) =>
+    report({
+      t: 'error',
+      kind: 'error',
+      text: e instanceof Error ? describeError(e) : inspect(e),
+      line: e instanceof Error ? lineFromStack(e.stack) : null,
+    }),
+  );
   self.addEventListener('unhandledrejection', (ev) => {
     ev.preventDefault();
     const r = ev.reason as unknown;

@@ -38,8 +38,9 @@ export function toAnsi(line: StyledLine): string {
     .map((s) => {
       const codes: number[] = [];
       if (s.bold) codes.push(1);
-      if (s.dim) codes.push(2);
-      if (s.fg) codes.push(ANSI[s.fg]);
+      // Dim text is drawn grey, not with SGR 2 (half-transparent text fails contrast checks).
+      const fg = s.fg ?? (s.dim ? 'gray' : undefined);
+      if (fg) codes.push(ANSI[fg]);
       return codes.length ? `\x1b[${codes.join(';')}m${s.text}\x1b[0m` : s.text;
     })
     .join('');
@@ -65,10 +66,15 @@ export function createXterm(container: HTMLElement): XtermView {
     fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace',
     theme: theme(),
     screenReaderMode: false,
+    drawBoldTextInBrightColors: false,
+    // Colours are adjusted to keep text readable (WCAG AA) on both themes.
+    minimumContrastRatio: 4.5,
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(container);
+  // The terminal is a visual duplicate of the accessible log: keep it out of the tab order.
+  for (const el of container.querySelectorAll<HTMLElement>('textarea, [tabindex]')) el.tabIndex = -1;
   const refit = () => {
     try {
       if (container.clientWidth > 0 && container.clientHeight > 0) fit.fit();
