@@ -89,7 +89,7 @@ export function limitsFromEnv(env: Record<string, string | undefined> = process.
     if (raw === undefined || raw === '') continue;
     const value = Number(raw);
     if (Number.isInteger(value) && value > 0) out[key] = value;
-    else console.warn(`${ENV_NAMES[key]} ignoré : « ${raw} » n’est pas un entier positif`);
+    else console.warn(`${ENV_NAMES[key]} ignoré\u00a0: «\u00a0${raw}\u00a0» n’est pas un entier positif`);
   }
   return out;
 }

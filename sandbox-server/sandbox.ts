@@ -134,7 +134,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       sendJson(res, 426, { error: 'Cette adresse attend une connexion WebSocket (en-tête Upgrade: websocket).' }, { Upgrade: 'websocket' });
       return true;
     }
-    sendJson(res, 404, { error: `Rien à l’adresse « ${path.rest} » dans cette session.`, endpoints: SCENARIO_PATHS });
+    sendJson(res, 404, { error: `Rien à l’adresse «\u00a0${path.rest}\u00a0» dans cette session.`, endpoints: SCENARIO_PATHS });
     return true;
   }
 
@@ -142,14 +142,14 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     const pathname = url.split('?')[0].replace(/\/$/, '');
     if (pathname === '/api/sessions') {
       if (req.method !== 'POST') {
-        sendJson(res, 405, { error: 'Méthode non autorisée : utilisez POST.' }, { Allow: 'POST' });
+        sendJson(res, 405, { error: 'Méthode non autorisée\u00a0: utilisez POST.' }, { Allow: 'POST' });
         return;
       }
       req.resume();
       const ip = ipOf(req.socket.remoteAddress);
       const session = registry.create(ip);
       if (!session) {
-        const message = `Trop de sessions ouvertes depuis votre adresse (au plus ${limits.maxSessionsPerIp}) : fermez des onglets ou attendez leur expiration.`;
+        const message = `Trop de sessions ouvertes depuis votre adresse (au plus ${limits.maxSessionsPerIp})\u00a0: fermez des onglets ou attendez leur expiration.`;
         for (const s of registry.sessionsOf(ip)) s.limit({ limit: 'sessions', action: 'http 429', message });
         sendJson(res, 429, { error: message }, { 'Retry-After': '60' });
         return;
@@ -214,7 +214,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       return true;
     }
     const scenario = scenarios.get(path.rest.replace(/\/$/, ''));
-    if (!scenario) refuseUpgrade(socket, 404, `Pas de scénario « ${path.rest} ». Scénarios : ${WS_SCENARIOS.join(', ')}.`);
+    if (!scenario) refuseUpgrade(socket, 404, `Pas de scénario «\u00a0${path.rest}\u00a0». Scénarios\u00a0: ${WS_SCENARIOS.join(', ')}.`);
     else scenario.handleUpgrade(req, socket, head, { session, path });
     return true;
   }

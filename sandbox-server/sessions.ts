@@ -54,7 +54,7 @@ export class Session {
         this.limit({
           limit: 'backlog',
           action: 'drop oldest',
-          message: `Le moniteur ne suit pas : les événements les plus anciens au-delà de ${limits.monitorBacklog} sont abandonnés.`,
+          message: `Le moniteur ne suit pas\u00a0: les événements les plus anciens au-delà de ${limits.monitorBacklog} sont abandonnés.`,
         }),
     });
   }

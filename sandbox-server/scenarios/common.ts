@@ -57,7 +57,7 @@ export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session:
       conn,
       limit: 'rate',
       action: 'close 1008',
-      message: `Trop de messages : au plus ${env.limits.messagesPerSecond} par seconde (rafale de ${env.limits.messageBurst}). Connexion fermée (1008).`,
+      message: `Trop de messages\u00a0: au plus ${env.limits.messagesPerSecond} par seconde (rafale de ${env.limits.messageBurst}). Connexion fermée (1008).`,
     });
     ws.close(1008, 'Trop de messages');
   });
@@ -72,14 +72,14 @@ export function reportWsError(session: Session, conn: string | undefined, err: E
       conn,
       limit: 'payload',
       action: 'close 1009',
-      message: `Message trop grand : au plus ${limits.maxPayload} octets. Connexion fermée (1009).`,
+      message: `Message trop grand\u00a0: au plus ${limits.maxPayload} octets. Connexion fermée (1009).`,
     });
   } else if (err.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS') {
     session.limit({
       conn,
       limit: 'payload',
       action: 'close 1008',
-      message: `Message en trop de morceaux : au plus ${limits.maxFragments} fragments. Connexion fermée (1008).`,
+      message: `Message en trop de morceaux\u00a0: au plus ${limits.maxFragments} fragments. Connexion fermée (1008).`,
     });
   }
 }

@@ -29,7 +29,7 @@ export function createControlScenario(env: ScenarioEnv): WsScenario {
           if (ws.readyState !== ws.OPEN) return;
           const error = run(ws, session, conn, isBinary ? null : data.toString(), env.limits.maxPayload);
           if (error) {
-            session.info(`Commande refusée : ${error}`, conn);
+            session.info(`Commande refusée\u00a0: ${error}`, conn);
             ws.send(JSON.stringify({ error }));
           }
         });
@@ -53,29 +53,29 @@ function run(ws: WebSocket, session: Session, conn: string | undefined, text: st
   switch (command.cmd) {
     case 'ping': {
       const payload = command.payload === undefined ? '' : command.payload;
-      if (typeof payload !== 'string') return '« payload » doit être une chaîne.';
-      if (Buffer.byteLength(payload) > MAX_CONTROL_PAYLOAD) return `« payload » dépasse ${MAX_CONTROL_PAYLOAD} octets (limite des trames de contrôle).`;
-      session.info(`Le serveur envoie un ping avec la charge « ${payload} » ; le client doit répondre par un pong identique.`, conn);
+      if (typeof payload !== 'string') return '«\u00a0payload\u00a0» doit être une chaîne.';
+      if (Buffer.byteLength(payload) > MAX_CONTROL_PAYLOAD) return `«\u00a0payload\u00a0» dépasse ${MAX_CONTROL_PAYLOAD} octets (limite des trames de contrôle).`;
+      session.info(`Le serveur envoie un ping avec la charge «\u00a0${payload}\u00a0»\u00a0; le client doit répondre par un pong identique.`, conn);
       ws.ping(payload);
       return null;
     }
     case 'fragment': {
       const { text: body, frames } = command;
-      if (typeof body !== 'string' || body.length === 0) return '« text » doit être une chaîne non vide.';
+      if (typeof body !== 'string' || body.length === 0) return '«\u00a0text\u00a0» doit être une chaîne non vide.';
       if (!Number.isInteger(frames) || (frames as number) < 1 || (frames as number) > MAX_FRAMES) {
-        return `« frames » doit être un entier entre 1 et ${MAX_FRAMES}.`;
+        return `«\u00a0frames\u00a0» doit être un entier entre 1 et ${MAX_FRAMES}.`;
       }
       const bytes = Buffer.from(body);
-      if (bytes.length > maxPayload) return `« text » dépasse ${maxPayload} octets.`;
+      if (bytes.length > maxPayload) return `«\u00a0text\u00a0» dépasse ${maxPayload} octets.`;
       const parts = splitUtf8(body, frames as number);
-      session.info(`Le serveur envoie « ${body} » en ${parts.length} trame(s) : text puis continuation, FIN sur la dernière.`, conn);
+      session.info(`Le serveur envoie «\u00a0${body}\u00a0» en ${parts.length} trame(s)\u00a0: text puis continuation, FIN sur la dernière.`, conn);
       parts.forEach((part, i) => ws.send(part, { binary: false, fin: i === parts.length - 1 }));
       return null;
     }
     case 'binary': {
       const size = command.size;
       if (!Number.isInteger(size) || (size as number) < 0 || (size as number) > maxPayload) {
-        return `« size » doit être un entier entre 0 et ${maxPayload}.`;
+        return `«\u00a0size\u00a0» doit être un entier entre 0 et ${maxPayload}.`;
       }
       const data = Buffer.alloc(size as number);
       for (let i = 0; i < data.length; i++) data[i] = i & 0xff;
@@ -87,19 +87,19 @@ function run(ws: WebSocket, session: Session, conn: string | undefined, text: st
       const code = command.code === undefined ? 1000 : command.code;
       const reason = command.reason === undefined ? '' : command.reason;
       if (!Number.isInteger(code) || !(code === 1000 || ((code as number) >= 3000 && (code as number) <= 4999))) {
-        return '« code » doit valoir 1000 ou être entre 3000 et 4999.';
+        return '«\u00a0code\u00a0» doit valoir 1000 ou être entre 3000 et 4999.';
       }
-      if (typeof reason !== 'string' || Buffer.byteLength(reason) > MAX_REASON) return `« reason » doit être une chaîne d’au plus ${MAX_REASON} octets.`;
-      session.info(`Le serveur ferme la connexion avec le code ${code}${reason ? ` et la raison « ${reason} »` : ''}.`, conn);
+      if (typeof reason !== 'string' || Buffer.byteLength(reason) > MAX_REASON) return `«\u00a0reason\u00a0» doit être une chaîne d’au plus ${MAX_REASON} octets.`;
+      session.info(`Le serveur ferme la connexion avec le code ${code}${reason ? ` et la raison «\u00a0${reason}\u00a0»` : ''}.`, conn);
       ws.close(code as number, reason);
       return null;
     }
     case 'drop':
-      session.info('Le serveur coupe la connexion TCP sans trame de fermeture : le navigateur verra le code 1006.', conn);
+      session.info('Le serveur coupe la connexion TCP sans trame de fermeture\u00a0: le navigateur verra le code 1006.', conn);
       ws.terminate();
       return null;
     default:
-      return `commande inconnue${typeof command.cmd === 'string' ? ` « ${command.cmd} »` : ''}. Commandes\u00a0: ${CONTROL_COMMANDS.join(', ')}.`;
+      return `commande inconnue${typeof command.cmd === 'string' ? ` «\u00a0${command.cmd}\u00a0»` : ''}. Commandes\u00a0: ${CONTROL_COMMANDS.join(', ')}.`;
   }
 }
 

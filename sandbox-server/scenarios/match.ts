@@ -153,7 +153,7 @@ export function createMatchHttpRoute(env: ScenarioEnv): HttpRoute {
   return (req, res, { session, path }) => {
     if (path.rest !== 'match/poll' && path.rest !== 'match/events') return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, { error: 'Méthode non autorisée : utilisez GET.' }, { Allow: 'GET, HEAD' });
+      sendJson(res, 405, { error: 'Méthode non autorisée\u00a0: utilisez GET.' }, { Allow: 'GET, HEAD' });
       return true;
     }
     const feed = feedOf(session, env.limits, path.query);

@@ -124,7 +124,7 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
           conn: conn ?? undefined,
           limit: 'rate',
           action: 'close 1008',
-          message: `Trop de messages : au plus ${limits.messagesPerSecond} par seconde. Socket déconnecté.`,
+          message: `Trop de messages\u00a0: au plus ${limits.messagesPerSecond} par seconde. Socket déconnecté.`,
         });
         const transport = (socket.conn as unknown as { transport?: { name?: string; socket?: { close(code: number, reason: string): void } } }).transport;
         if (transport?.name === 'websocket') transport.socket?.close(1008, 'Trop de messages');
@@ -148,7 +148,7 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     const validRoom = (room: unknown): room is string => typeof room === 'string' && room.length > 0 && room.length <= MAX_ROOM && room !== socket.id && !root.sockets.has(room);
     socket.on('ask', (question: unknown, ack?: unknown) => {
       if (typeof ack !== 'function') return;
-      ack(typeof question === 'string' ? `Vous avez demandé\u00a0: « ${question.slice(0, MAX_TEXT)} ». Réponse\u00a0: 42.` : 'Posez une question sous forme de texte.');
+      ack(typeof question === 'string' ? `Vous avez demandé\u00a0: «\u00a0${question.slice(0, MAX_TEXT)}\u00a0». Réponse\u00a0: 42.` : 'Posez une question sous forme de texte.');
     });
     socket.on('join', async (room: unknown, ack?: unknown) => {
       if (!validRoom(room)) return typeof ack === 'function' && ack({ error: `Nom de salon invalide (1 à ${MAX_ROOM} caractères).` });
