@@ -41,7 +41,7 @@ export interface ConnInfo {
 }
 
 export interface Tap {
-  /** Current attribution of a TCP socket (decodes pending bytes first), or null. */
+  /** Latest attribution of a TCP socket, even closed (decodes pending bytes first), or null. */
   connInfo(socket: unknown): ConnInfo | null;
   /** Stops tapping new connections. */
   detach(): void;
@@ -77,6 +77,8 @@ interface State {
   socket: Socket;
   remote: string;
   current: Attribution | null;
+  /** The last attribution, kept after the connection closed (Socket.IO maps sockets to it). */
+  last: ConnInfo | null;
   queue: Item[];
   scheduled: boolean;
   inChunks: number;
@@ -101,6 +103,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       socket,
       remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
       current: null,
+      last: null,
       queue: [],
       scheduled: false,
       inChunks: 0,
@@ -252,6 +255,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       reportDecoderFailure(att, 'client', err, t);
     }
     state.current = att;
+    state.last = { session, conn: att.conn, client: att.client };
     session.emit({ type: 'conn-open', conn: att.conn, client: att.client, remote: state.remote, path: mark.path }, t);
   }
 
@@ -313,8 +317,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       const state = socket && typeof socket === 'object' ? states.get(socket) : undefined;
       if (!state) return null;
       if (state.queue.length) drain(state);
-      const att = state.current;
-      return att ? { session: att.session, conn: att.conn, client: att.client } : null;
+      return state.last;
     },
     detach() {
       server.off('connection', onConnection);
