@@ -11,7 +11,11 @@ export class SessionClient {
   private ready: Promise<HelloEvent> | null = null;
   private listeners = new Set<SessionListener>();
 
-  constructor(private readonly base: string = location.origin) {}
+  private readonly base: string;
+
+  constructor(base: string = location.origin) {
+    this.base = base;
+  }
 
   onEvent(listener: SessionListener): () => void {
     this.listeners.add(listener);

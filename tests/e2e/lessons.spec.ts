@@ -1,0 +1,99 @@
+// Generic test of every lesson's playgrounds. Lessons are discovered from the built sidebar;
+// playground declarations are read from each <aw-playground data-props="…"> element. For each
+// playground: the starter runs and produces its `expect` matchers, passes none of its checks,
+// and the solution (button « Solution », then « Exécuter ») passes all of them.
+import type { Page } from '@playwright/test';
+import type { MonitorEvent } from '../../sandbox-server/protocol.ts';
+import { clientMapOf, evaluateCheck, satisfied } from '../../site/scripts/playground/checks.ts';
+import type { PlaygroundProps } from '../../site/scripts/playground/types.ts';
+import { test, expect } from './fixtures.ts';
+
+// Soft assertions: a failing playground must not hide the others (all failures are reported).
+const soft = expect.configure({ soft: true });
+
+/** How long the starter keeps running after its expectations are met before checks are judged. */
+const SETTLE_MS = 2500;
+
+async function lessonUrls(page: Page): Promise<string[]> {
+  await page.goto('/');
+  const sidebar = page.getByRole('navigation', { name: 'Principale' });
+  const hrefs = await sidebar.getByRole('link').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
+  return [...new Set(hrefs.filter((h) => h.startsWith('/') && h !== '/'))];
+}
+
+const events = (page: Page, id: string) =>
+  page.locator(`aw-playground[data-id="${id}"]`).evaluate((el) => (el as unknown as { events: MonitorEvent[] }).events);
+
+async function runAndWait(page: Page, props: PlaygroundProps, label: string) {
+  const el = page.locator(`aw-playground[data-id="${props.id}"]`);
+  await el.getByRole('button', { name: 'Exécuter' }).click();
+  await expect(el.getByRole('status'), `${label} : exécution lancée`).toContainText('Exécution en cours');
+}
+
+test('chaque leçon de la barre latérale : les bacs à sable tiennent leurs promesses', async ({ page, pageGuard }) => {
+  const urls = await lessonUrls(page);
+  expect(urls.length).toBeGreaterThan(0);
+  let playgrounds = 0;
+  test.setTimeout(60_000 + urls.length * 90_000);
+  for (const url of urls) {
+    await page.goto(url);
+    const declared = await page
+      .locator('aw-playground')
+      .evaluateAll((els) => els.map((e) => JSON.parse((e as HTMLElement).dataset.props!) as PlaygroundProps));
+    await page.evaluate(() => localStorage.clear());
+    for (const props of declared) {
+      playgrounds++;
+      const where = `${url} · ${props.id}`;
+      await test.step(where, async () => {
+        // Learner code may log errors on purpose (lessons about failures): they are not page errors.
+        pageGuard.expectConsoleError(/WebSocket connection to .* failed/);
+        const el = page.locator(`aw-playground[data-id="${props.id}"]`);
+        await el.scrollIntoViewIfNeeded();
+        await el.getByRole('button', { name: 'Réinitialiser' }).click();
+
+        // 1. The starter produces what the lesson announces…
+        await runAndWait(page, props, `${where} (départ)`);
+        for (const m of props.expect) {
+          await soft
+            .poll(async () => satisfied(await events(page, props.id), m), {
+              message: `${where} : le code de départ doit produire ${JSON.stringify(m)}`,
+              timeout: 15_000,
+            })
+            .toBe(true);
+        }
+        // 2. …and passes no exercise.
+        await page.waitForTimeout(SETTLE_MS);
+        const starterEvents = await events(page, props.id);
+        const clients = clientMapOf(starterEvents);
+        for (const check of props.checks) {
+          soft(evaluateCheck(check, starterEvents, clients).passed, `${where} : « ${check.label} » réussi par le code de départ`).toBe(false);
+          await soft(el.locator(`[data-check="${check.id}"]`)).toHaveAttribute('data-state', 'pending');
+        }
+
+        // 3. The solution passes every exercise.
+        if (props.checks.length === 0) return;
+        soft(props.solution, `${where} : des exercices sans solution`).toBeTruthy();
+        if (!props.solution) return;
+        await el.getByRole('button', { name: 'Solution' }).click();
+        await runAndWait(page, props, `${where} (solution)`);
+        for (const check of props.checks) {
+          await soft
+            .poll(async () => evaluateCheck(check, await events(page, props.id)).passed, {
+              message: `${where} : la solution doit réussir « ${check.label} »`,
+              timeout: 20_000,
+            })
+            .toBe(true);
+          await soft(el.locator(`[data-check="${check.id}"]`)).toHaveAttribute('data-state', 'passed');
+        }
+        if (await el.getByRole('button', { name: 'Arrêter' }).isEnabled()) await el.getByRole('button', { name: 'Arrêter' }).click();
+      });
+    }
+    // A lesson whose exercises all passed is marked in the sidebar.
+    if (declared.some((p) => p.checks.length > 0)) {
+      const link = page.getByRole('navigation', { name: 'Principale' }).locator(`a[href="${url}"]`);
+      await soft(link.locator('.aw-done'), `${url} : leçon marquée réussie`).toHaveCount(1);
+    }
+  }
+  test.info().annotations.push({ type: 'playgrounds', description: `${playgrounds} bacs à sable sur ${urls.length} leçons` });
+  expect(playgrounds, 'au moins un bac à sable dans le cours').toBeGreaterThan(0);
+});
