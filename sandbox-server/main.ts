@@ -12,7 +12,8 @@ const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
 const app = createAppServer({ distDir, limits: limitsFromEnv(), publicUrl: process.env.PUBLIC_URL || undefined });
 app.server.listen(port, host, () => {
   const shown = host.includes(':') ? `[${host}]` : host;
-  console.log(`Atelier WebSocket\u00a0: http://${shown}:${port}/`);
+  const actual = (app.server.address() as { port: number }).port;
+  console.log(`Atelier WebSocket\u00a0: http://${shown}:${actual}/`);
 });
 app.server.on('error', (err) => {
   console.error(`Impossible d’écouter sur ${host}:${port}\u00a0: ${err.message}`);
