@@ -35,6 +35,7 @@ export default defineConfig({
           label: part.label,
           items: [{ autogenerate: { directory: `lessons/${part.dir}` } }],
         })),
+        { label: 'Écrire une leçon', link: '/ecrire-une-lecon/' },
       ],
     }),
     mdx(),

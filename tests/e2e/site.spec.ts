@@ -135,3 +135,14 @@ test('les ressources sont compressées et les fichiers hachés mis en cache pour
   expect(css.headers()['cache-control']).toContain('immutable');
   expect(css.headers()['content-encoding']).toBe('gzip');
 });
+
+test('le guide « Écrire une leçon » documente chaque champ du schéma', async ({ page }) => {
+  await page.goto('/ecrire-une-lecon/');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Écrire une leçon');
+  const table = page.getByRole('table').first();
+  for (const field of ['sidebar.order', 'duration', 'objectives', 'prerequisites', 'sources']) {
+    await expect(table.getByRole('cell', { name: field, exact: true })).toBeVisible();
+  }
+  // Descriptions come from the schema's .describe(): check one of them made it through.
+  await expect(table).toContainText('Durée estimée de la leçon, en minutes.');
+});
