@@ -6,6 +6,7 @@ import { parts } from './site/course-parts.ts';
 import { satteri } from '@astrojs/markdown-satteri';
 import { frenchTypographyPlugin } from './site/typography.ts';
 import { playgroundPlugin } from './site/vite/playground-plugin.ts';
+import sandbox from './sandbox-server/astro-integration.ts';
 
 export default defineConfig({
   srcDir: './site',
@@ -16,6 +17,8 @@ export default defineConfig({
   devToolbar: { enabled: false },
   markdown: { processor: satteri({ mdastPlugins: [frenchTypographyPlugin] }) },
   integrations: [
+    // The sandbox rides on the dev server (npm run dev); production uses sandbox-server/main.ts.
+    sandbox(),
     starlight({
       title: 'Atelier WebSocket',
       description: 'Apprendre WebSocket et Socket.IO en regardant ses propres octets passer sur le fil.',

@@ -1,12 +1,14 @@
 // A lesson with a bad frontmatter must fail the real build, naming the file and each field.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = new URL('../..', import.meta.url).pathname;
-const work = mkdtempSync(join(tmpdir(), 'atelier-frontmatter-'));
+// A copy inside the project (.tmp/, ignored): node_modules resolves from the parent folder,
+// without the symlink that confuses Vite's module ids.
+mkdirSync(join(root, '.tmp'), { recursive: true });
+const work = mkdtempSync(join(root, '.tmp', 'atelier-frontmatter-'));
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -14,7 +16,6 @@ function copyProject(): void {
   for (const entry of ['astro.config.mjs', 'tsconfig.json', 'package.json', 'site', 'lessons', 'sandbox-server']) {
     cpSync(join(root, entry), join(work, entry), { recursive: true });
   }
-  symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'), 'dir');
 }
 
 describe('frontmatter des leçons', () => {
