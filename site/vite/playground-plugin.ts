@@ -29,6 +29,11 @@ export function playgroundPlugin(): Plugin {
   return {
     name: 'atelier-playground',
     enforce: 'pre',
+    // Dev server: Monaco is served as plain ESM (its CSS imports must reach this plugin, and
+    // discovering it late would make Vite re-optimize and answer 504 "Outdated Optimize Dep").
+    config: () => ({
+      optimizeDeps: { exclude: ['monaco-editor'], include: ['@xterm/xterm', '@xterm/addon-fit'] },
+    }),
     async resolveId(source, importer, options) {
       if (source === RUNTIME_ID) return '\0' + RUNTIME_ID;
       if (!importer || !source.endsWith('.css')) return null;

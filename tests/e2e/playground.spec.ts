@@ -178,6 +178,7 @@ test('plusieurs clients et Socket.IO : étiquettes A/B et annotations Engine.IO'
     [
       'const socket = io();',
       "socket.on('connect', () => console.log('connecté', sandbox.client, sandbox.index));",
+      "socket.emit('join', 'salon');",
       "const comments = io('/comments');",
       "comments.on('connect', () => comments.emit('comment', 'bravo ' + sandbox.client));",
       "comments.on('thanks', (m) => console.log('thanks reçu'));",
@@ -186,8 +187,10 @@ test('plusieurs clients et Socket.IO : étiquettes A/B et annotations Engine.IO'
   await runButton(page).click();
   await expect(consoleLog(page)).toContainText('[A ligne 2] connecté A 0');
   await expect(consoleLog(page)).toContainText('[B ligne 2] connecté B 1');
-  await expect(consoleLog(page)).toContainText('[A ligne 5] thanks reçu');
-  await expect(consoleLog(page)).toContainText('[B ligne 5] thanks reçu');
+  await expect(consoleLog(page)).toContainText('[A ligne 6] thanks reçu');
+  await expect(consoleLog(page)).toContainText('[B ligne 6] thanks reçu');
+  // The rooms panel shows who is in which room.
+  await expect(playground(page).getByRole('region', { name: 'Rooms' })).toContainText(/« salon » : (A, B|B, A)/);
   const text = await terminalText(page);
   expect(text).toMatch(/^A +● connexion/m);
   expect(text).toMatch(/^B +● connexion/m);
