@@ -104,6 +104,10 @@ test('le code de l’apprenant ne peut lire ni la page ni son stockage', async (
   await expect(log).toContainText('[A ligne 3] cookie → ReferenceError');
   await expect(log).toContainText('[A ligne 4] erreur ReferenceError: parent is not defined');
   await expect(page.locator('body')).not.toHaveText('piraté');
+  // Still a secure context: Web Crypto is available to learner code.
+  await setCode(page, "console.log('subtle :', typeof crypto.subtle, isSecureContext);");
+  await runButton(page).click();
+  await expect(log).toContainText('[A ligne 1] subtle : object true');
   expect(await page.evaluate(() => localStorage.getItem('secret'))).toBe('ne-pas-lire');
   // The runner's iframe is sandboxed without allow-same-origin (opaque origin).
   await expect(playground(page).locator('iframe')).toHaveAttribute('sandbox', 'allow-scripts');
@@ -190,7 +194,7 @@ test('plusieurs clients et Socket.IO : étiquettes A/B et annotations Engine.IO'
   await expect(consoleLog(page)).toContainText('[A ligne 6] thanks reçu');
   await expect(consoleLog(page)).toContainText('[B ligne 6] thanks reçu');
   // The rooms panel shows who is in which room.
-  await expect(playground(page).getByRole('region', { name: 'Rooms' })).toContainText(/« salon » : (A, B|B, A)/);
+  await expect(playground(page).getByRole('region', { name: 'Rooms' })).toContainText(/« salon »\s:\s(A, B|B, A)/);
   const text = await terminalText(page);
   expect(text).toMatch(/^A +● connexion/m);
   expect(text).toMatch(/^B +● connexion/m);

@@ -37,29 +37,45 @@ export function stopAll(): void {
 
 const MAX_LOGS = 500;
 
-/** The worker script of one client: runtime, install call, then the learner's code in an async function. */
-export function workerSource(cfg: Omit<RuntimeConfig, 'lineOffset' | 'maxLogs'>, code: string): { source: string; lineOffset: number } {
-  const prelude = `${runtimeCode}\n`;
-  const preludeLines = prelude.split('\n').length; // lines before the install line, plus the install line itself
-  const config: RuntimeConfig = { ...cfg, lineOffset: preludeLines, maxLogs: MAX_LOGS };
-  // The learner's line 1 shares the line of the async wrapper: line numbers map one to one.
-  const source = `${prelude}self.__awInstall(${JSON.stringify(config)});\n(async () => {${code}\n})().catch((e) => self.__awTopLevelError(e));\n`;
-  return { source, lineOffset: preludeLines };
-}
+// Each client's Worker starts from a data: URL (a secure context, so crypto.subtle works; a blob:
+// URL created in the opaque-origin iframe would not be one). It loads the runtime, installs the
+// globals, then loads the learner's code as its own script, so line numbers map one to one.
+const WORKER_BOOT = `self.onmessage = (e) => {
+  self.onmessage = null;
+  const url = (s) => URL.createObjectURL(new Blob([s], { type: 'text/javascript' }));
+  importScripts(url(e.data.runtime));
+  self.__awInstall(e.data.config);
+  importScripts(url('(async () => {' + e.data.code + '\\n})().catch((e) => self.__awTopLevelError(e));\\n'));
+};`;
 
-// Runs in the sandboxed iframe: starts the workers and relays their messages to the page.
+// Runs in the sandboxed iframe. Syntax errors: a throwaway classic worker parses the code (never
+// runs it) and reports the line through its error event; then the client workers start and
+// their messages are relayed to the page.
 const BOOTSTRAP = `
 const cfg = JSON.parse(document.getElementById('aw-cfg').textContent);
+const relay = (client, m) => parent.postMessage({ aw: cfg.token, client, m }, '*');
+const checked = new Map();
+function syntaxCheck(code) {
+  if (!checked.has(code)) {
+    checked.set(code, new Promise((resolve) => {
+      const src = 'function __awParseOnly() { (async () => {' + code + '\\n}); }\\npostMessage(0);\\n';
+      const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+      const done = (v) => { w.terminate(); resolve(v); };
+      w.onmessage = () => done(null);
+      w.onerror = (e) => { e.preventDefault(); done({ text: e.message || 'SyntaxError', line: e.lineno || null }); };
+      setTimeout(() => done(null), 3000);
+    }));
+  }
+  return checked.get(code);
+}
 for (const c of cfg.clients) {
-  const url = URL.createObjectURL(new Blob([c.source], { type: 'text/javascript' }));
-  const w = new Worker(url, { name: 'Client ' + c.label });
-  const relay = (m) => parent.postMessage({ aw: cfg.token, client: c.label, m }, '*');
-  w.onmessage = (e) => relay(e.data);
-  w.onerror = (e) => {
-    e.preventDefault();
-    const line = e.lineno > c.lineOffset ? e.lineno - c.lineOffset : null;
-    relay({ t: 'error', kind: 'syntax', text: e.message || 'Erreur au chargement du script', line });
-  };
+  syntaxCheck(c.code).then((err) => {
+    if (err) return relay(c.label, { t: 'error', kind: 'syntax', text: err.text, line: err.line });
+    const w = new Worker('data:text/javascript,' + encodeURIComponent(cfg.boot), { name: 'Client ' + c.label });
+    w.onmessage = (e) => relay(c.label, e.data);
+    w.onerror = (e) => { e.preventDefault(); relay(c.label, { t: 'error', kind: 'error', text: e.message, line: null }); };
+    w.postMessage({ runtime: cfg.runtime, config: c.config, code: c.code });
+  });
 }
 `;
 
@@ -67,13 +83,17 @@ export function run(opts: RunOptions): RunHandle {
   current?.finish('replaced');
   const token = Math.random().toString(36).slice(2);
   const clients = opts.clients.map((c) => {
-    const { source, lineOffset } = workerSource(
-      { client: c.label, index: c.index, http: opts.endpoints.http, ws: opts.endpoints.ws, socketIoPath: opts.endpoints.socketIoPath },
-      c.code,
-    );
-    return { label: c.label, source, lineOffset };
+    const config: RuntimeConfig = {
+      client: c.label,
+      index: c.index,
+      http: opts.endpoints.http,
+      ws: opts.endpoints.ws,
+      socketIoPath: opts.endpoints.socketIoPath,
+      maxLogs: MAX_LOGS,
+    };
+    return { label: c.label, code: c.code, config };
   });
-  const json = JSON.stringify({ token, clients }).replace(/</g, '\\u003c');
+  const json = JSON.stringify({ token, clients, runtime: runtimeCode, boot: WORKER_BOOT }).replace(/</g, '\\u003c');
   const iframe = document.createElement('iframe');
   iframe.setAttribute('sandbox', 'allow-scripts');
   iframe.title = 'Exécution isolée de votre code';

@@ -13,8 +13,6 @@ export interface RuntimeConfig {
   http: string;
   ws: string;
   socketIoPath: string;
-  /** Lines of the worker script before the learner's first line. */
-  lineOffset: number;
   /** Most console messages reported per run. */
   maxLogs: number;
 }
@@ -87,17 +85,12 @@ function install(cfg: RuntimeConfig): void {
     );
   }
 
-  // Line numbers: stack frames of the worker script, minus the lines before the learner's code.
-  const learnerLine = (line: number) => (line > cfg.lineOffset ? line - cfg.lineOffset : null);
-  const lineFromStack = (stack: string | undefined, skip = 0): number | null => {
-    if (!stack) return null;
-    let seen = 0;
-    for (const m of stack.matchAll(/:(\d+):(\d+)\)?\s*$/gm)) {
-      const line = learnerLine(Number(m[1]));
-      if (line !== null && seen++ >= skip) return line;
-    }
-    return null;
-  };
+  // Line numbers: the learner's code is its own script (line 1 = line 1); frames of this runtime
+  // and of the data: bootstrap are skipped.
+  const ownUrl = frameUrls(new Error().stack)[0]?.url ?? '';
+  const isLearner = (url: string) => url !== ownUrl && !url.startsWith('data:') && url !== '';
+  const lineFromStack = (stack: string | undefined): number | null =>
+    frameUrls(stack).find((f) => isLearner(f.url))?.line ?? null;
 
   let logs = 0;
   const report = (m: RuntimeMessage) => {
@@ -117,7 +110,8 @@ function install(cfg: RuntimeConfig): void {
   self.addEventListener('error', (ev) => {
     ev.preventDefault();
     const err = ev.error as Error | undefined;
-    report({ t: 'error', kind: 'error', text: err ? describeError(err) : ev.message, line: learnerLine(ev.lineno) ?? lineFromStack(err?.stack) });
+    const line = isLearner(ev.filename) ? ev.lineno : lineFromStack(err?.stack);
+    report({ t: 'error', kind: 'error', text: err ? describeError(err) : ev.message, line });
   });
   // Errors thrown by the learner's top-level code (it runs in an async function).
   define('__awTopLevelError', (e: unknown) =>
@@ -138,6 +132,15 @@ function install(cfg: RuntimeConfig): void {
       line: r instanceof Error ? lineFromStack(r.stack) : null,
     });
   });
+}
+
+/** Script URL and line of each stack frame ("at f (url:line:col)" or "at url:line:col"). */
+function frameUrls(stack: string | undefined): { url: string; line: number }[] {
+  const frames: { url: string; line: number }[] = [];
+  for (const m of (stack ?? '').matchAll(/(?:\(|at )([^\s()]+):(\d+):(\d+)\)?\s*$/gm)) {
+    frames.push({ url: m[1], line: Number(m[2]) });
+  }
+  return frames;
 }
 
 function describeError(e: Error): string {

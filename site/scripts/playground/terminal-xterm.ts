@@ -33,8 +33,13 @@ const LIGHT: ITheme = {
   brightBlack: '#59636e',
 };
 
+/** Control characters from the wire (ESC, DEL, C1…) shown as \xNN, never interpreted by the terminal. */
+export const visible = (text: string) =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 export function toAnsi(line: StyledLine): string {
   return line
+    .map((seg) => ({ ...seg, text: visible(seg.text) }))
     .map((s) => {
       const codes: number[] = [];
       if (s.bold) codes.push(1);
