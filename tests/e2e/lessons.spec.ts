@@ -4,7 +4,7 @@
 // and the solution (button « Solution », then « Exécuter ») passes all of them.
 import type { Page } from '@playwright/test';
 import type { MonitorEvent } from '../../sandbox-server/protocol.ts';
-import { clientMapOf, evaluateCheck, satisfied } from '../../site/scripts/playground/checks.ts';
+import { evaluateCheck, satisfied } from '../../site/scripts/playground/checks.ts';
 import type { PlaygroundProps } from '../../site/scripts/playground/types.ts';
 import { test, expect } from './fixtures.ts';
 
@@ -64,9 +64,8 @@ test('chaque leçon de la barre latérale : les bacs à sable tiennent leurs pro
         // 2. …and passes no exercise.
         await page.waitForTimeout(SETTLE_MS);
         const starterEvents = await events(page, props.id);
-        const clients = clientMapOf(starterEvents);
         for (const check of props.checks) {
-          soft(evaluateCheck(check, starterEvents, clients).passed, `${where} : « ${check.label} » réussi par le code de départ`).toBe(false);
+          soft(evaluateCheck(check, starterEvents).passed, `${where} : « ${check.label} » réussi par le code de départ`).toBe(false);
           await soft(el.locator(`[data-check="${check.id}"]`)).toHaveAttribute('data-state', 'pending');
         }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { countMatches, evaluateCheck, matchNumber, matchText, validateCheck, type Check } from './checks.ts';
+import { clientMapOf, countMatches, evaluateCheck, matchNumber, matchText, validateCheck, type Check } from './checks.ts';
 import { ECHO_RUN } from './fixtures.test-data.ts';
+import type { MonitorEvent } from '../../../sandbox-server/protocol.ts';
 
 describe('matchers', () => {
   it('compares numbers and bounds', () => {
@@ -58,5 +59,22 @@ describe('checks', () => {
     expect(validateCheck(check)).toEqual([]);
     expect(validateCheck({ id: 'x', label: 'y', expect: { tpye: 'frame' } })[0]).toContain('tpye');
     expect(validateCheck({ id: 'x', expect: {} }).length).toBe(1);
+  });
+});
+
+describe('client labels across shared keep-alive connections', () => {
+  it('labels polling requests and Engine.IO sessions by their own client parameter', () => {
+    const events = [
+      { seq: 1, t: 0, type: 'conn-open', conn: 'c1', client: 'B', remote: 'r', path: 'socket.io/' },
+      { seq: 2, t: 0, type: 'http', conn: 'c1', from: 'client', head: 'GET /s/x/socket.io/?client=A&EIO=4&transport=polling HTTP/1.1\r\nHost: h', headLength: 10 },
+      { seq: 3, t: 0, type: 'eio', conn: 'c1', from: 'server', transport: 'polling', packet: 'open', data: '{"sid":"S1","upgrades":["websocket"]}' },
+      { seq: 4, t: 0, type: 'http', conn: 'c1', from: 'client', head: 'POST /s/x/socket.io/?client=B&EIO=4&transport=polling&sid=S2 HTTP/1.1', headLength: 10 },
+      { seq: 5, t: 0, type: 'eio', conn: 'c9', from: 'client', transport: 'websocket', sid: 'S1', packet: 'message', sio: { type: 2, typeName: 'EVENT', nsp: '/', event: 'join' } },
+    ] as MonitorEvent[];
+    expect(countMatches(events, { type: 'eio', client: 'A', sio: { event: 'join' } })).toBe(1);
+    expect(countMatches(events, { type: 'eio', client: 'A', packet: 'open' })).toBe(1);
+    expect(countMatches(events, { type: 'http', client: 'A' })).toBe(1);
+    expect(countMatches(events, { type: 'http', client: 'B' })).toBe(1);
+    expect(clientMapOf(events).get('sid:S2')).toBe('B');
   });
 });

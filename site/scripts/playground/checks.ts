@@ -35,11 +35,60 @@ export interface Check {
   none?: Matcher | Matcher[];
 }
 
-/** Maps connection ids to client labels, from conn-open events. */
+/**
+ * Client labels learnt from the events: connection id → label (conn-open), and, because browsers
+ * reuse keep-alive connections across clients, per request ("req:<conn>", from the `client`
+ * query parameter of the last request head on that connection) and per Engine.IO session
+ * ("sid:<sid>").
+ */
 export type ClientMap = Map<string, string | null>;
 
+function queryOf(head: string): URLSearchParams {
+  const target = head.slice(0, head.indexOf('\r\n') >>> 0).split(' ')[1] ?? '';
+  const q = target.indexOf('?');
+  return new URLSearchParams(q >= 0 ? target.slice(q + 1) : '');
+}
+
+/** Updates the map with what one event tells about client labels. */
+export function learnClient(e: MonitorEvent, map: ClientMap): void {
+  if (e.type === 'conn-open') {
+    map.set(e.conn, e.client);
+  } else if (e.type === 'http' && e.from === 'client') {
+    const q = queryOf(e.head);
+    const client = q.get('client');
+    map.set(`req:${e.conn}`, client);
+    const sid = q.get('sid');
+    if (client && sid && !map.has(`sid:${sid}`)) map.set(`sid:${sid}`, client);
+  } else if (e.type === 'eio' && e.packet === 'open' && e.from === 'server') {
+    let sid = e.sid;
+    if (!sid && e.data) {
+      try {
+        sid = (JSON.parse(e.data) as { sid?: string }).sid;
+      } catch {
+        /* not JSON */
+      }
+    }
+    const client = map.get(`req:${e.conn}`) ?? map.get(e.conn);
+    if (sid && client) map.set(`sid:${sid}`, client);
+  }
+}
+
+/** The client label of an event (undefined when unknown, null for an external client). */
+export function clientOf(e: MonitorEvent, map: ClientMap): string | null | undefined {
+  if (e.type === 'conn-open') return e.client;
+  if (e.type === 'http' && e.from === 'client') {
+    const own = queryOf(e.head).get('client');
+    if (own) return own;
+  }
+  if (e.type === 'eio' && e.sid && map.has(`sid:${e.sid}`)) return map.get(`sid:${e.sid}`);
+  const conn = (e as { conn?: unknown }).conn;
+  if (typeof conn !== 'string') return undefined;
+  if ((e.type === 'http' || e.type === 'http-body' || e.type === 'eio') && map.get(`req:${conn}`)) return map.get(`req:${conn}`);
+  return map.get(conn);
+}
+
 export function clientMapOf(events: readonly MonitorEvent[], into: ClientMap = new Map()): ClientMap {
-  for (const e of events) if (e.type === 'conn-open') into.set(e.conn, e.client);
+  for (const e of events) learnClient(e, into);
   return into;
 }
 
@@ -91,11 +140,7 @@ function field(e: MonitorEvent, name: string): unknown {
 export function matches(e: MonitorEvent, m: Matcher, clients: ClientMap): boolean {
   if (m.type !== undefined && e.type !== m.type) return false;
   if (m.from !== undefined && field(e, 'from') !== m.from) return false;
-  if (m.client !== undefined) {
-    const conn = field(e, 'conn');
-    const label = e.type === 'conn-open' ? e.client : typeof conn === 'string' ? clients.get(conn) : undefined;
-    if (label !== m.client) return false;
-  }
+  if (m.client !== undefined && clientOf(e, clients) !== m.client) return false;
   for (const key of ['opcode', 'fin', 'rsv1', 'masked', 'lengthForm', 'code', 'packet'] as const) {
     if (m[key] !== undefined && field(e, key) !== m[key]) return false;
   }
@@ -112,16 +157,30 @@ export function matches(e: MonitorEvent, m: Matcher, clients: ClientMap): boolea
   return true;
 }
 
+/**
+ * Calls `visit` for each event with the client labels known at that point (labels are learnt in
+ * event order, so a response is attributed to the request before it on its connection).
+ */
+function walk(events: readonly MonitorEvent[], visit: (e: MonitorEvent, clients: ClientMap) => void): void {
+  const clients: ClientMap = new Map();
+  for (const e of events) {
+    learnClient(e, clients);
+    visit(e, clients);
+  }
+}
+
 /** How many events match. */
-export function countMatches(events: readonly MonitorEvent[], m: Matcher, clients = clientMapOf(events)): number {
+export function countMatches(events: readonly MonitorEvent[], m: Matcher): number {
   let n = 0;
-  for (const e of events) if (matches(e, m, clients)) n++;
+  walk(events, (e, clients) => {
+    if (matches(e, m, clients)) n++;
+  });
   return n;
 }
 
 /** Is the matcher satisfied (≥ count events, default 1)? */
-export function satisfied(events: readonly MonitorEvent[], m: Matcher, clients = clientMapOf(events)): boolean {
-  return countMatches(events, m, clients) >= (m.count ?? 1);
+export function satisfied(events: readonly MonitorEvent[], m: Matcher): boolean {
+  return countMatches(events, m) >= (m.count ?? 1);
 }
 
 export interface CheckResult {
@@ -132,13 +191,21 @@ export interface CheckResult {
   forbidden: number[];
 }
 
-export function evaluateCheck(check: Check, events: readonly MonitorEvent[], clients = clientMapOf(events)): CheckResult {
-  const missing = list(check.expect)
-    .map((m, i) => (satisfied(events, m, clients) ? -1 : i))
-    .filter((i) => i >= 0);
-  const forbidden = list(check.none)
-    .map((m, i) => (events.some((e) => matches(e, m, clients)) ? i : -1))
-    .filter((i) => i >= 0);
+export function evaluateCheck(check: Check, events: readonly MonitorEvent[]): CheckResult {
+  const expects = list(check.expect);
+  const nones = list(check.none);
+  const counts = expects.map(() => 0);
+  const hit = nones.map(() => false);
+  walk(events, (e, clients) => {
+    expects.forEach((m, i) => {
+      if (matches(e, m, clients)) counts[i]++;
+    });
+    nones.forEach((m, i) => {
+      if (!hit[i] && matches(e, m, clients)) hit[i] = true;
+    });
+  });
+  const missing = expects.map((m, i) => (counts[i] >= (m.count ?? 1) ? -1 : i)).filter((i) => i >= 0);
+  const forbidden = hit.map((h, i) => (h ? i : -1)).filter((i) => i >= 0);
   return { passed: missing.length === 0 && forbidden.length === 0, missing, forbidden };
 }
 

@@ -2,7 +2,7 @@
 // Light at page load: Monaco and xterm.js are imported when the playground comes into view or
 // is touched; until then the starter code is in a plain <textarea>.
 import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
-import { clientMapOf, evaluateCheck } from './checks.ts';
+import { evaluateCheck, learnClient } from './checks.ts';
 import { frameDiagram, frameFields } from './frame-diagram.ts';
 import { isPassed, markPassed, markSidebar, registerChecks } from './progress.ts';
 import type { RunHandle } from './runner-host.ts';
@@ -229,7 +229,7 @@ class AwPlayground extends HTMLElement {
 
   private onEvent(e: MonitorEvent): void {
     this.lastSeq = Math.max(this.lastSeq, e.seq);
-    if (e.type === 'conn-open') this.formatter.clients.set(e.conn, e.client);
+    learnClient(e, this.formatter.clients);
     if (e.seq <= this.runStartSeq && e.type !== 'hello') return;
     if (e.type === 'hello') return;
     this.events.push(e);
@@ -313,11 +313,10 @@ class AwPlayground extends HTMLElement {
   }
 
   private renderChecks(): void {
-    const clients = clientMapOf(this.events);
     for (const check of this.props.checks) {
       const li = this.querySelector<HTMLElement>(`[data-check="${CSS.escape(check.id)}"]`);
       if (!li) continue;
-      const now = this.events.length > 0 && evaluateCheck(check, this.events, clients).passed;
+      const now = this.events.length > 0 && evaluateCheck(check, this.events).passed;
       if (now) markPassed(this.props.id, check.id);
       const passed = now || isPassed(this.props.id, check.id);
       li.dataset.run = String(now);
@@ -361,7 +360,7 @@ class AwPlayground extends HTMLElement {
     const btn = document.createElement('button');
     btn.type = 'button';
     btn.dataset.seq = String(e.seq);
-    const who = this.formatter.label(e.conn).text;
+    const who = this.formatter.labelOf(e).text;
     const arrow = e.from === 'client' ? `${who} → serveur` : `serveur → ${who}`;
     const text = e.text ? ` « ${e.text.length > 24 ? e.text.slice(0, 24) + '…' : e.text} »` : '';
     btn.textContent = `${arrow} · ${e.opcodeName} · ${e.length}\u00a0o${text}`;

@@ -1,7 +1,7 @@
 // Monitor events → styled lines, behind a tiny sink interface so the formatting is testable
 // with a plain-text sink and drawn by xterm.js in the page (terminal-xterm.ts).
 import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
-import type { ClientMap } from './checks.ts';
+import { clientOf, learnClient, type ClientMap } from './checks.ts';
 
 export type Color = 'red' | 'green' | 'yellow' | 'blue' | 'magenta' | 'cyan' | 'gray';
 export interface Segment {
@@ -72,12 +72,23 @@ export class EventFormatter {
   /** Client label of a connection, for the prefix ("A", "B", or "ext." for an external client). */
   label(conn: string | undefined): { text: string; color: Color } {
     if (!conn) return { text: '·', color: 'gray' };
-    const label = this.clients.get(conn);
+    return this.styled(this.clients.get(conn));
+  }
+
+  /** Client label of an event (per request / Engine.IO session when known, else per connection). */
+  labelOf(e: MonitorEvent): { text: string; color: Color } {
+    if (!('conn' in e) || typeof e.conn !== 'string') return { text: '·', color: 'gray' };
+    return this.styled(clientOf(e, this.clients));
+  }
+
+  private styled(label: string | null | undefined): { text: string; color: Color } {
     return label ? { text: label, color: clientColor(label) } : { text: 'ext.', color: 'gray' };
   }
 
+  private current: MonitorEvent | null = null;
+
   private prefix(conn: string | undefined, from?: 'client' | 'server'): Segment[] {
-    const who = this.label(conn);
+    const who = this.current ? this.labelOf(this.current) : this.label(conn);
     const segs: Segment[] = [{ text: who.text.padEnd(4), fg: who.color, bold: true }];
     if (from) segs.push({ text: from === 'client' ? '→ ' : '← ', fg: DIRECTION_COLOR[from], bold: true });
     else segs.push({ text: '  ' });
@@ -103,10 +114,9 @@ export class EventFormatter {
 
   /** Lines for one event (empty when filtered out). Updates connection labels even when hidden. */
   format(e: MonitorEvent): StyledLine[] {
-    if (e.type === 'conn-open') {
-      this.clients.set(e.conn, e.client);
-      if (e.path.startsWith('socket.io')) this.eioConns.add(e.conn);
-    }
+    learnClient(e, this.clients);
+    this.current = e;
+    if (e.type === 'conn-open' && e.path.startsWith('socket.io')) this.eioConns.add(e.conn);
     if (e.type === 'eio') this.eioConns.add(e.conn);
     if (this.hidden(e)) return [];
     switch (e.type) {
@@ -242,7 +252,7 @@ export class PlainSink implements TerminalSink {
 
 /** One short sentence per event for screen readers (null: not announced). */
 export function summary(e: MonitorEvent, f: EventFormatter): string | null {
-  const who = 'conn' in e && typeof e.conn === 'string' ? f.label(e.conn).text : '';
+  const who = f.labelOf(e).text;
   const dir = 'from' in e ? (e.from === 'client' ? `${who} vers serveur` : `serveur vers ${who}`) : who;
   switch (e.type) {
     case 'conn-open':
