@@ -1,0 +1,102 @@
+// Load client of the echo benchmark (its own process). N connections, each keeping `window`
+// 32-byte text messages in flight (a new one is sent per echo received), for warm-up + measure
+// seconds. Sandbox mode: sessions of 2 clients each (…/echo?client=A|B), with one monitor per
+// session that reads every event. Server CPU is read from /proc/<serverPid>/stat at both ends of
+// the measured window. Reports {type:'result', …} over IPC.
+import WebSocket from 'ws';
+import { procCpuSeconds, pool, sleep } from './lib.ts';
+
+const opts = JSON.parse(process.argv[2]) as {
+  mode: 'plain' | 'sandbox';
+  port: number;
+  serverPid: number;
+  connections: number;
+  window: number;
+  warmupMs: number;
+  measureMs: number;
+};
+const base = `127.0.0.1:${opts.port}`;
+const PAYLOAD = 'bench-echo-32-bytes-payload-0000'; // 32 bytes
+if (Buffer.byteLength(PAYLOAD) !== 32) throw new Error('payload must be 32 bytes');
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const t = setTimeout(() => reject(new Error(`timeout opening ${url}`)), 10_000);
+    ws.once('open', () => (clearTimeout(t), resolve(ws)));
+    ws.once('error', (e) => (clearTimeout(t), reject(e)));
+    ws.once('unexpected-response', (_q, res) => (clearTimeout(t), reject(new Error(`HTTP ${res.statusCode} for ${url}`))));
+  });
+}
+
+let echoes = 0;
+let monitorEvents = 0;
+let dropped = 0;
+let limitEvents = 0;
+let closedEarly = 0;
+const urls: string[] = [];
+const monitors: WebSocket[] = [];
+
+if (opts.mode === 'plain') {
+  for (let i = 0; i < opts.connections; i++) urls.push(`ws://${base}/`);
+} else {
+  const sessions = Math.ceil(opts.connections / 2);
+  const ids: string[] = [];
+  for (let s = 0; s < sessions; s++) {
+    const res = await fetch(`http://${base}/api/sessions`, { method: 'POST' });
+    if (res.status !== 201) throw new Error(`POST /api/sessions → ${res.status}`);
+    ids.push(((await res.json()) as { id: string }).id);
+  }
+  for (const id of ids) {
+    const m = await open(`ws://${base}/api/sessions/${id}/monitor`);
+    m.on('message', (data) => {
+      monitorEvents++;
+      const s = data.toString();
+      if (s.includes('"type":"dropped"')) dropped += JSON.parse(s).count;
+      else if (s.includes('"type":"limit"')) limitEvents++;
+    });
+    monitors.push(m);
+  }
+  for (let i = 0; i < opts.connections; i++) urls.push(`ws://${base}/s/${ids[i >> 1]}/echo?client=${i % 2 ? 'B' : 'A'}`);
+}
+
+const clients: WebSocket[] = [];
+await pool(urls, 50, async (url) => {
+  clients.push(await open(url));
+});
+let running = true;
+for (const ws of clients) {
+  ws.on('message', () => {
+    echoes++;
+    if (running) ws.send(PAYLOAD);
+  });
+  ws.on('close', () => running && closedEarly++);
+  for (let i = 0; i < opts.window; i++) ws.send(PAYLOAD);
+}
+
+await sleep(opts.warmupMs);
+const e0 = echoes, m0 = monitorEvents, s0 = procCpuSeconds(opts.serverPid), c0 = process.cpuUsage(), t0 = performance.now();
+await sleep(opts.measureMs);
+const e1 = echoes, m1 = monitorEvents, s1 = procCpuSeconds(opts.serverPid), c1 = process.cpuUsage(c0), t1 = performance.now();
+running = false;
+// Let the monitors catch up with what was sent, then report whether they lost anything.
+await sleep(1500);
+const seconds = (t1 - t0) / 1000;
+process.send?.({
+  type: 'result',
+  seconds,
+  echoes: e1 - e0,
+  echoesPerSecond: (e1 - e0) / seconds,
+  serverCpuSeconds: s1 - s0,
+  echoesPerServerCpuSecond: (e1 - e0) / (s1 - s0),
+  clientCpuSeconds: (c1.user + c1.system) / 1e6,
+  monitorEventsPerSecond: (m1 - m0) / seconds,
+  monitorEventsTotal: monitorEvents,
+  echoesTotal: echoes,
+  dropped,
+  limitEvents,
+  closedEarly,
+});
+for (const ws of [...clients, ...monitors]) ws.terminate();
+await sleep(200);
+process.exit(0);

@@ -1,0 +1,125 @@
+// Load client of the frame-to-monitor latency benchmark (its own process): S sessions, each with
+// one monitor and 2 echo clients (A, B); every client sends one text message per second (random
+// phase) carrying a unique id. The monitor reader, in this same process, takes the `frame` event
+// of that client frame and computes now − send time (same clock: performance.now()).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { percentile, pool, procCpuSeconds, sleep } from './lib.ts';
+
+const opts = JSON.parse(process.argv[2]) as { port: number; serverPid: number; sessions: number; seconds: number };
+const base = `127.0.0.1:${opts.port}`;
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const t = setTimeout(() => reject(new Error(`timeout opening ${url}`)), 20_000);
+    ws.once('open', () => (clearTimeout(t), resolve(ws)));
+    ws.once('error', (e) => (clearTimeout(t), reject(e)));
+    ws.once('unexpected-response', (_q, res) => (clearTimeout(t), reject(new Error(`HTTP ${res.statusCode} for ${url}`))));
+  });
+}
+
+const setupStart = performance.now();
+const ids: string[] = new Array(opts.sessions);
+await pool(Array.from(ids, (_, i) => i), 20, async (i) => {
+  const res = await fetch(`http://${base}/api/sessions`, { method: 'POST' });
+  if (res.status !== 201) throw new Error(`POST /api/sessions → ${res.status}`);
+  ids[i] = ((await res.json()) as { id: string }).id;
+});
+
+const sentAt = new Map<string, number>();
+const latencies: number[] = [];
+let sent = 0;
+let received = 0;
+let unknown = 0;
+let dropped = 0;
+let limits = 0;
+let measuring = false;
+
+const monitors: WebSocket[] = [];
+await pool(ids, 50, async (id) => {
+  const m = await open(`ws://${base}/api/sessions/${id}/monitor`);
+  m.on('message', (data) => {
+    const now = performance.now();
+    const e = JSON.parse(data.toString()) as { type: string; from?: string; text?: string; count?: number };
+    if (e.type === 'frame' && e.from === 'client' && e.text?.startsWith('lat:')) {
+      const t = sentAt.get(e.text);
+      if (t === undefined) {
+        unknown++;
+        return;
+      }
+      sentAt.delete(e.text);
+      received++;
+      latencies.push(now - t);
+    } else if (e.type === 'dropped') dropped += e.count ?? 0;
+    else if (e.type === 'limit') limits++;
+  });
+  monitors.push(m);
+});
+const clients: WebSocket[] = [];
+const clientUrls = ids.flatMap((id) => [`ws://${base}/s/${id}/echo?client=A`, `ws://${base}/s/${id}/echo?client=B`]);
+await pool(clientUrls, 50, async (url) => {
+  const ws = await open(url);
+  ws.on('message', () => {});
+  clients.push(ws);
+});
+const setupSeconds = (performance.now() - setupStart) / 1000;
+
+let counter = 0;
+const timers: NodeJS.Timeout[] = [];
+const c0 = process.cpuUsage();
+const s0 = procCpuSeconds(opts.serverPid);
+measuring = true;
+process.send?.({ type: 'measuring' });
+const eld = monitorEventLoopDelay({ resolution: 5 });
+eld.enable();
+for (const ws of clients) {
+  const fire = () => {
+    if (!measuring || ws.readyState !== WebSocket.OPEN) return;
+    const key = `lat:${++counter}`;
+    sentAt.set(key, performance.now());
+    ws.send(key);
+    sent++;
+  };
+  // Random phase, then one message per second.
+  timers.push(
+    setTimeout(() => {
+      fire();
+      timers.push(setInterval(fire, 1000));
+    }, Math.random() * 1000),
+  );
+}
+await sleep(opts.seconds * 1000);
+measuring = false;
+eld.disable();
+process.send?.({ type: 'measured' });
+for (const t of timers) clearTimeout(t);
+const s1 = procCpuSeconds(opts.serverPid);
+const c1 = process.cpuUsage(c0);
+// Stragglers: wait up to 5 s for the monitors to report what was sent.
+for (let i = 0; i < 50 && received < sent; i++) await sleep(100);
+latencies.sort((a, b) => a - b);
+process.send?.({
+  type: 'result',
+  sessions: opts.sessions,
+  sockets: monitors.length + clients.length,
+  setupSeconds,
+  seconds: opts.seconds,
+  sent,
+  received,
+  lost: sent - received,
+  unknown,
+  dropped,
+  limits,
+  p50: percentile(latencies, 50),
+  p99: percentile(latencies, 99),
+  max: latencies[latencies.length - 1] ?? NaN,
+  mean: latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1),
+  serverCpuShare: (s1 - s0) / opts.seconds,
+  clientLoopDelayP99: eld.percentile(99) / 1e6,
+  clientLoopDelayMax: eld.max / 1e6,
+  clientCpuShare: (c1.user + c1.system) / 1e6 / opts.seconds,
+});
+for (const ws of [...clients, ...monitors]) ws.terminate();
+await sleep(300);
+process.exit(0);

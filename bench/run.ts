@@ -1,0 +1,167 @@
+// `npm run bench`: measures, in this run on this machine, the sandbox against plain ws and the
+// playground in Chromium, then prints a summary with each figure next to its target.
+// Parts can be chosen: `npm run bench -- echo memory latency browser` (default: all).
+// Every figure printed is measured here; nothing is hard-coded.
+import { join } from 'node:path';
+import { cpus, totalmem } from 'node:os';
+import { BENCH_DIR, fmt, killAll, sleep, startChild, type Child } from './lib.ts';
+import { BENCH_LIMITS } from './limits.ts';
+
+const parts = process.argv.slice(2);
+const want = (p: string) => parts.length === 0 || parts.includes(p);
+const SERVER = join(BENCH_DIR, 'server.ts');
+const started = performance.now();
+
+interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  pass: boolean | null;
+}
+const rows: Row[] = [];
+const row = (figure: string, value: string, target: string, pass: boolean | null) => rows.push({ figure, value, target, pass });
+
+async function server(kind: 'plain' | 'sandbox', gc = false): Promise<Child & { port: number; pid: number }> {
+  const child = startChild(SERVER, [kind], { execArgv: gc ? ['--expose-gc'] : [] });
+  const ready = await child.next<{ port: number; pid: number }>('ready', 30_000);
+  return Object.assign(child, { port: ready.port, pid: ready.pid });
+}
+
+const log = (s = '') => console.log(s);
+log(`Atelier WebSocket — benchmark (${new Date().toISOString()})`);
+log(`Node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim()}), ${fmt(totalmem() / 2 ** 30, 1)} GiB; everything on 127.0.0.1`);
+log(`Sandbox limits raised for the load (createAppServer limits option): ${JSON.stringify(BENCH_LIMITS)}`);
+log('  (defaults: 50 msg/s per session, burst 100, 20 sessions and 100 connections per IP — they would refuse this load by design)');
+
+// ---------------------------------------------------------------------------------------------
+// 1. Echo throughput
+if (want('echo')) {
+  const load = { connections: 16, window: 64, warmupMs: 2000, measureMs: 8000 };
+  log();
+  log(`1. Echo throughput: ${load.connections} connections × ${load.window} pipelined 32-byte text messages, ` +
+    `${load.warmupMs / 1000} s warm-up + ${load.measureMs / 1000} s measured; load client and server in separate processes`);
+  const results: Record<string, Record<string, number>> = {};
+  for (const mode of ['plain', 'sandbox'] as const) {
+    const srv = await server(mode);
+    const client = startChild(join(BENCH_DIR, 'echo-client.ts'), [JSON.stringify({ mode, port: srv.port, serverPid: srv.pid, ...load })]);
+    const r = await client.next<Record<string, number>>('result', 60_000);
+    await client.stop();
+    await srv.stop();
+    results[mode] = r;
+    const label = mode === 'plain' ? 'plain ws 8.23 (perMessageDeflate off)' : 'sandbox echo (tap + decoders + 1 monitor per session of 2 clients)';
+    log(`   ${label}`);
+    log(`      ${fmt(r.echoesPerSecond)} echoes/s; server CPU ${fmt(r.serverCpuSeconds, 2)} s in ${fmt(r.seconds, 2)} s → ` +
+      `${fmt(r.echoesPerServerCpuSecond)} echoes per server CPU-second; load client CPU ${fmt(r.clientCpuSeconds, 2)} s`);
+    if (mode === 'sandbox') {
+      log(`      monitors read ${fmt(r.monitorEventsPerSecond)} events/s (${fmt(r.monitorEventsPerSecond / r.echoesPerSecond, 2)} per echo); ` +
+        `dropped events ${r.dropped}, limit events ${r.limitEvents}, connections closed early ${r.closedEarly}`);
+    }
+  }
+  const ratioCpu = results.sandbox.echoesPerServerCpuSecond / results.plain.echoesPerServerCpuSecond;
+  const ratioRate = results.sandbox.echoesPerSecond / results.plain.echoesPerSecond;
+  log(`   ratio sandbox / plain: ${fmt(ratioCpu, 2)}× per server CPU-second, ${fmt(ratioRate, 2)}× in messages/s`);
+  row('Echo: plain ws', `${fmt(results.plain.echoesPerSecond)} msg/s, ${fmt(results.plain.echoesPerServerCpuSecond)}/CPU-s`, '—', null);
+  row('Echo: sandbox (tap+monitor)', `${fmt(results.sandbox.echoesPerSecond)} msg/s, ${fmt(results.sandbox.echoesPerServerCpuSecond)}/CPU-s`, '—', null);
+  row('Echo ratio per server CPU-s', `${fmt(ratioCpu, 2)}×`, '≥ 0.6×', ratioCpu >= 0.6);
+  row('Echo ratio in msg/s', `${fmt(ratioRate, 2)}×`, '(≥ 0.6×)', ratioRate >= 0.6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Memory per idle connection
+if (want('memory')) {
+  const N = 2000;
+  log();
+  log(`2. Memory per idle connection: ${N} idle WebSockets; server RSS after GC (--expose-gc, 3 passes) before and after, ` +
+    'after a warm-up batch of 100 connections opened and closed');
+  const variants = [
+    { name: 'plain ws', mode: 'plain' as const, perSession: 1 },
+    { name: 'sandbox, 2 clients + 1 monitor per session', mode: 'sandbox' as const, perSession: 2 },
+    { name: 'sandbox, 1 client + 1 monitor per session', mode: 'sandbox' as const, perSession: 1 },
+  ];
+  const perConn: number[] = [];
+  for (const v of variants) {
+    const srv = await server(v.mode, true);
+    const warm = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: 100, perSession: v.perSession })]);
+    await warm.next('connected', 60_000);
+    warm.send({ type: 'close' });
+    await warm.stop();
+    await sleep(500);
+    const before = await srv.ask<{ rss: number; heapUsed: number; external: number; gc: boolean }>({ type: 'mem' });
+    const client = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: N, perSession: v.perSession })]);
+    const c = await client.next<{ sockets: number }>('connected', 120_000);
+    await sleep(1000);
+    const after = await srv.ask<{ rss: number; heapUsed: number; external: number }>({ type: 'mem' });
+    client.send({ type: 'close' });
+    await client.stop();
+    await srv.stop();
+    const rssPer = (after.rss - before.rss) / N;
+    const heapPer = (after.heapUsed - before.heapUsed) / N;
+    perConn.push(rssPer);
+    log(`   ${v.name}: ${c.sockets} client sockets (${N} learner connections) → RSS +${fmt((after.rss - before.rss) / 2 ** 20, 1)} MiB ` +
+      `= ${fmt(rssPer / 1024, 1)} KiB per learner connection (JS heap ${fmt(heapPer / 1024, 1)} KiB, external ${fmt((after.external - before.external) / N / 1024, 1)} KiB)${before.gc ? '' : ' [no GC available]'}`);
+  }
+  const r2 = perConn[1] / perConn[0];
+  const r1 = perConn[2] / perConn[0];
+  log(`   ratio sandbox / plain: ${fmt(r2, 2)}× (2 clients per session), ${fmt(r1, 2)}× (1 client per session); kernel socket buffers not included`);
+  row('Idle conn: plain ws', `${fmt(perConn[0] / 1024, 1)} KiB RSS`, '—', null);
+  row('Idle conn: sandbox (2 cl./session)', `${fmt(perConn[1] / 1024, 1)} KiB RSS (${fmt(r2, 2)}×)`, '≤ 2× plain', r2 <= 2);
+  row('Idle conn: sandbox (1 cl./session)', `${fmt(perConn[2] / 1024, 1)} KiB RSS (${fmt(r1, 2)}×)`, '(≤ 2× plain)', r1 <= 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Frame-to-monitor latency with 2 000 sessions
+if (want('latency')) {
+  const opts = { sessions: 2000, seconds: 25 };
+  log();
+  log(`3. Frame → monitor latency: ${opts.sessions} sessions × (1 monitor + 2 echo clients), each client sends 1 message/s ` +
+    `(random phase) for ${opts.seconds} s; time from ws.send in the load process to the monitor's frame event in the same process`);
+  const srv = await server('sandbox');
+  const client = startChild(join(BENCH_DIR, 'latency-client.ts'), [JSON.stringify({ port: srv.port, serverPid: srv.pid, ...opts })]);
+  await client.next('measuring', 120_000);
+  await srv.ask({ type: 'eld-reset' });
+  await client.next('measured', 120_000);
+  const eld = await srv.ask<{ p50: number; p99: number; max: number; heapUsed: number; rss: number }>({ type: 'eld' });
+  const r = await client.next<Record<string, number>>('result', 60_000);
+  await client.stop();
+  await srv.stop();
+  log(`   ${r.sockets} sockets on each side (setup ${fmt(r.setupSeconds, 1)} s); sent ${r.sent}, received by monitors ${r.received}, ` +
+    `lost ${r.lost}, unmatched ${r.unknown}, dropped events ${r.dropped}, limit events ${r.limits}`);
+  log(`   latency p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, max ${fmt(r.max, 2)} ms (mean ${fmt(r.mean, 2)} ms); ` +
+    `server CPU ${fmt(r.serverCpuShare * 100)} %, load process CPU ${fmt(r.clientCpuShare * 100)} %`);
+  log(`   event-loop delay while sending: server p99 ${fmt(eld.p99, 1)} ms, max ${fmt(eld.max, 1)} ms; load process p99 ${fmt(r.clientLoopDelayP99, 1)} ms, ` +
+    `max ${fmt(r.clientLoopDelayMax, 1)} ms; server heap at the end ${fmt(eld.heapUsed / 2 ** 20)} MiB, RSS ${fmt(eld.rss / 2 ** 20)} MiB`);
+  row('Latency p50 (2 000 sessions)', `${fmt(r.p50, 1)} ms`, '—', null);
+  row('Latency p99 (2 000 sessions)', `${fmt(r.p99, 1)} ms (max ${fmt(r.max, 1)})`, '≤ 100 ms', r.p99 <= 100);
+  row('Latency: events lost', `${r.lost} of ${r.sent} (dropped ${r.dropped})`, '0', r.lost === 0 && r.dropped === 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Browser
+if (want('browser')) {
+  const { browserBench } = await import('./browser.ts');
+  log();
+  log('4. Browser (Playwright + /usr/bin/chromium, production server: dist/ + sandbox-server/main.ts)');
+  const b = await browserBench(log);
+  row('Run → first frame line, p50', `${fmt(b.run.p50, 1)} ms (n=${b.run.n})`, '≤ 50 ms', b.run.p50 <= 50);
+  row('Run → first frame line, p95', `${fmt(b.run.p95, 1)} ms`, '—', null);
+  row('First run on a fresh page, p50', `${fmt(b.coldRun.p50, 1)} ms (n=${b.coldRun.n})`, '(≤ 50 ms)', b.coldRun.p50 <= 50);
+  row('JS on lesson load (gzip)', `${fmt(b.js.gzip / 1024, 1)} KiB in ${b.js.files.length} files`, '≤ 30 KB', b.js.gzip <= 30_000);
+  row('Monaco request → ready, p50', `${fmt(b.monaco.p50)} ms (n=${b.monaco.n})`, '—', null);
+}
+
+// ---------------------------------------------------------------------------------------------
+log();
+log('Summary');
+const w0 = Math.max(6, ...rows.map((r) => r.figure.length));
+const w1 = Math.max(8, ...rows.map((r) => r.value.length));
+const w2 = Math.max(6, ...rows.map((r) => r.target.length));
+log(`| ${'Figure'.padEnd(w0)} | ${'Measured'.padEnd(w1)} | ${'Target'.padEnd(w2)} | Result |`);
+log(`|${'-'.repeat(w0 + 2)}|${'-'.repeat(w1 + 2)}|${'-'.repeat(w2 + 2)}|--------|`);
+for (const r of rows) {
+  const res = r.pass === null ? '' : r.pass ? 'PASS' : 'MISS';
+  log(`| ${r.figure.padEnd(w0)} | ${r.value.padEnd(w1)} | ${r.target.padEnd(w2)} | ${res.padEnd(6)} |`);
+}
+log('(targets in parentheses are informational variants of the one above)');
+log(`Total time ${fmt((performance.now() - started) / 1000, 0)} s`);
+killAll();
+process.exit(0);
