@@ -76,5 +76,7 @@ describe('client labels across shared keep-alive connections', () => {
     expect(countMatches(events, { type: 'http', client: 'A' })).toBe(1);
     expect(countMatches(events, { type: 'http', client: 'B' })).toBe(1);
     expect(clientMapOf(events).get('sid:S2')).toBe('B');
+    const connect = { seq: 6, t: 0, type: 'eio', conn: 'c1', from: 'server', transport: 'polling', sid: 'S1', packet: 'message', sio: { type: 0, typeName: 'CONNECT', nsp: '/', data: { sid: 'sock-1' } } } as MonitorEvent;
+    expect(clientMapOf([...events, connect]).get('sio:sock-1')).toBe('A');
   });
 });

@@ -70,6 +70,11 @@ export function learnClient(e: MonitorEvent, map: ClientMap): void {
     }
     const client = map.get(`req:${e.conn}`) ?? map.get(e.conn);
     if (sid && client) map.set(`sid:${sid}`, client);
+  } else if (e.type === 'eio' && e.from === 'server' && e.sio?.type === 0) {
+    // Socket.IO CONNECT answer: {"sid": <Socket.IO socket id>} → the client of this Engine.IO session.
+    const socketId = (e.sio.data as { sid?: unknown } | undefined)?.sid;
+    const client = clientOf(e, map);
+    if (typeof socketId === 'string' && client) map.set(`sio:${socketId}`, client);
   }
 }
 

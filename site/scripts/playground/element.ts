@@ -335,7 +335,8 @@ class AwPlayground extends HTMLElement {
       block.dataset.nsp = e.nsp;
       panel.append(block);
     }
-    const who = (id: string) => e.sockets[id]?.client ?? `externe (${id})`;
+    // Socket ids are resolved through the Socket.IO CONNECT packets seen (per Engine.IO session).
+    const who = (id: string) => this.formatter.clients.get(`sio:${id}`) ?? e.sockets[id]?.client ?? `externe (${id})`;
     const rooms = Object.entries(e.rooms).filter(([room, ids]) => !(ids.length === 1 && ids[0] === room));
     block.replaceChildren();
     const title = document.createElement('p');

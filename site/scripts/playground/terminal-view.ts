@@ -202,7 +202,7 @@ export class EventFormatter {
   }
 
   private socketLabel(e: { sockets: Record<string, { client: string | null }> }, id: string): string {
-    return e.sockets[id]?.client ?? id;
+    return this.clients.get(`sio:${id}`) ?? e.sockets[id]?.client ?? id;
   }
 
   private frameLines(e: FrameEvent): StyledLine[] {
