@@ -28,6 +28,8 @@ async function runAndWait(page: Page, props: PlaygroundProps, label: string) {
   const el = page.locator(`aw-playground[data-id="${props.id}"]`);
   await el.getByRole('button', { name: 'Exécuter' }).click();
   await expect(el.getByRole('status'), `${label} : exécution lancée`).toContainText('Exécution en cours');
+  // One runner per page: starting a playground stops any other (their iframes would share a process).
+  await expect(page.locator('iframe[sandbox]'), `${label} : un seul bac à sable actif`).toHaveCount(1);
 }
 
 test('chaque leçon de la barre latérale : les bacs à sable tiennent leurs promesses', async ({ page, pageGuard }) => {
