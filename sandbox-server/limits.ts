@@ -22,6 +22,11 @@ export interface Limits {
   maxPendingAutoPongs: number;
   /** Events kept for a slow or absent monitor; older ones are dropped (and counted). */
   monitorBacklog: number;
+  /**
+   * Events every connected monitor already received that are still kept for a monitor connecting
+   * later (the rest of the backlog is freed once delivered).
+   */
+  monitorReplay: number;
   /** A monitor socket with more than this many bytes queued is not written to until it drains. */
   monitorHighWater: number;
   /** Live sessions created by one IP address. */
@@ -47,6 +52,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxBufferedChunks: 4096,
   maxPendingAutoPongs: 16,
   monitorBacklog: 5000,
+  monitorReplay: 100,
   monitorHighWater: 1024 * 1024,
   maxSessionsPerIp: 20,
   maxConnectionsPerIp: 100,
@@ -68,6 +74,7 @@ const ENV_NAMES: Record<keyof Limits, string> = {
   maxBufferedChunks: 'SANDBOX_MAX_BUFFERED_CHUNKS',
   maxPendingAutoPongs: 'SANDBOX_MAX_PENDING_AUTO_PONGS',
   monitorBacklog: 'SANDBOX_MONITOR_BACKLOG',
+  monitorReplay: 'SANDBOX_MONITOR_REPLAY',
   monitorHighWater: 'SANDBOX_MONITOR_HIGH_WATER',
   maxSessionsPerIp: 'SANDBOX_MAX_SESSIONS_PER_IP',
   maxConnectionsPerIp: 'SANDBOX_MAX_CONNECTIONS_PER_IP',

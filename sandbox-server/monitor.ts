@@ -1,12 +1,19 @@
 // Per-session fan-out of monitor events to the monitor WebSockets.
 //
-// Every event gets its `seq` and `t` here and is serialized once into a bounded ring (the
-// backlog). Each monitor socket has a cursor into the ring; a flush, scheduled once per tick
-// (setImmediate), sends each monitor the events after its cursor, one JSON event per WebSocket
-// message, while the socket's bufferedAmount stays under the high-water mark. A monitor that is
-// absent or too slow loses the oldest events: it then receives one `dropped` event whose `seq`
-// is the seq of the last event it lost, so seq stays strictly increasing on every monitor.
-// seq 1 is the `hello` each monitor gets first; session events start at 2.
+// Every event gets its `seq` and `t` here and is serialized once into a ring (the backlog) that
+// grows on demand up to `backlog` events. Each monitor socket has a cursor into the ring; a flush,
+// scheduled once per tick (setImmediate), sends each monitor the events after its cursor while the
+// socket's bufferedAmount stays under the high-water mark: one JSON event per WebSocket message
+// (default), or, for a monitor opened with `?batch=1`, JSON arrays of events (one message per
+// flush, split every BATCH_BYTES). A monitor that is absent or too slow loses the oldest events:
+// it then receives one `dropped` event whose `seq` is the seq of the last event it lost, so seq
+// stays strictly increasing on every monitor. seq 1 is the `hello` each monitor gets first;
+// session events start at 2.
+//
+// Memory: while no monitor is connected every event is kept (up to `backlog`) so that a monitor
+// connecting later gets the replay. Once every connected monitor has received an event, only the
+// last `replay` such events are kept (for a monitor that connects later, e.g. a reloaded page),
+// and the ring shrinks back.
 import type { WebSocket } from 'ws';
 import type { HelloEvent, MonitorEvent } from './protocol.ts';
 
@@ -19,21 +26,42 @@ interface Subscriber {
   ws: WebSocket;
   /** Next seq to send. */
   cursor: number;
+  /** Opt-in batching (`?batch=1`): each message is a JSON array of events. */
+  batch: boolean;
 }
 
 export interface SessionMonitorOptions {
   backlog: number;
   highWater: number;
+  /** Events already received by every connected monitor that are kept for later monitors (default 100). */
+  replay?: number;
   /** Called once per overflow episode (the session turns it into a `limit` event). */
   onOverflow?: () => void;
 }
 
+export interface SubscribeOptions {
+  /** Send JSON arrays of events instead of one event per message. */
+  batch?: boolean;
+}
+
 const OPEN = 1;
 const RETRY_MS = 20;
+const MIN_CAPACITY = 16;
+/** A batched message is closed once it holds this many characters of events. */
+export const BATCH_BYTES = 64 * 1024;
+export const DEFAULT_REPLAY = 100;
+
+/** `{"seq":…,"t":…,<the event's own fields>}` from one JSON.stringify of the event (no copy of it). */
+function serialize(seq: number, t: number, event: object): string {
+  return '{"seq":' + seq + ',"t":' + t + ',' + JSON.stringify(event).slice(1);
+}
 
 export class SessionMonitor {
-  private readonly ring: string[];
-  private readonly capacity: number;
+  /** Serialized events; seq s lives at index s & mask. Length is a power of two (or 0). */
+  private ring: (string | undefined)[] = [];
+  private mask = -1;
+  private readonly backlog: number;
+  private readonly replay: number;
   private readonly highWater: number;
   private readonly onOverflow?: () => void;
   /** Seq the next event gets. */
@@ -47,8 +75,8 @@ export class SessionMonitor {
   private ended = false;
 
   constructor(options: SessionMonitorOptions) {
-    this.capacity = Math.max(1, options.backlog);
-    this.ring = new Array(this.capacity);
+    this.backlog = Math.max(1, options.backlog);
+    this.replay = Math.max(0, Math.min(this.backlog, options.replay ?? DEFAULT_REPLAY));
     this.highWater = options.highWater;
     this.onOverflow = options.onOverflow;
   }
@@ -61,32 +89,40 @@ export class SessionMonitor {
     return this.ended;
   }
 
+  /** Events currently kept (for tests and the bench). */
+  get kept(): number {
+    return this.count;
+  }
+
   /** Adds an event to the session stream; returns its seq (0 once the session has ended). */
   emit(event: EventInput, t = Date.now()): number {
     if (this.ended) return 0;
+    if (this.count < this.backlog && this.count === this.ring.length) this.resize(Math.max(MIN_CAPACITY, this.ring.length * 2));
     const seq = this.nextSeq++;
-    const oldest = seq - this.count;
-    if (this.count === this.capacity) {
+    if (this.count === this.backlog) {
       // The oldest event leaves the ring: a drop if some monitor (or the absent one) still needed it.
+      const oldest = seq - this.count;
       let lost = this.subscribers.size === 0;
       for (const sub of this.subscribers) if (sub.cursor <= oldest) lost = true;
       if (lost && !this.overflowing) {
         this.overflowing = true;
         queueMicrotask(() => this.onOverflow?.());
       }
+      this.ring[oldest & this.mask] = undefined;
     } else {
       this.count++;
     }
-    this.ring[seq % this.capacity] = JSON.stringify({ seq, t, ...event });
-    this.scheduleFlush();
+    this.ring[seq & this.mask] = serialize(seq, t, event);
+    if (this.subscribers.size > 0) this.scheduleFlush();
     return seq;
   }
 
   /** Registers a monitor socket: sends its hello at once, then the backlog. */
-  subscribe(ws: WebSocket, hello: HelloInput): void {
-    const sub: Subscriber = { ws, cursor: 2 };
+  subscribe(ws: WebSocket, hello: HelloInput, options: SubscribeOptions = {}): void {
+    const sub: Subscriber = { ws, cursor: 2, batch: options.batch === true };
     this.subscribers.add(sub);
-    ws.send(JSON.stringify({ seq: 1, t: Date.now(), type: 'hello', ...hello }));
+    const json = JSON.stringify({ seq: 1, t: Date.now(), type: 'hello', ...hello });
+    ws.send(sub.batch ? `[${json}]` : json);
     const remove = () => this.subscribers.delete(sub);
     ws.on('close', remove);
     ws.on('error', remove);
@@ -104,46 +140,97 @@ export class SessionMonitor {
     }
     this.subscribers.clear();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.ring = [];
+    this.mask = -1;
+    this.count = 0;
   }
+
+  /** Moves the kept events into a ring of `capacity` slots (a power of two ≥ count). */
+  private resize(capacity: number): void {
+    const ring: (string | undefined)[] = new Array(capacity);
+    const mask = capacity - 1;
+    for (let s = this.nextSeq - this.count; s < this.nextSeq; s++) ring[s & mask] = this.ring[s & this.mask];
+    this.ring = ring;
+    this.mask = mask;
+  }
+
+  /** Forgets the events before `seq` (every monitor has them, beyond the replay window). */
+  private trimBefore(seq: number): void {
+    const oldest = this.nextSeq - this.count;
+    if (seq <= oldest) return;
+    for (let s = oldest; s < seq; s++) this.ring[s & this.mask] = undefined;
+    this.count -= seq - oldest;
+    if (this.ring.length > MIN_CAPACITY && this.count * 4 <= this.ring.length) {
+      let capacity = this.ring.length;
+      while (capacity > MIN_CAPACITY && this.count * 4 <= capacity) capacity >>= 1;
+      this.resize(capacity);
+    }
+  }
+
+  private readonly onImmediate = (): void => {
+    this.flushScheduled = false;
+    this.flush(false);
+  };
 
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush(false);
-    });
+    setImmediate(this.onImmediate);
   }
 
   private flush(force: boolean): void {
     const end = this.nextSeq;
     const oldest = end - this.count;
     let blocked = false;
+    let delivered = end;
     for (const sub of this.subscribers) {
       const { ws } = sub;
-      if (ws.readyState !== OPEN || sub.cursor >= end) continue;
-      const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-      socket?.cork();
-      try {
-        if (sub.cursor < oldest) {
-          ws.send(JSON.stringify({ seq: oldest - 1, t: Date.now(), type: 'dropped', count: oldest - sub.cursor }));
-          sub.cursor = oldest;
+      if (ws.readyState !== OPEN) continue;
+      if (sub.cursor < end) {
+        const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+        socket?.cork();
+        try {
+          if (sub.batch) this.sendBatches(sub, oldest, end, force);
+          else this.sendEach(sub, oldest, end, force);
+        } finally {
+          socket?.uncork();
         }
-        while (sub.cursor < end && (force || ws.bufferedAmount < this.highWater)) {
-          ws.send(this.ring[sub.cursor % this.capacity]);
-          sub.cursor++;
-        }
-      } finally {
-        socket?.uncork();
+        if (sub.cursor < end) blocked = true;
       }
-      if (sub.cursor < end) blocked = true;
+      if (sub.cursor < delivered) delivered = sub.cursor;
     }
-    if (!blocked && this.subscribers.size > 0) this.overflowing = false;
-    else if (!this.retryTimer && !this.ended) {
+    if (this.subscribers.size > 0 && !this.ended) this.trimBefore(Math.min(delivered, end - this.replay));
+    if (!blocked) {
+      if (this.subscribers.size > 0) this.overflowing = false;
+    } else if (!this.retryTimer && !this.ended) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
         this.flush(false);
       }, RETRY_MS);
+    }
+  }
+
+  private droppedJson(sub: Subscriber, oldest: number): string {
+    const json = JSON.stringify({ seq: oldest - 1, t: Date.now(), type: 'dropped', count: oldest - sub.cursor });
+    sub.cursor = oldest;
+    return json;
+  }
+
+  private sendEach(sub: Subscriber, oldest: number, end: number, force: boolean): void {
+    const { ws } = sub;
+    if (sub.cursor < oldest) ws.send(this.droppedJson(sub, oldest));
+    while (sub.cursor < end && (force || ws.bufferedAmount < this.highWater)) {
+      ws.send(this.ring[sub.cursor & this.mask] as string);
+      sub.cursor++;
+    }
+  }
+
+  private sendBatches(sub: Subscriber, oldest: number, end: number, force: boolean): void {
+    const { ws } = sub;
+    while (sub.cursor < end && (force || ws.bufferedAmount < this.highWater)) {
+      let text = sub.cursor < oldest ? '[' + this.droppedJson(sub, oldest) + ',' : '[';
+      while (sub.cursor < end && text.length < BATCH_BYTES) text += (this.ring[sub.cursor++ & this.mask] as string) + ',';
+      ws.send(text.slice(0, -1) + ']');
     }
   }
 }

@@ -54,6 +54,12 @@ const CORS: Record<string, string> = {
 
 const NO_SESSION = 'Session inconnue ou expirée.';
 
+/** `?batch=1` on the monitor URL: every message is a JSON array of events (opt-in). */
+export function monitorBatch(url: string): boolean {
+  const q = url.indexOf('?');
+  return q >= 0 && new URLSearchParams(url.slice(q + 1)).get('batch') === '1';
+}
+
 export function createSandbox(server: Server, options: SandboxOptions = {}): Sandbox {
   const limits = resolveLimits(options.limits);
   const registry = new SessionRegistry({ limits });
@@ -188,7 +194,11 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
             session.touch();
           });
           ws.on('error', () => ws.terminate());
-          session.monitor.subscribe(ws, { session: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS });
+          session.monitor.subscribe(
+            ws,
+            { session: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS },
+            { batch: monitorBatch(url) },
+          );
         });
       }
       return true;

@@ -50,6 +50,7 @@ export class Session {
     this.monitor = new SessionMonitor({
       backlog: limits.monitorBacklog,
       highWater: limits.monitorHighWater,
+      replay: limits.monitorReplay,
       onOverflow: () =>
         this.limit({
           limit: 'backlog',
@@ -68,8 +69,8 @@ export class Session {
     this.lastActivity = Date.now();
   }
 
-  emit(event: EventInput, t?: number): void {
-    this.lastActivity = Date.now();
+  emit(event: EventInput, t = Date.now()): void {
+    this.lastActivity = t;
     this.monitor.emit(event, t);
   }
 
