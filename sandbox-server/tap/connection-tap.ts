@@ -58,7 +58,8 @@ interface Attribution {
 
 interface Item {
   from: Direction;
-  chunk: Buffer;
+  /** Client items: a Buffer copy (searched for request lines); server items: the bytes written. */
+  chunk: Uint8Array;
   t: number;
   /** Inbound chunk ordinal (client items). */
   n: number;
@@ -91,14 +92,57 @@ interface State {
   serverEnded: boolean;
   error: string | null;
   closed: boolean;
-  onData: (chunk: Buffer) => void;
+  /** The socket's own write and end, called by the shared wrappers. */
+  write: Socket['write'];
+  end: Socket['end'];
 }
 
+/** The tap state of a socket, as a property of the socket (no closure or WeakMap per connection). */
+const STATE = Symbol('tapState');
+type Tapped = Socket & { [STATE]?: State };
+
 export function attachTap(server: Server, options: TapOptions): Tap {
-  const states = new WeakMap<object, State>();
   const makeDecoder = options.createDecoder ?? (() => new ConnectionDecoder({ captureLimit: options.captureLimit }));
 
-  function onConnection(socket: Socket): void {
+  // One set of listeners and wrappers for every socket; `this` is the socket.
+  function onData(this: Tapped, chunk: Buffer): void {
+    const state = this[STATE] as State;
+    state.inChunks++;
+    if (state.sync) {
+      if (state.queue.length) drain(state);
+      if (state.current) feed(state, state.current, 'client', chunk, Date.now());
+      return;
+    }
+    // Queued bytes are copied: consumers (ws unmasking) may rewrite the buffer in place.
+    enqueue(state, { from: 'client', chunk: Buffer.from(chunk), t: Date.now(), n: state.inChunks });
+  }
+  function tappedWrite(this: Tapped, data: unknown, encoding?: unknown, cb?: unknown): boolean {
+    const state = this[STATE] as State;
+    outbound(state, data, encoding);
+    return (state.write as (...a: unknown[]) => boolean).call(this, data, encoding, cb);
+  }
+  function tappedEnd(this: Tapped, data?: unknown, encoding?: unknown, cb?: unknown): Socket {
+    const state = this[STATE] as State;
+    state.serverEnded = true;
+    if (data !== undefined && data !== null && typeof data !== 'function') outbound(state, data, encoding);
+    return (state.end as (...a: unknown[]) => Socket).call(this, data, encoding, cb);
+  }
+  function onEnd(this: Tapped): void {
+    (this[STATE] as State).clientEnded = true;
+  }
+  function onError(this: Tapped, err: NodeJS.ErrnoException): void {
+    const state = this[STATE] as State;
+    state.error ??= err.code ?? err.message;
+  }
+  function onClose(this: Tapped): void {
+    const state = this[STATE] as State;
+    drain(state);
+    state.closed = true;
+    if (state.current) closeAttribution(state, reasonOf(state));
+    state.unfed = null;
+  }
+
+  function onConnection(socket: Tapped): void {
     const state: State = {
       socket,
       remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
@@ -115,47 +159,23 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       serverEnded: false,
       error: null,
       closed: false,
-      onData: (chunk: Buffer) => {
-        state.inChunks++;
-        if (state.sync) {
-          if (state.queue.length) drain(state);
-          if (state.current) feed(state, state.current, 'client', chunk, Date.now());
-          return;
-        }
-        // Queued bytes are copied: consumers (ws unmasking) may rewrite the buffer in place.
-        enqueue(state, { from: 'client', chunk: Buffer.from(chunk), t: Date.now(), n: state.inChunks });
-      },
+      write: socket.write,
+      end: socket.end,
     };
-    states.set(socket, state);
-    socket.prependListener('data', state.onData);
-
-    const write = socket.write;
-    const end = socket.end;
-    socket.write = function (this: Socket, data: unknown, encoding?: unknown, cb?: unknown) {
-      outbound(state, data, encoding);
-      return (write as (...a: unknown[]) => boolean).call(this, data, encoding, cb);
-    } as Socket['write'];
-    socket.end = function (this: Socket, data?: unknown, encoding?: unknown, cb?: unknown) {
-      state.serverEnded = true;
-      if (data !== undefined && data !== null && typeof data !== 'function') outbound(state, data, encoding);
-      return (end as (...a: unknown[]) => Socket).call(this, data, encoding, cb);
-    } as Socket['end'];
-
-    socket.on('end', () => (state.clientEnded = true));
-    socket.on('error', (err: NodeJS.ErrnoException) => (state.error ??= err.code ?? err.message));
-    socket.on('close', () => {
-      drain(state);
-      state.closed = true;
-      if (state.current) closeAttribution(state, reasonOf(state));
-      state.unfed = null;
-    });
+    socket[STATE] = state;
+    socket.prependListener('data', onData);
+    socket.write = tappedWrite as Socket['write'];
+    socket.end = tappedEnd as Socket['end'];
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+    socket.on('close', onClose);
   }
 
   function outbound(state: State, data: unknown, encoding: unknown): void {
     if (state.closed) return;
-    let chunk: Buffer;
-    if (typeof data === 'string') chunk = Buffer.from(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-    else if (data instanceof Uint8Array) chunk = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    let chunk: Uint8Array;
+    if (data instanceof Uint8Array) chunk = data;
+    else if (typeof data === 'string') chunk = Buffer.from(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
     else return;
     if (state.sync) {
       if (state.queue.length) drain(state);
@@ -174,7 +194,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   }
 
   function onHead(req: IncomingMessage, upgrade: boolean): void {
-    const state = states.get(req.socket);
+    const state = (req.socket as Tapped)[STATE];
     if (!state || state.sync) return;
     const parsed = parseSessionPath(req.url);
     const session = parsed ? (options.lookup(parsed.id) ?? null) : null;
@@ -198,7 +218,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
         if (state.current) feed(state, state.current, 'server', item.chunk, item.t);
         continue;
       }
-      let buf = item.chunk;
+      let buf = item.chunk as Buffer;
       if (!state.current && state.unfed) {
         buf = Buffer.concat([state.unfed, buf]);
         state.unfed = null;
@@ -233,7 +253,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       state.sync = true;
       return;
     }
-    state.socket.removeListener('data', state.onData);
+    state.socket.removeListener('data', onData);
     delete (state.socket as Partial<Socket>).write;
     delete (state.socket as Partial<Socket>).end;
     state.unfed = null;
@@ -267,12 +287,12 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     att.session.emit({ type: 'conn-close', conn: att.conn, reason, bytesIn: att.bytesIn, bytesOut: att.bytesOut });
   }
 
-  function feed(state: State, att: Attribution, from: Direction, chunk: Buffer, t: number): void {
+  function feed(state: State, att: Attribution, from: Direction, chunk: Uint8Array, t: number): void {
     if (from === 'client') att.bytesIn += chunk.length;
     else att.bytesOut += chunk.length;
     const session = att.session;
     if (session.ended) return;
-    session.touch();
+    session.lastActivity = t;
     if (!att.decoder) return;
     let events: DecodedEvent[];
     try {
@@ -282,7 +302,12 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       reportDecoderFailure(att, from, err, t);
       return;
     }
-    for (const event of events) session.emit({ ...event, conn: att.conn }, t);
+    // Decoded events are fresh objects: conn is set on them, not copied.
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as DecodedEvent & { conn: string };
+      event.conn = att.conn;
+      session.emit(event, t);
+    }
   }
 
   function reportDecoderFailure(att: Attribution, from: Direction, err: unknown, t: number): void {
@@ -314,7 +339,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
 
   return {
     connInfo(socket: unknown): ConnInfo | null {
-      const state = socket && typeof socket === 'object' ? states.get(socket) : undefined;
+      const state = socket && typeof socket === 'object' ? (socket as Tapped)[STATE] : undefined;
       if (!state) return null;
       if (state.queue.length) drain(state);
       return state.last;

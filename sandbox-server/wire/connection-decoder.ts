@@ -40,8 +40,10 @@ interface RequestInfo {
 interface Side {
   mode: number;
   http: HttpParser | null;
+  /** Created on the first WebSocket byte of this direction (idle connections never need one). */
   frames: FrameDecoder | null;
-  sio: SocketIoStream;
+  /** Created on the first Engine.IO packet. */
+  sio: SocketIoStream | null;
   /** The request (client side) or the request the current response answers (server side). */
   current: RequestInfo | null;
 }
@@ -84,6 +86,8 @@ export class ConnectionDecoder {
   private sid: string | undefined;
   /** Sec-WebSocket-Extensions of the last response head (its upgrade item follows it). */
   private extensions: string | undefined;
+  /** permessage-deflate as accepted by the 101 (for the frame decoders created later). */
+  private deflate: { server: boolean; client: boolean } | null = null;
 
   constructor(opts: { captureLimit?: number } = {}) {
     this.captureLimit = opts.captureLimit ?? PAYLOAD_CAPTURE_LIMIT;
@@ -92,7 +96,7 @@ export class ConnectionDecoder {
   }
 
   private side(kind: 'request' | 'response'): Side {
-    return { mode: HTTP, http: new HttpParser({ kind, captureLimit: this.captureLimit }), frames: null, sio: new SocketIoStream(), current: null };
+    return { mode: HTTP, http: new HttpParser({ kind, captureLimit: this.captureLimit }), frames: null, sio: null, current: null };
   }
 
   push(from: Direction, chunk: Uint8Array): DecodedEvent[] {
@@ -117,10 +121,13 @@ export class ConnectionDecoder {
         this.early.push(chunk.slice());
         this.earlySize += chunk.length;
         return;
-      case WS:
-        for (const item of (side.frames as FrameDecoder).push(chunk)) this.onWire(from, item, out);
-        if ((side.frames as FrameDecoder).failed) side.mode = DEAD;
+      case WS: {
+        const frames = (side.frames ??= this.frameDecoder(from));
+        const items = frames.push(chunk);
+        for (let i = 0; i < items.length; i++) this.onWire(from, items[i], out);
+        if (frames.failed) side.mode = DEAD;
         return;
+      }
     }
   }
 
@@ -186,33 +193,38 @@ export class ConnectionDecoder {
     for (const chunk of early) this.route('client', chunk, out);
   }
 
+  private frameDecoder(role: Direction): FrameDecoder {
+    const deflate = this.deflate;
+    return new FrameDecoder({
+      role,
+      deflate: deflate !== null,
+      noContextTakeover: deflate !== null && (role === 'server' ? deflate.server : deflate.client),
+      captureLimit: this.captureLimit,
+    });
+  }
+
   private startWebSocket(rest: Uint8Array, out: DecodedEvent[]): void {
-    const deflate = parseDeflate(this.extensions);
-    const make = (role: Direction): FrameDecoder =>
-      new FrameDecoder({
-        role,
-        deflate: deflate !== null,
-        noContextTakeover: deflate !== null && (role === 'server' ? deflate.server : deflate.client),
-        captureLimit: this.captureLimit,
-      });
+    this.deflate = parseDeflate(this.extensions);
     this.sid = this.ws?.sid;
     this.server.mode = WS;
     this.server.http = null;
-    this.server.frames = make('server');
+    this.server.frames = null;
     const early = this.early;
     this.early = [];
     this.earlySize = 0;
     if (this.client.mode !== DEAD) {
       this.client.mode = WS;
       this.client.http = null;
-      this.client.frames = make('client');
+      this.client.frames = null;
       for (const chunk of early) this.route('client', chunk, out);
     }
     if (rest.length > 0) this.route('server', rest, out);
   }
 
   private onWire(from: Direction, item: WireItem, out: DecodedEvent[]): void {
-    out.push({ ...item, from });
+    // Items are fresh objects from the frame decoder: `from` is set on them, not copied.
+    (item as WireItem & { from: Direction }).from = from;
+    out.push(item as DecodedEvent);
     if (item.type !== 'message' || !this.ws?.eio) return;
     const side = from === 'client' ? this.client : this.server;
     const truncated = item.truncated === true;
@@ -233,7 +245,7 @@ export class ConnectionDecoder {
     truncated: boolean,
     out: DecodedEvent[],
   ): void {
-    for (const r of side.sio.feed(eio, { truncated })) {
+    for (const r of (side.sio ??= new SocketIoStream()).feed(eio, { truncated })) {
       if (r.type === 'violation') out.push({ ...r, from });
       else out.push({ ...r, from, transport, ...(sid !== undefined && r.sid === undefined ? { sid } : {}) });
     }

@@ -257,3 +257,44 @@ describe('robustness', () => {
     expect(data).toEqual(copy);
   });
 });
+
+describe('shared and reused UTF-8 decoders', () => {
+  const fresh = (b: Uint8Array) => new TextDecoder().decode(b, { stream: true });
+
+  it('utf8Prefix equals a fresh streaming TextDecoder, call after call (no state carried over)', async () => {
+    const { utf8Prefix } = await import('./common.ts');
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 12 }), { maxLength: 6 }), (arrays) => {
+        for (const a of arrays) expect(utf8Prefix(a)).toBe(fresh(a));
+      }),
+      { numRuns: 500 },
+    );
+    expect(utf8Prefix(bytes(0xe2, 0x82))).toBe('');
+    expect(utf8Prefix(bytes(0xac, 0x41))).toBe('\ufffdA');
+    expect(utf8Prefix(bytes(0xef, 0xbb, 0xbf, 0x41))).toBe('A');
+  });
+
+  it('single-frame text (validated whole) gives the same violation messages as the streaming path', () => {
+    const whole = (payload: number[]) => violations(decode('server', bytes(0x81, payload.length, ...payload)));
+    const streamed = (payload: number[]) => violations(decode('server', bytes(0x01, payload.length, ...payload, 0x80, 0x00)));
+    for (const p of [[0xc3, 0x28], [0xe2, 0x80], [0x61, 0xf0, 0x9f, 0x98], [0xff], [0x61, 0x62]]) {
+      expect(whole(p)).toEqual(streamed(p));
+    }
+    expect(whole([0xe2, 0x80])[0]).toMatchObject({ code: 1007, message: 'text message ends inside a UTF-8 sequence' });
+    expect(whole([0xc3, 0x28])[0]).toMatchObject({ code: 1007, message: 'text message is not valid UTF-8' });
+  });
+
+  it('the streaming validator is reused across fragmented messages without carrying state', () => {
+    const d = new FrameDecoder({ role: 'server' });
+    // "é" split across two fragments, then a second fragmented message.
+    const items = d.push(bytes(0x01, 0x01, 0xc3, 0x80, 0x01, 0xa9, 0x01, 0x01, 0x61, 0x80, 0x01, 0x62));
+    expect(messages(items).map((m) => m.text)).toEqual(['é', 'ab']);
+    expect(violations(items)).toEqual([]);
+  });
+
+  it('long single-frame text (over the capture limit) is still validated to its end', () => {
+    const payload = [...Array(20).fill(0x61), 0xc3, 0x28];
+    const items = decode('server', bytes(0x81, payload.length, ...payload), [], 8);
+    expect(violations(items)).toEqual([{ type: 'violation', code: 1007, message: 'text message is not valid UTF-8' }]);
+  });
+});

@@ -4,7 +4,7 @@
 // streaming UTF-8 decoder, and compressed messages keep at most INFLATE_INPUT_LIMIT bytes.
 import { OPCODE_NAMES, PAYLOAD_CAPTURE_LIMIT } from '../protocol.ts';
 import type { FrameEvent, MessageEvent } from '../protocol.ts';
-import { concat, hex, utf8Prefix, violation } from './common.ts';
+import { concat, hex, isValidUtf8, utf8Prefix, violation } from './common.ts';
 import type { InfoItem, ViolationItem } from './common.ts';
 import { INFLATE_INPUT_LIMIT, MessageInflater } from './inflate.ts';
 
@@ -21,6 +21,8 @@ export interface FrameDecoderOptions {
   noContextTakeover?: boolean;
   captureLimit?: number;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 // Parser states.
 const GET_INFO = 0;
@@ -50,8 +52,8 @@ export class FrameDecoder {
   private readonly inflater: MessageInflater | null;
 
   private state = GET_INFO;
-  /** Header bytes so far (2 to 14) and how many the current state waits for. */
-  private readonly header = new Uint8Array(14);
+  /** Header bytes so far (2 to 14) and how many the current state waits for (a Buffer: cheap hex). */
+  private readonly header = Buffer.alloc(14);
   private headerLength = 0;
   private need = 2;
 
@@ -65,7 +67,7 @@ export class FrameDecoder {
   private remaining = 0;
   private offset = 0;
   /** Unmasked payload prefix: captureLimit bytes, or the whole payload of a control frame (≤ 125). */
-  private capture: Uint8Array = new Uint8Array(0);
+  private capture: Buffer = EMPTY;
 
   // Current data message (msgOpcode 0: none in progress).
   private msgOpcode = 0;
@@ -76,6 +78,13 @@ export class FrameDecoder {
   private msgCaptured = 0;
   /** Fatal streaming decoder for an uncompressed text message; null when not needed. */
   private utf8: TextDecoder | null = null;
+  /** The streaming validator, kept for the next message once it ended cleanly. */
+  private validator: TextDecoder | null = null;
+  /**
+   * An uncompressed single-frame text message short enough to be captured whole: validated at
+   * once at its end (no streaming decoder, no copy of the payload).
+   */
+  private utf8Whole = false;
   private utf8Error = false;
   /** Compressed payload kept for inflation; null once it went over INFLATE_INPUT_LIMIT. */
   private deflated: Uint8Array[] | null = null;
@@ -199,7 +208,9 @@ export class FrameDecoder {
     this.state = GET_PAYLOAD;
     this.remaining = this.length;
     this.offset = 0;
-    this.capture = new Uint8Array(control ? this.length : Math.min(this.length, this.captureLimit));
+    // Pooled (allocUnsafe): every byte read back is written first, by payload().
+    const size = control ? this.length : Math.min(this.length, this.captureLimit);
+    this.capture = size === 0 ? EMPTY : Buffer.allocUnsafe(size);
     if (this.opcode === 0x1 || this.opcode === 0x2) {
       this.msgOpcode = this.opcode;
       this.msgFrames = 0;
@@ -207,7 +218,9 @@ export class FrameDecoder {
       this.msgCompressed = this.rsv1;
       this.msgCapture = [];
       this.msgCaptured = 0;
-      this.utf8 = this.opcode === 0x1 && !this.rsv1 ? new TextDecoder('utf-8', { fatal: true }) : null;
+      const text = this.opcode === 0x1 && !this.rsv1;
+      this.utf8Whole = text && this.fin && this.length <= this.captureLimit;
+      this.utf8 = text && !this.utf8Whole ? (this.validator ??= new TextDecoder('utf-8', { fatal: true })) : null;
       this.utf8Error = false;
       this.deflated = this.rsv1 ? [] : null;
       this.deflatedSize = 0;
@@ -243,6 +256,7 @@ export class FrameDecoder {
         this.utf8.decode(plain, { stream: true });
       } catch {
         this.utf8Error = true;
+        this.validator = null; // its state after an error is not relied upon
       }
     }
     if (this.msgCompressed && this.deflated !== null) {
@@ -261,8 +275,9 @@ export class FrameDecoder {
       dst.set(src, dstAt);
       return;
     }
-    const key = this.header.subarray(this.headerLength - 4, this.headerLength);
-    for (let i = 0; i < src.length; i++) dst[dstAt + i] = src[i] ^ key[(at + i) & 3];
+    const h = this.header;
+    const k = this.headerLength - 4;
+    for (let i = 0; i < src.length; i++) dst[dstAt + i] = src[i] ^ h[k + ((at + i) & 3)];
   }
 
   private endFrame(out: WireItem[]): void {
@@ -276,11 +291,11 @@ export class FrameDecoder {
       opcode: op,
       opcodeName: OPCODE_NAMES[op],
       masked: this.masked,
-      maskKey: this.masked ? hex(this.header.subarray(this.headerLength - 4, this.headerLength)) : null,
+      maskKey: this.masked ? this.header.toString('hex', this.headerLength - 4, this.headerLength) : null,
       length: this.length,
       lengthForm: this.lengthForm,
-      header: hex(this.header.subarray(0, this.headerLength)),
-      payload: hex(this.capture.subarray(0, Math.min(this.capture.length, this.captureLimit))),
+      header: this.header.toString('hex', 0, this.headerLength),
+      payload: this.capture.toString('hex', 0, Math.min(this.capture.length, this.captureLimit)),
     };
     if (this.length > this.captureLimit) frame.truncated = true;
     const after: WireItem[] = [];
@@ -294,8 +309,9 @@ export class FrameDecoder {
     this.state = GET_INFO;
     this.headerLength = 0;
     this.need = 2;
-    this.capture = new Uint8Array(0);
-    out.push(frame, ...after);
+    this.capture = EMPTY;
+    out.push(frame);
+    for (let i = 0; i < after.length; i++) out.push(after[i]);
     if (error) throw error;
   }
 
@@ -308,11 +324,7 @@ export class FrameDecoder {
     const reasonBytes = p.subarray(2);
     frame.reason = utf8Prefix(reasonBytes);
     if (!isValidCloseCode(frame.code)) return new WireError(1002, `invalid close code ${frame.code}`);
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(reasonBytes);
-    } catch {
-      return new WireError(1007, 'close reason is not valid UTF-8');
-    }
+    if (!isValidUtf8(reasonBytes)) return new WireError(1007, 'close reason is not valid UTF-8');
     return null;
   }
 
@@ -327,6 +339,10 @@ export class FrameDecoder {
       this.msgCaptured += piece.length;
     }
     if (this.msgOpcode === 0x1 && !this.msgCompressed) frame.text = utf8Prefix(this.capture);
+    if (this.utf8Whole && !isValidUtf8(this.capture)) {
+      const inside = endsInsideSequence(this.capture);
+      return this.endMessage(new WireError(1007, inside ? 'text message ends inside a UTF-8 sequence' : 'text message is not valid UTF-8'));
+    }
     if (this.utf8Error) return this.endMessage(new WireError(1007, 'text message is not valid UTF-8'));
     if (!this.fin) return null;
     if (this.msgCompressed) return this.endMessage(this.inflateMessage(frame, after));
@@ -334,13 +350,20 @@ export class FrameDecoder {
       try {
         this.utf8.decode();
       } catch {
+        this.validator = null;
         return this.endMessage(new WireError(1007, 'text message ends inside a UTF-8 sequence'));
       }
     }
     const msg: MessageItem = this.messageBase(this.msgLength);
-    const captured = concat(this.msgCapture, this.msgCaptured);
-    if (this.msgOpcode === 0x1) msg.text = utf8Prefix(captured);
-    else msg.data = hex(captured);
+    if (this.msgFrames === 1) {
+      // One frame: the message shows the same captured bytes as the frame.
+      if (this.msgOpcode === 0x1) msg.text = frame.text;
+      else msg.data = frame.payload;
+    } else {
+      const captured = concat(this.msgCapture, this.msgCaptured);
+      if (this.msgOpcode === 0x1) msg.text = utf8Prefix(captured);
+      else msg.data = hex(captured);
+    }
     if (this.msgLength > this.captureLimit) msg.truncated = true;
     after.push(msg);
     return this.endMessage(null);
@@ -371,11 +394,7 @@ export class FrameDecoder {
     const shown = data.subarray(0, Math.min(data.length, this.captureLimit));
     const msg: MessageItem = this.messageBase(data.length);
     if (this.msgOpcode === 0x1) {
-      try {
-        new TextDecoder('utf-8', { fatal: true }).decode(data);
-      } catch {
-        return new WireError(1007, 'inflated text message is not valid UTF-8');
-      }
+      if (!isValidUtf8(data)) return new WireError(1007, 'inflated text message is not valid UTF-8');
       msg.text = utf8Prefix(shown);
       if (this.msgFrames === 1) frame.text = msg.text;
     } else {
@@ -390,7 +409,22 @@ export class FrameDecoder {
     this.msgOpcode = 0;
     this.msgCapture = [];
     this.utf8 = null;
+    this.utf8Whole = false;
     this.deflated = null;
     return error;
   }
+}
+
+/**
+ * For invalid UTF-8 of a whole message: true when the only fault is an incomplete sequence at the
+ * end (what a streaming validator reports at the message's end, not while reading it).
+ */
+function endsInsideSequence(bytes: Uint8Array): boolean {
+  const d = new TextDecoder('utf-8', { fatal: true });
+  try {
+    d.decode(bytes, { stream: true });
+  } catch {
+    return false;
+  }
+  return true;
 }

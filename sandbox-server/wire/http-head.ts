@@ -61,6 +61,9 @@ const LF = 0x0a;
 const CR = 0x0d;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** Non-streaming, so one instance serves every head. */
+const HEAD_DECODER = new TextDecoder();
+
 class HttpError {
   readonly item: ViolationItem;
   constructor(code: number, message: string) {
@@ -94,7 +97,14 @@ export class HttpParser {
   private piece: Uint8Array[] = [];
   private pieceCaptured = 0;
   private pieceLength = 0;
-  private pieceDecoder = new TextDecoder();
+  /** Streaming decoder of a streamed body (SSE…), created when one is seen. */
+  private pieceDecoderInstance: TextDecoder | null = null;
+  private get pieceDecoder(): TextDecoder {
+    return (this.pieceDecoderInstance ??= new TextDecoder());
+  }
+  private set pieceDecoder(decoder: TextDecoder | null) {
+    this.pieceDecoderInstance = decoder;
+  }
 
   constructor(opts: { kind: 'request' | 'response'; captureLimit?: number }) {
     this.kind = opts.kind;
@@ -215,7 +225,7 @@ export class HttpParser {
     this.headSize = 0;
     this.lineLength = 0;
     this.lineHasText = false;
-    const text = new TextDecoder().decode(raw).replace(/\r?\n\r?\n$/, '');
+    const text = HEAD_DECODER.decode(raw).replace(/\r?\n\r?\n$/, '');
     const info = this.parseHead(text);
     out.push({ type: 'head', info });
     this.event = { type: 'http', head: text, headLength };
@@ -356,7 +366,7 @@ export class HttpParser {
       // Cut: the decoder's carried state no longer matches the next bytes, start afresh.
       item.text = utf8Prefix(bytes);
       item.truncated = true;
-      this.pieceDecoder = new TextDecoder();
+      this.pieceDecoder = null;
     } else {
       item.text = this.pieceDecoder.decode(bytes, { stream: true });
     }
@@ -370,7 +380,7 @@ export class HttpParser {
     const event = this.event as HttpItem;
     if (this.streamed) {
       this.flushPiece(out);
-      this.pieceDecoder = new TextDecoder();
+      this.pieceDecoder = null;
     } else if (this.state !== HEAD) {
       event.body = utf8Prefix(concat(this.body, this.bodyCaptured));
       event.bodyLength = this.wireLength;
