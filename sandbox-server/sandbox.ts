@@ -13,6 +13,7 @@ import { ipOf, resolveLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
 import { WS_SCENARIOS } from './protocol.ts';
 import { parseMonitorPath, parseSessionPath } from './routes.ts';
+import type { HelloInput } from './monitor.ts';
 import { SessionRegistry } from './sessions.ts';
 import type { Session } from './sessions.ts';
 import { attachTap } from './tap/connection-tap.ts';
@@ -177,6 +178,18 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     sendJson(res, 404, { error: 'Point d’accès inconnu.' });
   }
 
+  // Listeners are made here, not in the upgrade callback, so they do not keep the request alive.
+  function openMonitor(ws: WebSocket, session: Session, hello: HelloInput, batch: boolean): void {
+    session.touch();
+    monitors.add(ws);
+    ws.on('close', () => {
+      monitors.delete(ws);
+      session.touch();
+    });
+    ws.on('error', () => ws.terminate());
+    session.monitor.subscribe(ws, hello, { batch });
+  }
+
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = req.url ?? '/';
     const monitorId = parseMonitorPath(url);
@@ -186,20 +199,9 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       else if (session.monitor.monitorCount >= limits.maxMonitorsPerSession) {
         refuseUpgrade(socket, 429, `Trop de moniteurs ouverts sur cette session (au plus ${limits.maxMonitorsPerSession}).`);
       } else {
-        monitorWss.handleUpgrade(req, socket, head, (ws) => {
-          session.touch();
-          monitors.add(ws);
-          ws.on('close', () => {
-            monitors.delete(ws);
-            session.touch();
-          });
-          ws.on('error', () => ws.terminate());
-          session.monitor.subscribe(
-            ws,
-            { session: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS },
-            { batch: monitorBatch(url) },
-          );
-        });
+        const hello = { session: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS };
+        const batch = monitorBatch(url);
+        monitorWss.handleUpgrade(req, socket, head, (ws) => openMonitor(ws, session, hello, batch));
       }
       return true;
     }

@@ -4,6 +4,15 @@ import type { WebSocket } from 'ws';
 import { createWss, trackLearnerSocket } from './common.ts';
 import type { ScenarioEnv, WsScenario } from './common.ts';
 
+// Listeners are made here, not in the upgrade callback, so they do not keep the request alive.
+function join(ws: WebSocket, members: Set<WebSocket>): void {
+  members.add(ws);
+  ws.on('close', () => members.delete(ws));
+  ws.on('message', (data, isBinary) => {
+    for (const peer of members) if (peer.readyState === peer.OPEN) peer.send(data as Buffer, { binary: isBinary });
+  });
+}
+
 export function createBroadcastScenario(env: ScenarioEnv): WsScenario {
   const wss = createWss(env.limits);
   return {
@@ -12,11 +21,7 @@ export function createBroadcastScenario(env: ScenarioEnv): WsScenario {
       const members = session.getState('broadcast', () => new Set<WebSocket>());
       wss.handleUpgrade(req, socket, head, (ws) => {
         trackLearnerSocket(ws, req, session, env);
-        members.add(ws);
-        ws.on('close', () => members.delete(ws));
-        ws.on('message', (data, isBinary) => {
-          for (const peer of members) if (peer.readyState === peer.OPEN) peer.send(data as Buffer, { binary: isBinary });
-        });
+        join(ws, members);
       });
     },
     close: () => wss.close(),

@@ -23,20 +23,22 @@ export function createControlScenario(env: ScenarioEnv): WsScenario {
   return {
     name: 'control',
     handleUpgrade(req, socket, head, { session }) {
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        const conn = trackLearnerSocket(ws, req, session, env);
-        ws.on('message', (data, isBinary) => {
-          if (ws.readyState !== ws.OPEN) return;
-          const error = run(ws, session, conn, isBinary ? null : data.toString(), env.limits.maxPayload);
-          if (error) {
-            session.info(`Commande refusée\u00a0: ${error}`, conn);
-            ws.send(JSON.stringify({ error }));
-          }
-        });
-      });
+      wss.handleUpgrade(req, socket, head, (ws) => listen(ws, session, trackLearnerSocket(ws, req, session, env), env.limits.maxPayload));
     },
     close: () => wss.close(),
   };
+}
+
+// The listener is made here, not in the upgrade callback, so it does not keep the request alive.
+function listen(ws: WebSocket, session: Session, conn: string | undefined, maxPayload: number): void {
+  ws.on('message', (data, isBinary) => {
+    if (ws.readyState !== ws.OPEN) return;
+    const error = run(ws, session, conn, isBinary ? null : data.toString(), maxPayload);
+    if (error) {
+      session.info(`Commande refusée\u00a0: ${error}`, conn);
+      ws.send(JSON.stringify({ error }));
+    }
+  });
 }
 
 /** Runs one command; returns a French error message for a bad one. */

@@ -3,6 +3,7 @@
 // accepted, as in the handshake lesson; other offers get no Sec-WebSocket-Protocol (the browser
 // then fails the connection, which is the lesson's point). `echo-deflate` enables
 // permessage-deflate with no threshold, so every data frame is compressed (RSV1 set).
+import type { RawData, WebSocket } from 'ws';
 import { createWss, trackLearnerSocket } from './common.ts';
 import type { ScenarioEnv, WsScenario } from './common.ts';
 
@@ -11,6 +12,11 @@ export const SUBPROTOCOLS = ['comments', 'chat'];
 export function chooseSubprotocol(offered: Set<string>): string | false {
   for (const p of offered) if (SUBPROTOCOLS.includes(p)) return p;
   return false;
+}
+
+/** One listener for every echo socket (`this` is the socket): no closure kept per connection. */
+function echoBack(this: WebSocket, data: RawData, isBinary: boolean): void {
+  if (this.readyState === this.OPEN) this.send(data as Buffer, { binary: isBinary });
 }
 
 export function createEchoScenario(env: ScenarioEnv, deflate: boolean): WsScenario {
@@ -23,9 +29,7 @@ export function createEchoScenario(env: ScenarioEnv, deflate: boolean): WsScenar
     handleUpgrade(req, socket, head, { session }) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         trackLearnerSocket(ws, req, session, env);
-        ws.on('message', (data, isBinary) => {
-          if (ws.readyState === ws.OPEN) ws.send(data as Buffer, { binary: isBinary });
-        });
+        ws.on('message', echoBack);
       });
     },
     close: () => wss.close(),

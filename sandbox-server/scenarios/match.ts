@@ -6,6 +6,7 @@
 // `?interval=<ms>` (bounded by the limits) sets the session's feed pace on any of them. The feed's
 // timer runs only while someone listens.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
 import { clamp } from '../limits.ts';
 import type { Limits } from '../limits.ts';
 import type { Session } from '../sessions.ts';
@@ -131,6 +132,13 @@ export function feedOf(session: Session, limits: Limits, query: URLSearchParams)
   return feed;
 }
 
+// The subscription is made here, not in the upgrade callback, so it does not keep the request alive.
+function follow(ws: WebSocket, feed: MatchFeed): void {
+  ws.send(JSON.stringify({ type: 'snapshot', ...feed.snapshot() }));
+  const off = feed.subscribe((e) => ws.send(JSON.stringify({ type: 'event', ...e })));
+  ws.on('close', off);
+}
+
 export function createMatchScenario(env: ScenarioEnv): WsScenario {
   const wss = createWss(env.limits);
   return {
@@ -139,9 +147,7 @@ export function createMatchScenario(env: ScenarioEnv): WsScenario {
       const feed = feedOf(session, env.limits, path.query);
       wss.handleUpgrade(req, socket, head, (ws) => {
         trackLearnerSocket(ws, req, session, env);
-        ws.send(JSON.stringify({ type: 'snapshot', ...feed.snapshot() }));
-        const off = feed.subscribe((e) => ws.send(JSON.stringify({ type: 'event', ...e })));
-        ws.on('close', off);
+        follow(ws, feed);
       });
     },
     close: () => wss.close(),
