@@ -5,7 +5,7 @@ import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures.ts';
 
 const LESSON = '/fondations/api-websocket/';
-const PLAIN_LESSON = '/fondations/pourquoi-le-temps-reel/';
+const PLAIN_LESSON = '/ecrire-une-lecon/';
 const ID = 'api-websocket';
 
 interface PlaygroundElement extends HTMLElement {
