@@ -115,3 +115,32 @@ describe('SessionMonitor', () => {
     expect(ev).toEqual({ type: 'info', message: 'a' });
   });
 });
+
+describe('SessionMonitor on a real ws socket', () => {
+  it('frames written together are read as one event per message (7-, 16- and 64-bit lengths, UTF-8)', async () => {
+    const { WebSocketServer, WebSocket: Client } = await import('ws');
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    const m = new SessionMonitor({ backlog: 1000, highWater: 1 << 20 });
+    const sizes = [1, 100, 125, 126, 1000, 65_535, 65_536, 70_000];
+    wss.on('connection', (ws) => {
+      m.subscribe(ws, hello);
+      for (const n of sizes) m.emit({ type: 'info', message: 'é'.repeat(n >> 1) + 'x'.repeat(n & 1) }, 1);
+    });
+    const client = new Client(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
+    const got: any[] = [];
+    await new Promise<void>((resolve, reject) => {
+      client.on('message', (d, isBinary) => {
+        expect(isBinary).toBe(false);
+        got.push(JSON.parse(d.toString()));
+        if (got.length === sizes.length + 1) resolve();
+      });
+      client.on('error', reject);
+    });
+    expect(got.map((e) => e.seq)).toEqual(Array.from({ length: sizes.length + 1 }, (_, i) => i + 1));
+    expect(got.slice(1).map((e) => e.message.length)).toEqual(sizes.map((n) => (n >> 1) + (n & 1)));
+    client.close();
+    m.end('shutdown');
+    await new Promise((r) => wss.close(r));
+  });
+});

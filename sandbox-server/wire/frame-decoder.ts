@@ -66,8 +66,12 @@ export class FrameDecoder {
   private lengthForm: 7 | 16 | 64 = 7;
   private remaining = 0;
   private offset = 0;
-  /** Unmasked payload prefix: captureLimit bytes, or the whole payload of a control frame (≤ 125). */
+  /**
+   * Unmasked payload prefix: captureLimit bytes, or the whole payload of a control frame (≤ 125).
+   * A view of `scratch`, reused frame after frame (pieces kept across frames are copied).
+   */
   private capture: Buffer = EMPTY;
+  private scratch: Buffer = EMPTY;
 
   // Current data message (msgOpcode 0: none in progress).
   private msgOpcode = 0;
@@ -109,14 +113,14 @@ export class FrameDecoder {
       while (this.state !== FAILED && (pos < chunk.length || (this.state === GET_PAYLOAD && this.remaining === 0))) {
         if (this.state === GET_PAYLOAD) {
           const n = Math.min(this.remaining, chunk.length - pos);
-          if (n > 0) this.payload(chunk.subarray(pos, pos + n));
+          if (n > 0) this.payload(chunk, pos, pos + n);
           pos += n;
           if (this.remaining === 0) this.endFrame(out);
         } else {
-          const n = Math.min(this.need - this.headerLength, chunk.length - pos);
-          this.header.set(chunk.subarray(pos, pos + n), this.headerLength);
-          this.headerLength += n;
-          pos += n;
+          // At most 14 bytes: copied one by one (no subarray object per header piece).
+          const h = this.header;
+          const stop = pos + Math.min(this.need - this.headerLength, chunk.length - pos);
+          while (pos < stop) h[this.headerLength++] = chunk[pos++];
           if (this.headerLength === this.need) this.headerStep();
         }
       }
@@ -208,9 +212,14 @@ export class FrameDecoder {
     this.state = GET_PAYLOAD;
     this.remaining = this.length;
     this.offset = 0;
-    // Pooled (allocUnsafe): every byte read back is written first, by payload().
+    // Uninitialized: every byte read back is written first, by payload().
     const size = control ? this.length : Math.min(this.length, this.captureLimit);
-    this.capture = size === 0 ? EMPTY : Buffer.allocUnsafe(size);
+    if (size > this.scratch.length) {
+      let grown = Math.max(64, this.scratch.length);
+      while (grown < size) grown *= 2;
+      this.scratch = Buffer.allocUnsafeSlow(Math.min(grown, Math.max(size, this.captureLimit, 125)));
+    }
+    this.capture = size === this.scratch.length ? this.scratch : this.scratch.subarray(0, size);
     if (this.opcode === 0x1 || this.opcode === 0x2) {
       this.msgOpcode = this.opcode;
       this.msgFrames = 0;
@@ -227,26 +236,29 @@ export class FrameDecoder {
     }
   }
 
-  /** Consumes payload bytes: capture a prefix, feed the validator or the inflation buffer. */
-  private payload(data: Uint8Array): void {
+  /** Consumes payload bytes chunk[start, end): capture a prefix, feed the validator or the inflation buffer. */
+  private payload(chunk: Uint8Array, start: number, end: number): void {
+    const length = end - start;
     const at = this.offset;
-    this.offset += data.length;
-    this.remaining -= data.length;
+    this.offset += length;
+    this.remaining -= length;
     const isData = this.opcode < 0x8;
     const needAll = isData && (this.utf8 !== null || (this.msgCompressed && this.deflated !== null));
     if (!needAll) {
       // Only the captured prefix matters: unmask just that part, skip the rest without copying.
       if (at < this.capture.length) {
-        const n = Math.min(this.capture.length - at, data.length);
-        this.unmaskInto(data.subarray(0, n), at, this.capture, at);
+        const n = Math.min(this.capture.length - at, length);
+        this.unmaskInto(chunk, start, start + n, at, this.capture, at);
       }
-      if (this.msgCompressed && isData) this.deflatedSize += data.length;
+      if (this.msgCompressed && isData) this.deflatedSize += length;
       return;
     }
-    let plain = data;
+    let plain: Uint8Array;
     if (this.masked) {
-      plain = new Uint8Array(data.length);
-      this.unmaskInto(data, at, plain, 0);
+      plain = new Uint8Array(length);
+      this.unmaskInto(chunk, start, end, at, plain, 0);
+    } else {
+      plain = chunk.subarray(start, end);
     }
     if (at < this.capture.length) {
       this.capture.set(plain.subarray(0, Math.min(this.capture.length - at, plain.length)), at);
@@ -269,15 +281,15 @@ export class FrameDecoder {
     }
   }
 
-  /** XORs with the masking key (payload offset `at` picks the key byte); never touches the input. */
-  private unmaskInto(src: Uint8Array, at: number, dst: Uint8Array, dstAt: number): void {
+  /** XORs src[start, end) with the masking key (payload offset `at` picks the key byte) into dst; never touches the input. */
+  private unmaskInto(src: Uint8Array, start: number, end: number, at: number, dst: Uint8Array, dstAt: number): void {
     if (!this.masked) {
-      dst.set(src, dstAt);
+      for (let i = start; i < end; i++) dst[dstAt++] = src[i];
       return;
     }
     const h = this.header;
     const k = this.headerLength - 4;
-    for (let i = 0; i < src.length; i++) dst[dstAt + i] = src[i] ^ h[k + ((at + i) & 3)];
+    for (let i = start; i < end; i++) dst[dstAt++] = src[i] ^ h[k + ((at++) & 3)];
   }
 
   private endFrame(out: WireItem[]): void {
@@ -291,12 +303,13 @@ export class FrameDecoder {
       opcode: op,
       opcodeName: OPCODE_NAMES[op],
       masked: this.masked,
-      maskKey: this.masked ? this.header.toString('hex', this.headerLength - 4, this.headerLength) : null,
+      maskKey: null,
       length: this.length,
       lengthForm: this.lengthForm,
       header: this.header.toString('hex', 0, this.headerLength),
       payload: this.capture.toString('hex', 0, Math.min(this.capture.length, this.captureLimit)),
     };
+    if (this.masked) frame.maskKey = frame.header.slice(-8);
     if (this.length > this.captureLimit) frame.truncated = true;
     const after: WireItem[] = [];
     let error: WireError | null = null;
@@ -334,7 +347,9 @@ export class FrameDecoder {
     this.msgLength += this.length;
     const room = this.captureLimit - this.msgCaptured;
     if (room > 0 && this.capture.length > 0) {
-      const piece = this.capture.subarray(0, Math.min(room, this.capture.length));
+      // A copy unless this frame ends the message (capture is reused by the next frame).
+      const view = this.capture.subarray(0, Math.min(room, this.capture.length));
+      const piece = this.fin ? view : Uint8Array.prototype.slice.call(view);
       this.msgCapture.push(piece);
       this.msgCaptured += piece.length;
     }
