@@ -14,6 +14,8 @@ const opts = JSON.parse(process.argv[2]) as {
   window: number;
   warmupMs: number;
   measureMs: number;
+  /** Monitors opt in to ?batch=1 (JSON arrays of events). */
+  batch?: boolean;
 };
 const base = `127.0.0.1:${opts.port}`;
 const PAYLOAD = 'bench-echo-32-bytes-payload-0000'; // 32 bytes
@@ -48,12 +50,20 @@ if (opts.mode === 'plain') {
     ids.push(((await res.json()) as { id: string }).id);
   }
   for (const id of ids) {
-    const m = await open(`ws://${base}/api/sessions/${id}/monitor`);
+    const m = await open(`ws://${base}/api/sessions/${id}/monitor${opts.batch ? '?batch=1' : ''}`);
     m.on('message', (data) => {
-      monitorEvents++;
       const s = data.toString();
-      if (s.includes('"type":"dropped"')) dropped += JSON.parse(s).count;
-      else if (s.includes('"type":"limit"')) limitEvents++;
+      if (!opts.batch) {
+        monitorEvents++;
+        if (s.includes('"type":"dropped"')) dropped += JSON.parse(s).count;
+        else if (s.includes('"type":"limit"')) limitEvents++;
+        return;
+      }
+      for (const e of JSON.parse(s) as { type: string; count?: number }[]) {
+        monitorEvents++;
+        if (e.type === 'dropped') dropped += e.count ?? 0;
+        else if (e.type === 'limit') limitEvents++;
+      }
     });
     monitors.push(m);
   }

@@ -4,7 +4,7 @@
 import WebSocket from 'ws';
 import { pool } from './lib.ts';
 
-const opts = JSON.parse(process.argv[2]) as { mode: 'plain' | 'sandbox'; port: number; connections: number; perSession: number };
+const opts = JSON.parse(process.argv[2]) as { mode: 'plain' | 'sandbox'; port: number; connections: number; perSession: number; batch?: boolean };
 const base = `127.0.0.1:${opts.port}`;
 
 function open(url: string): Promise<WebSocket> {
@@ -32,11 +32,11 @@ if (opts.mode === 'plain') {
     ids[i] = ((await res.json()) as { id: string }).id;
   });
   const urls: string[] = [];
-  for (const id of ids) urls.push(`ws://${base}/api/sessions/${id}/monitor`);
+  for (const id of ids) urls.push(`ws://${base}/api/sessions/${id}/monitor${opts.batch ? '?batch=1' : ''}`);
   for (let i = 0; i < opts.connections; i++) urls.push(`ws://${base}/s/${ids[Math.floor(i / opts.perSession)]}/echo?client=${String.fromCharCode(65 + (i % opts.perSession))}`);
   await pool(urls, 50, async (url) => {
     const ws = await open(url);
-    if (url.endsWith('/monitor')) ws.on('message', () => monitorEvents++);
+    if (url.includes('/monitor')) ws.on('message', () => monitorEvents++);
     sockets.push(ws);
   });
 }

@@ -6,7 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { percentile, pool, procCpuSeconds, sleep } from './lib.ts';
 
-const opts = JSON.parse(process.argv[2]) as { port: number; serverPid: number; sessions: number; seconds: number };
+const opts = JSON.parse(process.argv[2]) as { port: number; serverPid: number; sessions: number; seconds: number; batch?: boolean };
 const base = `127.0.0.1:${opts.port}`;
 
 function open(url: string): Promise<WebSocket> {
@@ -38,24 +38,28 @@ let measuring = false;
 
 const monitors: WebSocket[] = [];
 await pool(ids, 50, async (id) => {
-  const m = await open(`ws://${base}/api/sessions/${id}/monitor`);
+  const m = await open(`ws://${base}/api/sessions/${id}/monitor${opts.batch ? '?batch=1' : ''}`);
   m.on('message', (data) => {
     const now = performance.now();
-    const e = JSON.parse(data.toString()) as { type: string; from?: string; text?: string; count?: number };
-    if (e.type === 'frame' && e.from === 'client' && e.text?.startsWith('lat:')) {
-      const t = sentAt.get(e.text);
-      if (t === undefined) {
-        unknown++;
-        return;
-      }
-      sentAt.delete(e.text);
-      received++;
-      latencies.push(now - t);
-    } else if (e.type === 'dropped') dropped += e.count ?? 0;
-    else if (e.type === 'limit') limits++;
+    const parsed = JSON.parse(data.toString()) as Ev | Ev[];
+    for (const e of Array.isArray(parsed) ? parsed : [parsed]) onEvent(e, now);
   });
   monitors.push(m);
 });
+type Ev = { type: string; from?: string; text?: string; count?: number };
+function onEvent(e: Ev, now: number): void {
+  if (e.type === 'frame' && e.from === 'client' && e.text?.startsWith('lat:')) {
+    const t = sentAt.get(e.text);
+    if (t === undefined) {
+      unknown++;
+      return;
+    }
+    sentAt.delete(e.text);
+    received++;
+    latencies.push(now - t);
+  } else if (e.type === 'dropped') dropped += e.count ?? 0;
+  else if (e.type === 'limit') limits++;
+}
 const clients: WebSocket[] = [];
 const clientUrls = ids.flatMap((id) => [`ws://${base}/s/${id}/echo?client=A`, `ws://${base}/s/${id}/echo?client=B`]);
 await pool(clientUrls, 50, async (url) => {

@@ -1,13 +1,17 @@
 // `npm run bench`: measures, in this run on this machine, the sandbox against plain ws and the
 // playground in Chromium, then prints a summary with each figure next to its target.
 // Parts can be chosen: `npm run bench -- echo memory latency browser` (default: all).
+// Monitors read one JSON event per message (the protocol's default); `--batch` makes the bench's
+// monitors opt in to `?batch=1` (JSON arrays of events) instead. The mode is printed.
 // Every figure printed is measured here; nothing is hard-coded.
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { BENCH_DIR, fmt, killAll, sleep, startChild, type Child } from './lib.ts';
 import { BENCH_LIMITS } from './limits.ts';
 
-const parts = process.argv.slice(2);
+const batch = process.argv.includes('--batch');
+const parts = process.argv.slice(2).filter((a) => a !== '--batch');
+const monitorMode = batch ? 'monitors opt in to ?batch=1 (JSON arrays of events)' : 'monitors in the default mode (one JSON event per message)';
 const want = (p: string) => parts.length === 0 || parts.includes(p);
 const SERVER = join(BENCH_DIR, 'server.ts');
 const started = performance.now();
@@ -32,6 +36,7 @@ log(`Atelier WebSocket — benchmark (${new Date().toISOString()})`);
 log(`Node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim()}), ${fmt(totalmem() / 2 ** 30, 1)} GiB; everything on 127.0.0.1`);
 log(`Sandbox limits raised for the load (createAppServer limits option): ${JSON.stringify(BENCH_LIMITS)}`);
 log('  (defaults: 50 msg/s per session, burst 100, 20 sessions and 100 connections per IP — they would refuse this load by design)');
+log(`Monitor mode: ${monitorMode}`);
 
 // ---------------------------------------------------------------------------------------------
 // 1. Echo throughput
@@ -43,12 +48,12 @@ if (want('echo')) {
   const results: Record<string, Record<string, number>> = {};
   for (const mode of ['plain', 'sandbox'] as const) {
     const srv = await server(mode);
-    const client = startChild(join(BENCH_DIR, 'echo-client.ts'), [JSON.stringify({ mode, port: srv.port, serverPid: srv.pid, ...load })]);
+    const client = startChild(join(BENCH_DIR, 'echo-client.ts'), [JSON.stringify({ mode, port: srv.port, serverPid: srv.pid, batch, ...load })]);
     const r = await client.next<Record<string, number>>('result', 60_000);
     await client.stop();
     await srv.stop();
     results[mode] = r;
-    const label = mode === 'plain' ? 'plain ws 8.23 (perMessageDeflate off)' : 'sandbox echo (tap + decoders + 1 monitor per session of 2 clients)';
+    const label = mode === 'plain' ? 'plain ws 8.23 (perMessageDeflate off)' : `sandbox echo (tap + decoders + 1 monitor per session of 2 clients; ${batch ? 'monitor ?batch=1' : 'monitor one event per message'})`;
     log(`   ${label}`);
     log(`      ${fmt(r.echoesPerSecond)} echoes/s; server CPU ${fmt(r.serverCpuSeconds, 2)} s in ${fmt(r.seconds, 2)} s → ` +
       `${fmt(r.echoesPerServerCpuSecond)} echoes per server CPU-second; load client CPU ${fmt(r.clientCpuSeconds, 2)} s`);
@@ -62,7 +67,7 @@ if (want('echo')) {
   log(`   ratio sandbox / plain: ${fmt(ratioCpu, 2)}× per server CPU-second, ${fmt(ratioRate, 2)}× in messages/s`);
   row('Echo: plain ws', `${fmt(results.plain.echoesPerSecond)} msg/s, ${fmt(results.plain.echoesPerServerCpuSecond)}/CPU-s`, '—', null);
   row('Echo: sandbox (tap+monitor)', `${fmt(results.sandbox.echoesPerSecond)} msg/s, ${fmt(results.sandbox.echoesPerServerCpuSecond)}/CPU-s`, '—', null);
-  row('Echo ratio per server CPU-s', `${fmt(ratioCpu, 2)}×`, '≥ 0.6×', ratioCpu >= 0.6);
+  row(`Echo ratio per server CPU-s${batch ? ' [batch]' : ''}`, `${fmt(ratioCpu, 2)}×`, '≥ 0.6×', ratioCpu >= 0.6);
   row('Echo ratio in msg/s', `${fmt(ratioRate, 2)}×`, '(≥ 0.6×)', ratioRate >= 0.6);
 }
 
@@ -87,7 +92,7 @@ if (want('memory')) {
     await warm.stop();
     await sleep(500);
     const before = await srv.ask<{ rss: number; heapUsed: number; external: number; gc: boolean }>({ type: 'mem' });
-    const client = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: N, perSession: v.perSession })]);
+    const client = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: N, perSession: v.perSession, batch })]);
     const c = await client.next<{ sockets: number }>('connected', 120_000);
     await sleep(1000);
     const after = await srv.ask<{ rss: number; heapUsed: number; external: number }>({ type: 'mem' });
@@ -114,9 +119,9 @@ if (want('latency')) {
   const opts = { sessions: 2000, seconds: 25 };
   log();
   log(`3. Frame → monitor latency: ${opts.sessions} sessions × (1 monitor + 2 echo clients), each client sends 1 message/s ` +
-    `(random phase) for ${opts.seconds} s; time from ws.send in the load process to the monitor's frame event in the same process`);
+    `(random phase) for ${opts.seconds} s; time from ws.send in the load process to the monitor's frame event in the same process; ${monitorMode}`);
   const srv = await server('sandbox');
-  const client = startChild(join(BENCH_DIR, 'latency-client.ts'), [JSON.stringify({ port: srv.port, serverPid: srv.pid, ...opts })]);
+  const client = startChild(join(BENCH_DIR, 'latency-client.ts'), [JSON.stringify({ port: srv.port, serverPid: srv.pid, batch, ...opts })]);
   await client.next('measuring', 120_000);
   await srv.ask({ type: 'eld-reset' });
   await client.next('measured', 120_000);
@@ -131,7 +136,7 @@ if (want('latency')) {
   log(`   event-loop delay while sending: server p99 ${fmt(eld.p99, 1)} ms, max ${fmt(eld.max, 1)} ms; load process p99 ${fmt(r.clientLoopDelayP99, 1)} ms, ` +
     `max ${fmt(r.clientLoopDelayMax, 1)} ms; server heap at the end ${fmt(eld.heapUsed / 2 ** 20)} MiB, RSS ${fmt(eld.rss / 2 ** 20)} MiB`);
   row('Latency p50 (2 000 sessions)', `${fmt(r.p50, 1)} ms`, '—', null);
-  row('Latency p99 (2 000 sessions)', `${fmt(r.p99, 1)} ms (max ${fmt(r.max, 1)})`, '≤ 100 ms', r.p99 <= 100);
+  row(`Latency p99 (2 000 sessions)${batch ? ' [batch]' : ''}`, `${fmt(r.p99, 1)} ms (max ${fmt(r.max, 1)})`, '≤ 100 ms', r.p99 <= 100);
   row('Latency: events lost', `${r.lost} of ${r.sent} (dropped ${r.dropped})`, '0', r.lost === 0 && r.dropped === 0);
 }
 

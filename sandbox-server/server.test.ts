@@ -242,6 +242,32 @@ describe('sessions and monitor', () => {
     m.close();
   });
 
+  it('?batch=1 (opt-in): every monitor message is a JSON array of events, hello first, seq increasing', async () => {
+    const id = await createSession(t);
+    const ws = await openWs(`${t.ws}/s/${id}/echo`);
+    ws.send('avant');
+    await nextMessage(ws);
+    const raw: unknown[] = [];
+    const m = await openWs(`${t.ws}/api/sessions/${id}/monitor?batch=1`, undefined, undefined, (d) => raw.push(JSON.parse(d.toString())));
+    ws.send('pendant');
+    await nextMessage(ws);
+    const events = () => raw.flat() as Array<Record<string, any>>;
+    await within(
+      (async () => {
+        while (!events().some((e) => e.type === 'message' && e.from === 'server' && e.text === 'pendant')) await sleep(10);
+      })(),
+      5000,
+      'batched events',
+    );
+    expect(raw.every(Array.isArray)).toBe(true);
+    expect(events()[0]).toMatchObject({ type: 'hello', seq: 1 });
+    expect(events()[1]).toMatchObject({ type: 'conn-open', seq: 2 });
+    const seqs = events().map((e) => e.seq);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1] + 1);
+    ws.close();
+    m.close();
+  });
+
   it('replays events sent before the monitor connected', async () => {
     const id = await createSession(t);
     const ws = await openWs(`${t.ws}/s/${id}/echo`);
