@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Monitor, closed, createSession, openWs, sleep, startApp, within } from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 import { TokenBucket } from './limits.ts';
+import { ABANDONED_MS } from './sessions.ts';
 
 let t: TestApp | null = null;
 afterEach(async () => {
@@ -45,16 +46,31 @@ describe('limits', () => {
     m.close();
   });
 
-  it('too many sessions from one IP → 429 and a limit event on its sessions', async () => {
+  it('too many sessions in use from one IP → 429 and a limit event on its sessions', async () => {
     t = await startApp({ maxSessionsPerIp: 2 });
     const first = await createSession(t);
-    await createSession(t);
+    const second = await createSession(t);
     const m = await Monitor.open(t, first);
+    const m2 = await Monitor.open(t, second);
     const res = await fetch(`${t.http}/api/sessions`, { method: 'POST' });
     expect(res.status).toBe(429);
     expect(((await res.json()) as { error: string }).error).toMatch(/Trop de sessions/);
     expect(await m.waitFor((e) => e.type === 'limit')).toMatchObject({ limit: 'sessions', action: 'http 429' });
     m.close();
+    m2.close();
+  });
+
+  it('at the limit, an abandoned session (no monitor, no connection, quiet) makes room', async () => {
+    t = await startApp({ maxSessionsPerIp: 1 });
+    const abandoned = await createSession(t);
+    // Not yet quiet long enough: still refused (a page may be about to open its monitor).
+    expect((await fetch(`${t.http}/api/sessions`, { method: 'POST' })).status).toBe(429);
+    const session = t.app.sandbox.registry.get(abandoned)!;
+    session.lastActivity -= ABANDONED_MS;
+    const res = await fetch(`${t.http}/api/sessions`, { method: 'POST' });
+    expect(res.status).toBe(201);
+    expect(t.app.sandbox.registry.get(abandoned)).toBeUndefined();
+    expect((await fetch(`${t.http}/api/sessions/${abandoned}`)).status).toBe(404);
   });
 
   it('too many connections in a session → upgrade refused with 429 and a limit event', async () => {

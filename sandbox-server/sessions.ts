@@ -125,6 +125,9 @@ export interface RegistryOptions {
   sweepMs?: number;
 }
 
+/** A session unused for this long may be ended to make room for a new one from the same IP. */
+export const ABANDONED_MS = 5_000;
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly perIp = new KeyedCounter();
@@ -143,9 +146,17 @@ export class SessionRegistry {
     return this.sessions.size;
   }
 
-  /** Creates a session for `ip`, or returns null when that IP has too many live sessions. */
+  /**
+   * Creates a session for `ip`, or returns null when that IP has too many sessions in use.
+   * At the limit, the IP's oldest abandoned session (no monitor, no connection, quiet for
+   * ABANDONED_MS: a lesson page the learner left) makes room, so browsing many lessons works.
+   */
   create(ip: string): Session | null {
-    if (this.perIp.get(ip) >= this.limits.maxSessionsPerIp) return null;
+    if (this.perIp.get(ip) >= this.limits.maxSessionsPerIp) {
+      const abandoned = this.oldestAbandoned(ip);
+      if (!abandoned) return null;
+      this.end(abandoned, 'expired');
+    }
     const session = new Session(newSessionId(), ip, this.limits);
     this.sessions.set(session.id, session);
     this.perIp.increment(ip);
@@ -173,6 +184,17 @@ export class SessionRegistry {
       this.ipConnections.decrement(ip);
     });
     return null;
+  }
+
+  private oldestAbandoned(ip: string, now = Date.now()): Session | undefined {
+    let oldest: Session | undefined;
+    for (const s of this.sessions.values()) {
+      const quiet = now - s.lastActivity >= ABANDONED_MS;
+      if (s.ip === ip && quiet && s.monitor.monitorCount === 0 && s.sockets.size === 0) {
+        if (!oldest || s.lastActivity < oldest.lastActivity) oldest = s;
+      }
+    }
+    return oldest;
   }
 
   /** Live sessions created by `ip`. */

@@ -92,7 +92,11 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     const conn = socket.conn as unknown as { transport?: { name?: string; socket?: { _socket?: unknown } }; request?: IncomingMessage };
     const tcp = conn.transport?.name === 'websocket' ? conn.transport.socket?._socket : conn.request?.socket;
     const info = env.tap.connInfo(tcp) ?? env.tap.connInfo(conn.request?.socket);
-    return { conn: info?.conn ?? null, client: info?.client ?? null };
+    // The handshake's own `client` query names the learner's client: a keep-alive TCP connection
+    // may be shared by several clients of one page, so the connection's label can be another's.
+    const query = socket.handshake.query.client;
+    const client = typeof query === 'string' && query ? query : (info?.client ?? null);
+    return { conn: info?.conn ?? null, client };
   };
 
   const watchRooms = (nsp: Namespace) => {
