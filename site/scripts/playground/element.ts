@@ -160,11 +160,21 @@ class AwPlayground extends HTMLElement {
       this.xterm.follow = !this.paused;
       this.redraw();
       this.dataset.ready = 'true';
+      this.prepareRun();
     })().catch((err) => {
       this.loading = null;
       this.log('A', { t: 'error', kind: 'error', text: `Chargement de l’éditeur impossible : ${String(err)}`, line: null });
     });
     return this.loading;
+  }
+
+  /**
+   * Gets the first run ready in advance: the session and its monitor socket, and the page's spare
+   * sandboxed iframe (see runner-host.ts). Errors are left for « Exécuter » to report.
+   */
+  private prepareRun(): void {
+    this.session.connect().catch(() => {});
+    import('./runner-host.ts').then((host) => host.prepare(this.props.clients), () => {});
   }
 
   private programs() {
@@ -179,11 +189,14 @@ class AwPlayground extends HTMLElement {
   async run(): Promise<void> {
     const runBtn = this.$<HTMLButtonElement>('[data-action=run]');
     runBtn.disabled = true;
+    for (const name of ['aw:run', 'aw:run-posted', 'aw:first-frame']) performance.clearMarks(name);
+    performance.mark('aw:run');
     this.status('Connexion au bac à sable…');
     try {
       const [hello, host] = await Promise.all([this.session.connect(), import('./runner-host.ts')]);
       this.handle?.stop();
       this.runStartSeq = this.lastSeq;
+      this.awaitingFrame = true;
       this.events = [];
       this.bytes = { client: 0, server: 0 };
       this.clearView();
@@ -199,7 +212,6 @@ class AwPlayground extends HTMLElement {
       this.handle = host.run({
         endpoints: hello.endpoints,
         clients: programs,
-        container: this,
         onMessage: (client, m) => this.log(client, m),
         onStop: (reason) => {
           this.handle = null;
@@ -226,6 +238,8 @@ class AwPlayground extends HTMLElement {
   }
 
   private lastSeq = 0;
+  /** Until the first frame line of a run is drawn (then `performance.mark('aw:first-frame')`). */
+  private awaitingFrame = false;
 
   private onEvent(e: MonitorEvent): void {
     this.lastSeq = Math.max(this.lastSeq, e.seq);
@@ -241,7 +255,11 @@ class AwPlayground extends HTMLElement {
     }
     if (e.type === 'rooms') this.renderRooms(e);
     if (e.type === 'frame') this.addFrameButton(e);
-    this.draw(e);
+    const drawn = this.draw(e);
+    if (this.awaitingFrame && drawn && e.type === 'frame') {
+      this.awaitingFrame = false;
+      performance.mark('aw:first-frame', { detail: { playground: this.props.id } });
+    }
     if (!this.checkTimer) {
       this.checkTimer = window.setTimeout(() => {
         this.checkTimer = 0;
@@ -250,7 +268,8 @@ class AwPlayground extends HTMLElement {
     }
   }
 
-  private draw(e: MonitorEvent): void {
+  /** Writes the lines of `e` (filters applied); returns how many. */
+  private draw(e: MonitorEvent): number {
     const lines = this.formatter.format(e);
     const sinks: TerminalSink[] = [this.plain];
     if (this.xterm) sinks.push(this.xterm);
@@ -263,6 +282,7 @@ class AwPlayground extends HTMLElement {
       log.append(p);
       while (log.childElementCount > MAX_A11Y_LINES) log.firstElementChild!.remove();
     }
+    return lines.length;
   }
 
   private redraw(): void {

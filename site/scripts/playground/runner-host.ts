@@ -1,7 +1,12 @@
 // Runs learner code in isolation: one sandboxed iframe (srcdoc, allow-scripts only → opaque
 // origin, no access to the page, its cookies or storage), and inside it one Worker per client.
-// Only one runner exists per page: removing a sandboxed iframe kills its process (and its
-// looping workers) only when it is the only one, so starting a run stops any other.
+//
+// At most one sandboxed iframe exists on the page: removing a sandboxed iframe kills its process
+// (and its looping workers) only when it is the only one. To keep « Exécuter » fast, the next
+// iframe is made in advance (a "spare": loaded, its Workers started with the runtime parsed,
+// waiting for code) — but only while no run is live, a little after the last one was removed so
+// that it never shares the dying process. Starting a run stops any other run, then turns the
+// spare into the live iframe by posting it the code.
 import runtimeCode from 'virtual:aw-runner-runtime';
 import type { RuntimeConfig, RuntimeMessage } from './runner-runtime.ts';
 
@@ -14,8 +19,6 @@ export interface ClientProgram {
 export interface RunOptions {
   endpoints: { http: string; ws: string; socketIoPath: string };
   clients: ClientProgram[];
-  /** Where the (hidden) iframe is attached. */
-  container: HTMLElement;
   onMessage(client: string, message: RuntimeMessage): void;
   /** Called once when the run ends (Arrêter, another run started, or the time limit). */
   onStop(reason: 'stopped' | 'replaced' | 'timeout'): void;
@@ -28,60 +31,156 @@ export interface RunHandle {
   readonly running: boolean;
 }
 
-let current: { iframe: HTMLIFrameElement; finish(reason: 'stopped' | 'replaced' | 'timeout'): void } | null = null;
+const MAX_LOGS = 500;
+/** Delay between the removal of a run's iframe and the creation of the spare (the old process must be gone). */
+export const SPARE_DELAY_MS = 150;
+
+// Each client's Worker starts from a data: URL (a secure context, so crypto.subtle works; a blob:
+// URL created in the opaque-origin iframe would not be one). First message: the runtime, loaded at
+// once (while the iframe waits as a spare). Second message: the config and the learner's code,
+// loaded as its own script so that line numbers map one to one. A syntax error in it throws from
+// importScripts before anything runs: the iframe then finds its line (throwaway parse-only worker).
+const WORKER_BOOT = `const url = (s) => URL.createObjectURL(new Blob([s], { type: 'text/javascript' }));
+self.onmessage = (e) => {
+  self.onmessage = (e) => {
+    self.onmessage = null;
+    self.__awInstall(e.data.config);
+    try {
+      importScripts(url('(async () => {' + e.data.code + '\\n})().catch((e) => self.__awTopLevelError(e));\\n'));
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      postMessage({ t: '__syntax', text: String(err.message) });
+    }
+  };
+  importScripts(url(e.data.runtime));
+};`;
+
+// Runs in the sandboxed iframe. Starts the pre-started Workers, tells the page it is ready, then
+// waits for one `run` message from the page (with this iframe's token) and relays the workers'
+// messages to the page.
+const BOOTSTRAP = `
+const cfg = JSON.parse(document.getElementById('aw-cfg').textContent);
+const relay = (client, m) => parent.postMessage({ aw: cfg.token, client, m }, '*');
+const label = (i) => String.fromCharCode(65 + i);
+const start = (i) => {
+  const w = new Worker('data:text/javascript,' + encodeURIComponent(cfg.boot), { name: 'Client ' + label(i) });
+  w.postMessage({ runtime: cfg.runtime });
+  return w;
+};
+const pool = [];
+for (let i = 0; i < cfg.workers; i++) pool.push(start(i));
+function syntaxCheck(code) {
+  return new Promise((resolve) => {
+    const src = 'function __awParseOnly() { (async () => {' + code + '\\n}); }\\npostMessage(0);\\n';
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    const done = (v) => { w.terminate(); resolve(v); };
+    w.onmessage = () => done(null);
+    w.onerror = (e) => { e.preventDefault(); done({ text: e.message || 'SyntaxError', line: e.lineno || null }); };
+    setTimeout(() => done(null), 3000);
+  });
+}
+let started = false;
+addEventListener('message', (e) => {
+  const run = e.source === parent && e.data && e.data.aw === cfg.token ? e.data.run : null;
+  if (!run || started) return;
+  started = true;
+  run.clients.forEach((c, i) => {
+    const w = pool[i] || start(i);
+    pool[i] = null;
+    w.onmessage = (e) => {
+      if (e.data && e.data.t === '__syntax') {
+        return syntaxCheck(c.code).then((err) =>
+          relay(c.label, { t: 'error', kind: 'syntax', text: err ? err.text : 'SyntaxError: ' + e.data.text, line: err ? err.line : null }));
+      }
+      relay(c.label, e.data);
+    };
+    w.onerror = (e) => { e.preventDefault(); relay(c.label, { t: 'error', kind: 'error', text: e.message, line: null }); };
+    w.postMessage({ config: c.config, code: c.code });
+  });
+  for (const w of pool) if (w) w.terminate();
+});
+parent.postMessage({ aw: cfg.token, ready: true }, '*');
+`;
+
+interface Frame {
+  iframe: HTMLIFrameElement;
+  token: string;
+  /** Resolves when the iframe's bootstrap has run (its workers are starting). */
+  ready: Promise<void>;
+  /** Messages from this iframe go here once it runs. */
+  onMessage: ((client: string, m: RuntimeMessage) => void) | null;
+  dispose(): void;
+}
+
+/** Loads a sandboxed iframe with `workers` pre-started Workers, waiting for code. */
+function createFrame(workers: number): Frame {
+  const token = Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
+  const json = JSON.stringify({ token, workers, runtime: runtimeCode, boot: WORKER_BOOT }).replace(/</g, '\\u003c');
+  const iframe = document.createElement('iframe');
+  iframe.setAttribute('sandbox', 'allow-scripts');
+  iframe.title = 'Exécution isolée de votre code';
+  iframe.hidden = true;
+  iframe.dataset.awRunner = '';
+  iframe.srcdoc = `<!doctype html><meta charset="utf-8"><script type="application/json" id="aw-cfg">${json}</script><script>${BOOTSTRAP}</script>`;
+  let markReady!: () => void;
+  const frame: Frame = {
+    iframe,
+    token,
+    ready: new Promise<void>((resolve) => (markReady = resolve)),
+    onMessage: null,
+    dispose() {
+      window.removeEventListener('message', listener);
+      iframe.remove();
+    },
+  };
+  const listener = (ev: MessageEvent) => {
+    if (ev.source !== iframe.contentWindow) return;
+    const data = ev.data as { aw?: string; ready?: boolean; client?: string; m?: RuntimeMessage };
+    if (data?.aw !== token) return;
+    if (data.ready) return markReady();
+    if (typeof data.client === 'string' && data.m) frame.onMessage?.(data.client, data.m);
+  };
+  window.addEventListener('message', listener);
+  document.body.append(iframe);
+  return frame;
+}
+
+let current: { frame: Frame; finish(reason: 'stopped' | 'replaced' | 'timeout'): void } | null = null;
+let spare: Frame | null = null;
+let spareTimer: ReturnType<typeof setTimeout> | undefined;
+/** Workers to pre-start in the spare: the most clients among the playgrounds that asked. */
+let spareWorkers = 1;
+
+/**
+ * Makes the spare iframe (if no run is live and there is none yet), with at least `workers`
+ * Workers pre-started. Called when a playground is ready, and after each run (with a delay).
+ */
+export function prepare(workers = 1): void {
+  spareWorkers = Math.max(spareWorkers, Math.min(6, Math.max(1, workers)));
+  if (current || spare || spareTimer !== undefined) return;
+  spare = createFrame(spareWorkers);
+}
+
+function prepareLater(): void {
+  clearTimeout(spareTimer);
+  spareTimer = setTimeout(() => {
+    spareTimer = undefined;
+    prepare();
+  }, SPARE_DELAY_MS);
+}
 
 /** Stops whichever run is active on the page. */
 export function stopAll(): void {
   current?.finish('stopped');
 }
 
-const MAX_LOGS = 500;
-
-// Each client's Worker starts from a data: URL (a secure context, so crypto.subtle works; a blob:
-// URL created in the opaque-origin iframe would not be one). It loads the runtime, installs the
-// globals, then loads the learner's code as its own script, so line numbers map one to one.
-const WORKER_BOOT = `self.onmessage = (e) => {
-  self.onmessage = null;
-  const url = (s) => URL.createObjectURL(new Blob([s], { type: 'text/javascript' }));
-  importScripts(url(e.data.runtime));
-  self.__awInstall(e.data.config);
-  importScripts(url('(async () => {' + e.data.code + '\\n})().catch((e) => self.__awTopLevelError(e));\\n'));
-};`;
-
-// Runs in the sandboxed iframe. Syntax errors: a throwaway classic worker parses the code (never
-// runs it) and reports the line through its error event; then the client workers start and
-// their messages are relayed to the page.
-const BOOTSTRAP = `
-const cfg = JSON.parse(document.getElementById('aw-cfg').textContent);
-const relay = (client, m) => parent.postMessage({ aw: cfg.token, client, m }, '*');
-const checked = new Map();
-function syntaxCheck(code) {
-  if (!checked.has(code)) {
-    checked.set(code, new Promise((resolve) => {
-      const src = 'function __awParseOnly() { (async () => {' + code + '\\n}); }\\npostMessage(0);\\n';
-      const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
-      const done = (v) => { w.terminate(); resolve(v); };
-      w.onmessage = () => done(null);
-      w.onerror = (e) => { e.preventDefault(); done({ text: e.message || 'SyntaxError', line: e.lineno || null }); };
-      setTimeout(() => done(null), 3000);
-    }));
-  }
-  return checked.get(code);
-}
-for (const c of cfg.clients) {
-  syntaxCheck(c.code).then((err) => {
-    if (err) return relay(c.label, { t: 'error', kind: 'syntax', text: err.text, line: err.line });
-    const w = new Worker('data:text/javascript,' + encodeURIComponent(cfg.boot), { name: 'Client ' + c.label });
-    w.onmessage = (e) => relay(c.label, e.data);
-    w.onerror = (e) => { e.preventDefault(); relay(c.label, { t: 'error', kind: 'error', text: e.message, line: null }); };
-    w.postMessage({ runtime: cfg.runtime, config: c.config, code: c.code });
-  });
-}
-`;
-
 export function run(opts: RunOptions): RunHandle {
   current?.finish('replaced');
-  const token = Math.random().toString(36).slice(2);
+  // The live iframe must be the only sandboxed one on the page: the spare becomes it.
+  clearTimeout(spareTimer);
+  spareTimer = undefined;
+  const frame = spare ?? createFrame(opts.clients.length);
+  spare = null;
   const clients = opts.clients.map((c) => {
     const config: RuntimeConfig = {
       client: c.label,
@@ -93,33 +192,30 @@ export function run(opts: RunOptions): RunHandle {
     };
     return { label: c.label, code: c.code, config };
   });
-  const json = JSON.stringify({ token, clients, runtime: runtimeCode, boot: WORKER_BOOT }).replace(/</g, '\\u003c');
-  const iframe = document.createElement('iframe');
-  iframe.setAttribute('sandbox', 'allow-scripts');
-  iframe.title = 'Exécution isolée de votre code';
-  iframe.hidden = true;
-  iframe.srcdoc = `<!doctype html><meta charset="utf-8"><script type="application/json" id="aw-cfg">${json}</script><script>${BOOTSTRAP}</script>`;
 
   let running = true;
-  const onMessage = (ev: MessageEvent) => {
-    if (ev.source !== iframe.contentWindow) return;
-    const data = ev.data as { aw?: string; client?: string; m?: RuntimeMessage };
-    if (data?.aw !== token || typeof data.client !== 'string' || !data.m) return;
-    opts.onMessage(data.client, data.m);
+  frame.onMessage = (client, m) => {
+    if (running) opts.onMessage(client, m);
   };
+  const post = () => {
+    if (!running) return;
+    frame.iframe.contentWindow?.postMessage({ aw: frame.token, run: { clients } }, '*');
+    performance.mark('aw:run-posted');
+  };
+  void frame.ready.then(post);
+
   const timer = setTimeout(() => finish('timeout'), opts.timeLimit ?? 10 * 60_000);
   const finish = (reason: 'stopped' | 'replaced' | 'timeout') => {
     if (!running) return;
     running = false;
     clearTimeout(timer);
-    window.removeEventListener('message', onMessage);
-    iframe.remove();
-    if (current?.iframe === iframe) current = null;
+    frame.dispose();
+    if (current?.frame === frame) current = null;
     opts.onStop(reason);
+    // The next run's iframe, once this one's process is gone (not when another run replaces it).
+    if (!current && reason !== 'replaced') prepareLater();
   };
-  window.addEventListener('message', onMessage);
-  current = { iframe, finish };
-  opts.container.append(iframe);
+  current = { frame, finish };
   return {
     stop: () => finish('stopped'),
     get running() {

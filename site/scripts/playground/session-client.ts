@@ -1,5 +1,6 @@
 // A sandbox session seen from the page: POST /api/sessions, then the monitor WebSocket that
-// streams one MonitorEvent per message (the first one is `hello`, with the learner endpoints).
+// streams the MonitorEvents, opened with `?batch=1`: each message is a JSON array of events (the
+// first one is `hello`, with the learner endpoints).
 import type { CreateSessionResponse, HelloEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
 
 export type SessionListener = (event: MonitorEvent) => void;
@@ -39,6 +40,8 @@ export class SessionClient {
     const { id } = (await res.json()) as CreateSessionResponse;
     this.id = id;
     const url = new URL(`/api/sessions/${encodeURIComponent(id)}/monitor`, this.base);
+    // Batched mode (PROTOCOL.md): each message is a JSON array of the events of one server flush.
+    url.searchParams.set('batch', '1');
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(url);
     this.socket = socket;
