@@ -16,6 +16,7 @@
 // and the ring shrinks back.
 import type { WebSocket } from 'ws';
 import type { HelloEvent, MonitorEvent } from './protocol.ts';
+import { serializeEvent } from './serialize.ts';
 
 type WithoutBase<T> = T extends unknown ? Omit<T, 'seq' | 't'> : never;
 /** An event as producers hand it to the monitor (seq and t are added here). */
@@ -53,7 +54,8 @@ export const DEFAULT_REPLAY = 100;
 
 /** A batch of frames written at once stops growing past this many bytes. */
 const WRITE_BYTES = 256 * 1024;
-const LENGTHS = new Array<number>(4096).fill(0);
+/** Frames are encoded here, then copied into a buffer of the exact size for the socket. */
+const SCRATCH = Buffer.allocUnsafeSlow(WRITE_BYTES + 64 * 1024);
 
 interface RawSocket {
   write(buf: Buffer): boolean;
@@ -72,10 +74,6 @@ function idleSocket(ws: WebSocket): RawSocket | null {
   return w._socket;
 }
 
-/** `{"seq":…,"t":…,<the event's own fields>}` from one JSON.stringify of the event (no copy of it). */
-function serialize(seq: number, t: number, event: object): string {
-  return '{"seq":' + seq + ',"t":' + t + ',' + JSON.stringify(event).slice(1);
-}
 
 export class SessionMonitor {
   /** Serialized events; seq s lives at index s & mask. Length is a power of two (or 0). */
@@ -133,7 +131,7 @@ export class SessionMonitor {
     } else {
       this.count++;
     }
-    this.ring[seq & this.mask] = serialize(seq, t, event);
+    this.ring[seq & this.mask] = serializeEvent(seq, t, event);
     if (this.subscribers.size > 0) this.scheduleFlush();
     return seq;
   }
@@ -250,38 +248,55 @@ export class SessionMonitor {
   /**
    * Writes the events from `from` as WebSocket text frames, one event per frame, into one buffer
    * (at most about WRITE_BYTES) and one socket write; returns the next seq to send. Same bytes on
-   * the wire as one ws.send per event, without a write (and two iovecs) per event.
+   * the wire as one ws.send per event, without a write (and two iovecs) per event. Each event is
+   * encoded straight after its header: the header's length form follows from the string's length
+   * when every possible UTF-8 size (length to 3 × length bytes) falls in the same form, so the
+   * UTF-8 length is not computed separately.
    */
   private writeFrames(socket: RawSocket, from: number, end: number): number {
-    const lengths = LENGTHS;
-    let total = 0;
-    let n = 0;
-    while (from + n < end && total < WRITE_BYTES && n < lengths.length) {
-      const len = Buffer.byteLength(this.ring[(from + n) & this.mask] as string);
-      lengths[n++] = len;
-      total += len + (len < 126 ? 2 : len < 0x10000 ? 4 : 10);
-    }
-    const buf = Buffer.allocUnsafe(total);
+    let buf = SCRATCH;
     let at = 0;
-    for (let i = 0; i < n; i++) {
-      const len = lengths[i];
-      buf[at++] = 0x81; // FIN + text
-      if (len < 126) {
-        buf[at++] = len;
-      } else if (len < 0x10000) {
-        buf[at++] = 126;
-        buf.writeUInt16BE(len, at);
-        at += 2;
-      } else {
-        buf[at++] = 127;
-        buf.writeUInt32BE(0, at);
-        buf.writeUInt32BE(len, at + 4);
-        at += 8;
+    let seq = from;
+    while (seq < end && at < WRITE_BYTES) {
+      const text = this.ring[seq & this.mask] as string;
+      const chars = text.length;
+      const room = chars * 3 + 10;
+      if (buf.length - at < room) {
+        if (at > 0) break; // this one goes into the next buffer
+        buf = Buffer.allocUnsafe(room);
       }
-      at += buf.write(this.ring[(from + i) & this.mask] as string, at, len);
+      buf[at] = 0x81; // FIN + text
+      if (chars * 3 < 126) {
+        const len = buf.write(text, at + 2);
+        buf[at + 1] = len;
+        at += 2 + len;
+      } else if (chars >= 126 && chars * 3 < 0x10000) {
+        const len = buf.write(text, at + 4);
+        buf[at + 1] = 126;
+        buf.writeUInt16BE(len, at + 2);
+        at += 4 + len;
+      } else {
+        const len = Buffer.byteLength(text);
+        let head = 2;
+        if (len < 126) {
+          buf[at + 1] = len;
+        } else if (len < 0x10000) {
+          buf[at + 1] = 126;
+          buf.writeUInt16BE(len, at + 2);
+          head = 4;
+        } else {
+          buf[at + 1] = 127;
+          buf.writeUInt32BE(Math.floor(len / 0x100000000), at + 2);
+          buf.writeUInt32BE(len >>> 0, at + 6);
+          head = 10;
+        }
+        at += head + buf.write(text, at + head, len);
+      }
+      seq++;
     }
-    socket.write(buf);
-    return from + n;
+    // The scratch buffer is reused: the socket gets its own copy of the bytes.
+    socket.write(buf === SCRATCH ? Buffer.from(buf.subarray(0, at)) : buf.subarray(0, at));
+    return seq;
   }
 
   private sendBatches(sub: Subscriber, oldest: number, end: number, force: boolean): void {

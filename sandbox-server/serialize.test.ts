@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { OPCODE_NAMES } from './protocol.ts';
+import { serializeEvent, serializeReference } from './serialize.ts';
+import { FrameDecoder } from './wire/frame-decoder.ts';
+
+const hexArb = (max: number) => fc.uint8Array({ maxLength: max }).map((b) => Buffer.from(b).toString('hex'));
+// Any string, including quotes, backslashes, controls, non-BMP characters and lone surrogates.
+const anyText = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u2028', '\ud800', '\udc00', 'é', 'a') }), fc.string());
+const from = fc.constantFrom('client' as const, 'server' as const);
+const conn = fc.nat().map((n) => `c${n}`);
+const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+
+const frameArb = fc.record({
+  fin: fc.boolean(), rsv1: fc.boolean(), rsv2: fc.boolean(), rsv3: fc.boolean(),
+  opcode: fc.integer({ min: 0, max: 15 }),
+  masked: fc.boolean(), maskKey: fc.option(hexArb(4), { nil: null }), length: fc.maxSafeNat(),
+  lengthForm: fc.constantFrom(7 as const, 16 as const, 64 as const), header: hexArb(14), payload: hexArb(300),
+  truncated: opt(fc.boolean()), code: opt(fc.integer({ min: 0, max: 65535 })), reason: opt(anyText), text: opt(anyText),
+  from, conn,
+}).map((r) => {
+  // The decoders' field order (optional fields only when set).
+  const e: Record<string, unknown> = { type: 'frame', fin: r.fin, rsv1: r.rsv1, rsv2: r.rsv2, rsv3: r.rsv3, opcode: r.opcode, opcodeName: OPCODE_NAMES[r.opcode], masked: r.masked, maskKey: r.maskKey, length: r.length, lengthForm: r.lengthForm, header: r.header, payload: r.payload };
+  for (const k of ['truncated', 'code', 'reason', 'text'] as const) if (r[k] !== undefined) e[k] = r[k];
+  e.from = r.from;
+  e.conn = r.conn;
+  return e;
+});
+
+const messageArb = fc.record({
+  opcode: fc.constantFrom(1, 2), length: fc.maxSafeNat(), frames: fc.nat(), compressed: fc.boolean(),
+  text: opt(anyText), data: opt(hexArb(300)), truncated: opt(fc.boolean()), from, conn,
+}).map((r) => {
+  const e: Record<string, unknown> = { type: 'message', opcode: r.opcode, length: r.length, frames: r.frames, compressed: r.compressed };
+  for (const k of ['text', 'data', 'truncated'] as const) if (r[k] !== undefined) e[k] = r[k];
+  e.from = r.from;
+  e.conn = r.conn;
+  return e;
+});
+
+const seqT = fc.tuple(fc.integer({ min: 1, max: 2 ** 40 }), fc.integer({ min: 0, max: 2 ** 45 }));
+
+describe('serializeEvent', () => {
+  it('frame events parse to the same object as JSON.stringify gives (same text in the decoders’ field order)', () => {
+    fc.assert(fc.property(seqT, frameArb, ([seq, t], e) => {
+      const ours = serializeEvent(seq, t, e as { type: string });
+      const ref = serializeReference(seq, t, e);
+      expect(JSON.parse(ours)).toEqual(JSON.parse(ref));
+      expect(ours).toBe(ref);
+    }), { numRuns: 2000 });
+  });
+
+  it('message events parse to the same object as JSON.stringify gives', () => {
+    fc.assert(fc.property(seqT, messageArb, ([seq, t], e) => {
+      const ours = serializeEvent(seq, t, e as { type: string });
+      expect(JSON.parse(ours)).toEqual(JSON.parse(serializeReference(seq, t, e)));
+      expect(ours).toBe(serializeReference(seq, t, e));
+    }), { numRuns: 2000 });
+  });
+
+  it('other events go through JSON.stringify', () => {
+    const e = { type: 'info', conn: 'c1', message: 'a "b"\n' };
+    expect(serializeEvent(3, 4, e)).toBe(serializeReference(3, 4, e));
+  });
+
+  it('same text as JSON.stringify for what the frame decoder really produces', () => {
+    const frameBytes = fc.record({
+      opcode: fc.constantFrom(0x1, 0x2, 0x8, 0x9, 0xa, 0x0, 0x3),
+      fin: fc.boolean(),
+      payload: fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string().map((s) => new TextEncoder().encode(s))),
+      mask: fc.option(fc.uint8Array({ minLength: 4, maxLength: 4 }), { nil: null }),
+    }).map(({ opcode, fin, payload, mask }) => {
+      const len = payload.length;
+      const head = [(fin ? 0x80 : 0) | opcode, (mask ? 0x80 : 0) | (len < 126 ? len : 126)];
+      if (len >= 126) head.push(len >> 8, len & 0xff);
+      const body = mask ? payload.map((b, i) => b ^ mask[i & 3]) : payload;
+      return Buffer.concat([Buffer.from(head), mask ? Buffer.from(mask) : Buffer.alloc(0), Buffer.from(body)]);
+    });
+    fc.assert(fc.property(fc.array(frameBytes, { maxLength: 6 }), fc.boolean(), fc.integer({ min: 0, max: 300 }), (chunks, client, captureLimit) => {
+      const d = new FrameDecoder({ role: client ? 'client' : 'server', captureLimit });
+      for (const item of d.push(Buffer.concat(chunks))) {
+        const e = Object.assign(item, { from: client ? 'client' : 'server', conn: 'c7' });
+        expect(serializeEvent(9, 1700000000000, e)).toBe(serializeReference(9, 1700000000000, e));
+      }
+    }), { numRuns: 1000 });
+  });
+});

@@ -1,0 +1,64 @@
+// Serialization of monitor events, with `seq` and `t` first. The hot event types (`frame`,
+// `message`: four per echoed message) are built by concatenation in the field order the decoders
+// create them, which gives the same text as JSON.stringify; every other event goes through one
+// JSON.stringify. Strings that may hold anything (`text`, `reason`) are quoted by JSON.stringify
+// when they contain a character JSON escapes; the others are safe by construction: hex
+// (`header`, `payload`, `maskKey`, `data`), `opcodeName` from OPCODE_NAMES, `from` a Direction,
+// `conn` "c<n>". serialize.test.ts checks that the output parses to the same object.
+import type { FrameEvent, MessageEvent } from './protocol.ts';
+
+/** No character that JSON.stringify would escape (quote, backslash, control, lone surrogate). */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+function quote(s: string): string {
+  return PLAIN.test(s) ? '"' + s + '"' : JSON.stringify(s);
+}
+
+/**
+ * Concatenation builds a rope that V8 would otherwise flatten (or walk piece by piece) when the
+ * string is encoded for the socket, possibly ticks later; a number conversion flattens it now,
+ * while its pieces are fresh (the conversion itself stops at the leading `{`).
+ */
+function flat(s: string): string {
+  flattened = (s as unknown as number) | 0; // kept, so that the conversion is not optimized away
+  return s;
+}
+let flattened = 0;
+
+type Frame = Omit<FrameEvent, 'seq' | 't'>;
+type Message = Omit<MessageEvent, 'seq' | 't'>;
+
+function frame(seq: number, t: number, e: Frame): string {
+  let s =
+    '{"seq":' + seq + ',"t":' + t + ',"type":"frame","fin":' + e.fin + ',"rsv1":' + e.rsv1 + ',"rsv2":' + e.rsv2 +
+    ',"rsv3":' + e.rsv3 + ',"opcode":' + e.opcode + ',"opcodeName":"' + e.opcodeName + '","masked":' + e.masked +
+    ',"maskKey":' + (e.maskKey === null ? 'null' : '"' + e.maskKey + '"') + ',"length":' + e.length +
+    ',"lengthForm":' + e.lengthForm + ',"header":"' + e.header + '","payload":"' + e.payload + '"';
+  if (e.truncated !== undefined) s += ',"truncated":' + e.truncated;
+  if (e.code !== undefined) s += ',"code":' + e.code;
+  if (e.reason !== undefined) s += ',"reason":' + quote(e.reason);
+  if (e.text !== undefined) s += ',"text":' + quote(e.text);
+  return s + ',"from":"' + e.from + '","conn":"' + e.conn + '"}';
+}
+
+function message(seq: number, t: number, e: Message): string {
+  let s =
+    '{"seq":' + seq + ',"t":' + t + ',"type":"message","opcode":' + e.opcode + ',"length":' + e.length +
+    ',"frames":' + e.frames + ',"compressed":' + e.compressed;
+  if (e.text !== undefined) s += ',"text":' + quote(e.text);
+  if (e.data !== undefined) s += ',"data":"' + e.data + '"';
+  if (e.truncated !== undefined) s += ',"truncated":' + e.truncated;
+  return s + ',"from":"' + e.from + '","conn":"' + e.conn + '"}';
+}
+
+/** `{"seq":…,"t":…,<the event's own fields>}`, without copying the event. */
+export function serializeEvent(seq: number, t: number, event: { type: string }): string {
+  if (event.type === 'frame') return flat(frame(seq, t, event as Frame));
+  if (event.type === 'message') return flat(message(seq, t, event as Message));
+  return '{"seq":' + seq + ',"t":' + t + ',' + JSON.stringify(event).slice(1);
+}
+
+/** The reference serialization (JSON.stringify of the event), for tests. */
+export function serializeReference(seq: number, t: number, event: object): string {
+  return '{"seq":' + seq + ',"t":' + t + ',' + JSON.stringify(event).slice(1);
+}
