@@ -75,6 +75,15 @@ function idleSocket(ws: WebSocket): RawSocket | null {
 }
 
 
+const SUBSCRIPTION = Symbol('subscription');
+type Subscribed = WebSocket & { [SUBSCRIPTION]?: { monitor: SessionMonitor; sub: Subscriber } };
+
+/** Shared close/error listener of monitor sockets (`this` is the socket). */
+function unsubscribe(this: Subscribed): void {
+  const s = this[SUBSCRIPTION];
+  if (s) s.monitor.unsubscribe(s.sub);
+}
+
 export class SessionMonitor {
   /** Serialized events; seq s lives at index s & mask. Length is a power of two (or 0). */
   private ring: (string | undefined)[] = [];
@@ -142,10 +151,15 @@ export class SessionMonitor {
     this.subscribers.add(sub);
     const json = JSON.stringify({ seq: 1, t: Date.now(), type: 'hello', ...hello });
     ws.send(sub.batch ? `[${json}]` : json);
-    const remove = () => this.subscribers.delete(sub);
-    ws.on('close', remove);
-    ws.on('error', remove);
+    (ws as Subscribed)[SUBSCRIPTION] = { monitor: this, sub };
+    ws.on('close', unsubscribe);
+    ws.on('error', unsubscribe);
     this.scheduleFlush();
+  }
+
+  /** Forgets a monitor socket (closed or failed). */
+  unsubscribe(sub: Subscriber): void {
+    this.subscribers.delete(sub);
   }
 
   /** Emits `end`, delivers what is left to every monitor (ignoring the high-water mark), closes them. */

@@ -26,6 +26,10 @@ import { createEchoScenario } from './scenarios/echo.ts';
 import { createMatchHttpRoute, createMatchScenario } from './scenarios/match.ts';
 import { createSocketIoScenario } from './scenarios/socket-io.ts';
 
+
+const MONITOR_OF = Symbol('monitorOf');
+type MonitorSocket = WebSocket & { [MONITOR_OF]: Session };
+
 export interface SandboxOptions {
   limits?: Partial<Limits>;
   /** Public base URL (e.g. "https://atelier.example"); otherwise built from the Host header. */
@@ -182,12 +186,18 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   function openMonitor(ws: WebSocket, session: Session, hello: HelloInput, batch: boolean): void {
     session.touch();
     monitors.add(ws);
-    ws.on('close', () => {
-      monitors.delete(ws);
-      session.touch();
-    });
-    ws.on('error', () => ws.terminate());
+    (ws as MonitorSocket)[MONITOR_OF] = session;
+    ws.on('close', onMonitorClose);
+    ws.on('error', onMonitorError);
     session.monitor.subscribe(ws, hello, { batch });
+  }
+  // Shared by every monitor socket (`this` is the socket): no closures per monitor.
+  function onMonitorClose(this: WebSocket): void {
+    monitors.delete(this);
+    (this as MonitorSocket)[MONITOR_OF].touch();
+  }
+  function onMonitorError(this: WebSocket): void {
+    this.terminate();
   }
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {

@@ -38,8 +38,9 @@ export class Session {
   readonly sockets = new Set<Duplex>();
   /** Learner WebSockets (closed with 1001 when the session ends). */
   readonly websockets = new Set<WebSocket>();
-  private readonly cleanups: Array<(reason: EndReason) => void> = [];
-  private readonly state = new Map<string, unknown>();
+  /** Created on first use (most sessions never need them). */
+  private cleanups: Array<(reason: EndReason) => void> | null = null;
+  private state: Map<string, unknown> | null = null;
   private connCounter = 0;
   ended = false;
 
@@ -84,17 +85,18 @@ export class Session {
 
   /** Per-session scenario state, created on first use. */
   getState<T>(key: string, create: () => T): T {
-    let value = this.state.get(key) as T | undefined;
+    const state = (this.state ??= new Map());
+    let value = state.get(key) as T | undefined;
     if (value === undefined) {
       value = create();
-      this.state.set(key, value);
+      state.set(key, value);
     }
     return value;
   }
 
   /** Runs `fn` when the session ends (timers, Socket.IO server…). */
   onEnd(fn: (reason: EndReason) => void): void {
-    this.cleanups.push(fn);
+    (this.cleanups ??= []).push(fn);
   }
 
   /** Ends the session: `end` event, learner WebSockets closed with 1001, other sockets destroyed. */
@@ -102,7 +104,7 @@ export class Session {
     if (this.ended) return;
     this.ended = true;
     this.monitor.end(reason);
-    for (const fn of this.cleanups) {
+    for (const fn of this.cleanups ?? []) {
       try {
         fn(reason);
       } catch (err) {
@@ -117,6 +119,17 @@ export class Session {
     for (const ws of this.websockets) wsSockets.add((ws as unknown as { _socket?: unknown })._socket);
     for (const socket of this.sockets) if (!wsSockets.has(socket)) socket.destroy();
   }
+}
+
+const ADMITTED = Symbol('admitted');
+type Admitted = Duplex & { [ADMITTED]?: { session: Session; ip: string; counter: KeyedCounter } | null };
+
+function onAdmittedClose(this: Admitted): void {
+  const admitted = this[ADMITTED];
+  if (!admitted) return;
+  this[ADMITTED] = null;
+  admitted.session.sockets.delete(this);
+  admitted.counter.decrement(admitted.ip);
 }
 
 export interface RegistryOptions {
@@ -179,10 +192,9 @@ export class SessionRegistry {
     if (this.ipConnections.get(ip) >= this.limits.maxConnectionsPerIp) return 'ip-connections';
     session.sockets.add(socket);
     this.ipConnections.increment(ip);
-    socket.once('close', () => {
-      session.sockets.delete(socket);
-      this.ipConnections.decrement(ip);
-    });
+    // One shared listener; what it needs is kept on the socket (no closure per connection).
+    (socket as Admitted)[ADMITTED] = { session, ip, counter: this.ipConnections };
+    socket.on('close', onAdmittedClose);
     return null;
   }
 

@@ -48,21 +48,37 @@ export function connOf(env: ScenarioEnv, req: IncomingMessage): string | undefin
 export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session: Session, env: ScenarioEnv): string | undefined {
   const conn = connOf(env, req);
   session.websockets.add(ws);
-  ws.on('close', () => session.websockets.delete(ws));
-  let limited = false;
-  ws.on('message', () => {
-    if (limited || session.bucket.take()) return;
-    limited = true;
-    session.limit({
-      conn,
-      limit: 'rate',
-      action: 'close 1008',
-      message: `Trop de messages\u00a0: au plus ${env.limits.messagesPerSecond} par seconde (rafale de ${env.limits.messageBurst}). Connexion fermée (1008).`,
-    });
-    ws.close(1008, 'Trop de messages');
-  });
-  ws.on('error', (err: Error & { code?: string }) => reportWsError(session, conn, err, env.limits));
+  // Shared listeners (`this` is the socket); the per-socket part lives on the socket.
+  (ws as Learner)[LEARNER] = { session, conn, limits: env.limits, limited: false };
+  ws.on('close', onLearnerClose);
+  ws.on('message', onLearnerMessage);
+  ws.on('error', onLearnerError);
   return conn;
+}
+
+const LEARNER = Symbol('learner');
+type Learner = WebSocket & { [LEARNER]: { session: Session; conn: string | undefined; limits: Limits; limited: boolean } };
+
+function onLearnerClose(this: WebSocket): void {
+  (this as Learner)[LEARNER].session.websockets.delete(this);
+}
+
+function onLearnerMessage(this: WebSocket): void {
+  const l = (this as Learner)[LEARNER];
+  if (l.limited || l.session.bucket.take()) return;
+  l.limited = true;
+  l.session.limit({
+    conn: l.conn,
+    limit: 'rate',
+    action: 'close 1008',
+    message: `Trop de messages\u00a0: au plus ${l.limits.messagesPerSecond} par seconde (rafale de ${l.limits.messageBurst}). Connexion fermée (1008).`,
+  });
+  this.close(1008, 'Trop de messages');
+}
+
+function onLearnerError(this: WebSocket, err: Error & { code?: string }): void {
+  const l = (this as Learner)[LEARNER];
+  reportWsError(l.session, l.conn, err, l.limits);
 }
 
 /** Turns ws's limit errors into `limit` events (protocol errors are reported by the decoder). */

@@ -101,6 +101,10 @@ interface State {
 const STATE = Symbol('tapState');
 type Tapped = Socket & { [STATE]?: State };
 
+/** Shared empty queue and marks: a connection gets its own arrays only while it has some. */
+const NO_ITEMS: Item[] = [];
+const NO_MARKS: Mark[] = [];
+
 export function attachTap(server: Server, options: TapOptions): Tap {
   const makeDecoder = options.createDecoder ?? (() => new ConnectionDecoder({ captureLimit: options.captureLimit }));
 
@@ -148,10 +152,10 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
       current: null,
       last: null,
-      queue: [],
+      queue: NO_ITEMS,
       scheduled: false,
       inChunks: 0,
-      marks: [],
+      marks: NO_MARKS,
       unfed: null,
       sync: false,
       upgradeSeen: false,
@@ -186,6 +190,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   }
 
   function enqueue(state: State, item: Item): void {
+    if (state.queue === NO_ITEMS) state.queue = [];
     state.queue.push(item);
     if (!state.scheduled) {
       state.scheduled = true;
@@ -198,6 +203,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     if (!state || state.sync) return;
     const parsed = parseSessionPath(req.url);
     const session = parsed ? (options.lookup(parsed.id) ?? null) : null;
+    if (state.marks === NO_MARKS) state.marks = [];
     state.marks.push({
       n: state.inChunks,
       line: `${req.method} ${req.url} HTTP/`,
@@ -212,7 +218,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     state.scheduled = false;
     const queue = state.queue;
     if (queue.length === 0) return;
-    state.queue = [];
+    state.queue = NO_ITEMS;
     for (const item of queue) {
       if (item.from === 'server') {
         if (state.current) feed(state, state.current, 'server', item.chunk, item.t);
@@ -244,6 +250,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
         state.unfed = rest.length ? Buffer.from(rest) : null;
       }
     }
+    if (state.marks !== NO_MARKS && state.marks.length === 0) state.marks = NO_MARKS;
     if (state.upgradeSeen && state.marks.length === 0) goSync(state);
   }
 
