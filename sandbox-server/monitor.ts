@@ -24,6 +24,7 @@ export type EventInput = WithoutBase<Exclude<MonitorEvent, HelloEvent>>;
 export type HelloInput = Omit<HelloEvent, 'seq' | 't' | 'type'>;
 
 interface Subscriber {
+  monitor: SessionMonitor;
   ws: WebSocket;
   /** Next seq to send. */
   cursor: number;
@@ -47,7 +48,7 @@ export interface SubscribeOptions {
 
 const OPEN = 1;
 const RETRY_MS = 20;
-const MIN_CAPACITY = 16;
+const MIN_CAPACITY = 8;
 /** A batched message is closed once it holds this many characters of events. */
 export const BATCH_BYTES = 64 * 1024;
 export const DEFAULT_REPLAY = 100;
@@ -76,12 +77,12 @@ function idleSocket(ws: WebSocket): RawSocket | null {
 
 
 const SUBSCRIPTION = Symbol('subscription');
-type Subscribed = WebSocket & { [SUBSCRIPTION]?: { monitor: SessionMonitor; sub: Subscriber } };
+type Subscribed = WebSocket & { [SUBSCRIPTION]?: Subscriber };
 
 /** Shared close/error listener of monitor sockets (`this` is the socket). */
 function unsubscribe(this: Subscribed): void {
-  const s = this[SUBSCRIPTION];
-  if (s) s.monitor.unsubscribe(s.sub);
+  const sub = this[SUBSCRIPTION];
+  if (sub) sub.monitor.unsubscribe(sub);
 }
 
 export class SessionMonitor {
@@ -147,11 +148,11 @@ export class SessionMonitor {
 
   /** Registers a monitor socket: sends its hello at once, then the backlog. */
   subscribe(ws: WebSocket, hello: HelloInput, options: SubscribeOptions = {}): void {
-    const sub: Subscriber = { ws, cursor: 2, batch: options.batch === true };
+    const sub: Subscriber = { monitor: this, ws, cursor: 2, batch: options.batch === true };
     this.subscribers.add(sub);
     const json = JSON.stringify({ seq: 1, t: Date.now(), type: 'hello', ...hello });
     ws.send(sub.batch ? `[${json}]` : json);
-    (ws as Subscribed)[SUBSCRIPTION] = { monitor: this, sub };
+    (ws as Subscribed)[SUBSCRIPTION] = sub;
     ws.on('close', unsubscribe);
     ws.on('error', unsubscribe);
     this.scheduleFlush();

@@ -47,10 +47,8 @@ export interface Tap {
   detach(): void;
 }
 
-interface Attribution {
-  session: Session;
-  conn: string;
-  client: string | null;
+/** Also the connection's last ConnInfo (kept after it closed, without its decoder). */
+interface Attribution extends ConnInfo {
   decoder: Decoder | null;
   bytesIn: number;
   bytesOut: number;
@@ -76,10 +74,9 @@ interface Mark {
 
 interface State {
   socket: Socket;
-  remote: string;
   current: Attribution | null;
   /** The last attribution, kept after the connection closed (Socket.IO maps sockets to it). */
-  last: ConnInfo | null;
+  last: Attribution | null;
   queue: Item[];
   scheduled: boolean;
   inChunks: number;
@@ -104,6 +101,12 @@ type Tapped = Socket & { [STATE]?: State };
 /** Shared empty queue and marks: a connection gets its own arrays only while it has some. */
 const NO_ITEMS: Item[] = [];
 const NO_MARKS: Mark[] = [];
+
+function copyExact(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
 
 export function attachTap(server: Server, options: TapOptions): Tap {
   const makeDecoder = options.createDecoder ?? (() => new ConnectionDecoder({ captureLimit: options.captureLimit }));
@@ -149,7 +152,6 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   function onConnection(socket: Tapped): void {
     const state: State = {
       socket,
-      remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
       current: null,
       last: null,
       queue: NO_ITEMS,
@@ -247,7 +249,8 @@ export function attachTap(server: Server, options: TapOptions): Tap {
         if (offset < buf.length) feed(state, state.current, 'client', buf.subarray(offset), item.t);
       } else {
         const rest = buf.subarray(Math.max(offset, buf.length - UNFED_LIMIT));
-        state.unfed = rest.length ? Buffer.from(rest) : null;
+        // An exact-size copy: Buffer.from would keep a whole 8 KiB pool slab alive per idle connection.
+        state.unfed = rest.length ? copyExact(rest) : null;
       }
     }
     if (state.marks !== NO_MARKS && state.marks.length === 0) state.marks = NO_MARKS;
@@ -260,12 +263,18 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       state.sync = true;
       return;
     }
-    state.socket.removeListener('data', onData);
+    const socket = state.socket as Tapped;
+    socket.removeListener('data', onData);
+    socket.removeListener('end', onEnd);
+    socket.removeListener('error', onError);
+    socket.removeListener('close', onClose);
     // Reassigned rather than deleted: a delete would turn the socket into a slow, larger dictionary object.
-    state.socket.write = state.write;
-    state.socket.end = state.end;
+    socket.write = state.write;
+    socket.end = state.end;
     state.unfed = null;
     state.closed = true;
+    // Nothing refers to an untapped socket's state any more (connInfo answers null, as before).
+    socket[STATE] = undefined;
   }
 
   function openAttribution(state: State, session: Session, mark: Mark, t: number): void {
@@ -283,13 +292,16 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       reportDecoderFailure(att, 'client', err, t);
     }
     state.current = att;
-    state.last = { session, conn: att.conn, client: att.client };
-    session.emit({ type: 'conn-open', conn: att.conn, client: att.client, remote: state.remote, path: mark.path }, t);
+    state.last = att;
+    // Read here, not per TCP connection: only attributed connections need it (Node caches it on the socket).
+    const remote = `${state.socket.remoteAddress ?? '?'}:${state.socket.remotePort ?? '?'}`;
+    session.emit({ type: 'conn-open', conn: att.conn, client: att.client, remote, path: mark.path }, t);
   }
 
   function closeAttribution(state: State, reason: string): void {
     const att = state.current as Attribution;
     state.current = null;
+    att.decoder = null;
     state.sync = false;
     if (att.session.ended) return;
     att.session.emit({ type: 'conn-close', conn: att.conn, reason, bytesIn: att.bytesIn, bytesOut: att.bytesOut });

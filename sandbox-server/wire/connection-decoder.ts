@@ -72,14 +72,18 @@ function requestInfo(info: HeadInfo): RequestInfo {
   };
 }
 
+/** Shared empty lists (never pushed to): a connection gets its own only while it has some. */
+const NO_REQUESTS: RequestInfo[] = [];
+const NO_CHUNKS: Uint8Array[] = [];
+
 export class ConnectionDecoder {
   private readonly captureLimit: number;
   private readonly client: Side;
   private readonly server: Side;
   /** Requests whose responses have not started yet, oldest first. */
-  private readonly pending: RequestInfo[] = [];
+  private pending: RequestInfo[] = NO_REQUESTS;
   /** Client bytes that came after an upgrade request, before the 101. */
-  private early: Uint8Array[] = [];
+  private early: Uint8Array[] = NO_CHUNKS;
   private earlySize = 0;
   /** The WebSocket's request, and the Engine.IO session id once known. */
   private ws: RequestInfo | null = null;
@@ -114,10 +118,11 @@ export class ConnectionDecoder {
       case AWAIT_101:
         if (this.earlySize + chunk.length > EARLY_DATA_LIMIT) {
           side.mode = DEAD;
-          this.early = [];
+          this.early = NO_CHUNKS;
           out.push({ ...violation(1002, `client sent more than ${EARLY_DATA_LIMIT} bytes before the handshake response`), from });
           return;
         }
+        if (this.early === NO_CHUNKS) this.early = [];
         this.early.push(chunk.slice());
         this.earlySize += chunk.length;
         return;
@@ -138,12 +143,16 @@ export class ConnectionDecoder {
         if (from === 'client') {
           const req = requestInfo(item.info);
           side.current = req;
+          if (this.pending === NO_REQUESTS) this.pending = [];
           if (this.pending.length >= 64) this.pending.shift();
           this.pending.push(req);
           this.server.http?.expect(req.method);
         } else {
           const status = item.info.status ?? 0;
-          if (status >= 200 || status === 101) side.current = this.pending.shift() ?? null;
+          if (status >= 200 || status === 101) {
+            side.current = this.pending.shift() ?? null;
+            if (this.pending.length === 0) this.pending = NO_REQUESTS;
+          }
           // A refused upgrade: the client goes on speaking HTTP.
           if (status >= 200 && side.current?.upgrade && this.client.mode === AWAIT_101) this.resumeClientHttp(out);
           if (status === 101) {
@@ -186,7 +195,7 @@ export class ConnectionDecoder {
 
   private resumeClientHttp(out: DecodedEvent[]): void {
     const early = this.early;
-    this.early = [];
+    this.early = NO_CHUNKS;
     this.earlySize = 0;
     this.client.mode = HTTP;
     this.client.http = new HttpParser({ kind: 'request', captureLimit: this.captureLimit });
@@ -210,7 +219,7 @@ export class ConnectionDecoder {
     this.server.http = null;
     this.server.frames = null;
     const early = this.early;
-    this.early = [];
+    this.early = NO_CHUNKS;
     this.earlySize = 0;
     if (this.client.mode !== DEAD) {
       this.client.mode = WS;
