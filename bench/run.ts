@@ -91,11 +91,11 @@ if (want('memory')) {
     warm.send({ type: 'close' });
     await warm.stop();
     await sleep(500);
-    const before = await srv.ask<{ rss: number; heapUsed: number; external: number; gc: boolean }>({ type: 'mem' });
+    const before = await srv.ask<{ rss: number; heapUsed: number; external: number; newSpace: number; oldSpace: number; gc: boolean }>({ type: 'mem' });
     const client = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: N, perSession: v.perSession, batch })]);
     const c = await client.next<{ sockets: number }>('connected', 120_000);
     await sleep(1000);
-    const after = await srv.ask<{ rss: number; heapUsed: number; external: number }>({ type: 'mem' });
+    const after = await srv.ask<{ rss: number; heapUsed: number; external: number; newSpace: number; oldSpace: number }>({ type: 'mem' });
     client.send({ type: 'close' });
     await client.stop();
     await srv.stop();
@@ -104,6 +104,8 @@ if (want('memory')) {
     perConn.push(rssPer);
     log(`   ${v.name}: ${c.sockets} client sockets (${N} learner connections) → RSS +${fmt((after.rss - before.rss) / 2 ** 20, 1)} MiB ` +
       `= ${fmt(rssPer / 1024, 1)} KiB per learner connection (JS heap ${fmt(heapPer / 1024, 1)} KiB, external ${fmt((after.external - before.external) / N / 1024, 1)} KiB)${before.gc ? '' : ' [no GC available]'}`);
+    log(`      V8 physical sizes: new space ${fmt(before.newSpace / 2 ** 20, 1)} → ${fmt(after.newSpace / 2 ** 20, 1)} MiB (${fmt((after.newSpace - before.newSpace) / N / 1024, 1)} KiB per learner connection), ` +
+      `old space ${fmt(before.oldSpace / 2 ** 20, 1)} → ${fmt(after.oldSpace / 2 ** 20, 1)} MiB (${fmt((after.oldSpace - before.oldSpace) / N / 1024, 1)} KiB per learner connection)`);
   }
   const r2 = perConn[1] / perConn[0];
   const r1 = perConn[2] / perConn[0];

@@ -2,12 +2,13 @@
 //   node bench/server.ts plain     → ws 8.23 WebSocketServer (perMessageDeflate off) echoing every message
 //   node bench/server.ts sandbox   → createAppServer (tap, decoders, monitors) with the bench's limits
 // Listens on 127.0.0.1:0, reports {type:'ready', port, pid, limits}; answers IPC requests:
-//   {type:'mem'} → GC (if --expose-gc) then {rss, heapUsed, external, arrayBuffers}
+//   {type:'mem'} → GC (if --expose-gc) then {rss, heapUsed, external, arrayBuffers, newSpace, oldSpace (physical sizes)}
 //   {type:'cpu'} → process.cpuUsage() in seconds
 //   {type:'eld-reset'} / {type:'eld'} → event-loop delay (ms) since the reset, heap and RSS
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +60,8 @@ process.on('message', async (m: { type: string }) => {
       await new Promise((r) => setImmediate(r));
     }
     const u = process.memoryUsage();
-    send({ type: 'mem-result', rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, gc: !!gc });
+    const space = (name: string) => getHeapSpaceStatistics().find((s) => s.space_name === name)?.physical_space_size ?? 0;
+    send({ type: 'mem-result', rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, newSpace: space('new_space'), oldSpace: space('old_space'), gc: !!gc });
   } else if (m.type === 'eld-reset') {
     eld.reset();
     send({ type: 'eld-reset-result' });

@@ -85,6 +85,11 @@ function unsubscribe(this: Subscribed): void {
   if (sub) sub.monitor.unsubscribe(sub);
 }
 
+/** Shared setImmediate callback (no bound function or arrow per monitor). */
+function flushLater(monitor: SessionMonitor): void {
+  monitor.flushNow();
+}
+
 export class SessionMonitor {
   /** Serialized events; seq s lives at index s & mask. Length is a power of two (or 0). */
   private ring: (string | undefined)[] = [];
@@ -201,15 +206,16 @@ export class SessionMonitor {
     }
   }
 
-  private readonly onImmediate = (): void => {
+  /** The scheduled flush (called by the shared flushLater). */
+  flushNow(): void {
     this.flushScheduled = false;
     this.flush(false);
-  };
+  }
 
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(this.onImmediate);
+    setImmediate(flushLater, this);
   }
 
   private flush(force: boolean): void {
