@@ -200,7 +200,11 @@ test('plusieurs clients et Socket.IO : étiquettes A/B et annotations Engine.IO'
   await expect(consoleLog(page)).toContainText('[A ligne 6] thanks reçu');
   await expect(consoleLog(page)).toContainText('[B ligne 6] thanks reçu');
   // The rooms panel shows who is in which room.
-  await expect(playground(page).getByRole('region', { name: 'Rooms' })).toContainText(/« salon »\s:\s(A, B|B, A)/);
+  const rooms = playground(page).getByRole('region', { name: 'Rooms' });
+  await expect(rooms).toContainText(/« salon »\s:\s(A, B|B, A)/);
+  // …and who received what: each client got its own « thanks ».
+  await expect(rooms).toContainText(/A a reçu\s:.*« thanks »/);
+  await expect(rooms).toContainText(/B a reçu\s:.*« thanks »/);
   const text = await terminalText(page);
   expect(text).toMatch(/^A +● connexion/m);
   expect(text).toMatch(/^B +● connexion/m);

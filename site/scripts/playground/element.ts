@@ -3,6 +3,7 @@
 // is touched; until then the starter code is in a plain <textarea>.
 import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
 import { evaluateCheck, learnClient } from './checks.ts';
+import { countDelivery, describeDeliveries, type Deliveries } from './deliveries.ts';
 import { frameDiagram, frameFields } from './frame-diagram.ts';
 import { isPassed, markPassed, markSidebar, registerChecks } from './progress.ts';
 import type { RunHandle } from './runner-host.ts';
@@ -25,6 +26,8 @@ class AwPlayground extends HTMLElement {
   props!: PlaygroundProps;
   /** Events of the current run (public for tests: el.events). */
   events: MonitorEvent[] = [];
+  /** Socket.IO events the server delivered to each client during the run (rooms panel). */
+  private deliveries: Deliveries = new Map();
   private session = new SessionClient();
   private runStartSeq = 0;
   private formatter = new EventFormatter();
@@ -198,6 +201,7 @@ class AwPlayground extends HTMLElement {
       this.runStartSeq = this.lastSeq;
       this.awaitingFrame = true;
       this.events = [];
+      this.deliveries = new Map();
       this.bytes = { client: 0, server: 0 };
       this.clearView();
       this.$('.aw-pg-console-list').replaceChildren();
@@ -254,6 +258,7 @@ class AwPlayground extends HTMLElement {
       this.$('.aw-pg-bytes-in').textContent = fmtBytes(this.bytes.server);
     }
     if (e.type === 'rooms') this.renderRooms(e);
+    if (countDelivery(this.deliveries, e, this.formatter.clients)) this.renderDeliveries();
     if (e.type === 'frame') this.addFrameButton(e);
     const drawn = this.draw(e);
     if (this.awaitingFrame && drawn && e.type === 'frame') {
@@ -373,6 +378,30 @@ class AwPlayground extends HTMLElement {
       ul.append(li);
     }
     block.append(title, ul);
+    this.renderDeliveries();
+  }
+
+  /** Under the rooms: who received which Socket.IO event (shown once rooms are in play). */
+  private renderDeliveries(): void {
+    const panel = this.$('.aw-pg-rooms');
+    if (panel.hidden) return;
+    let block = panel.querySelector<HTMLElement>('.aw-pg-deliveries');
+    if (!block) {
+      block = document.createElement('div');
+      block.className = 'aw-pg-deliveries';
+      panel.append(block);
+    }
+    const title = document.createElement('p');
+    title.textContent = 'Reçu par chaque client\u00a0:';
+    const ul = document.createElement('ul');
+    const expected = Array.from({ length: this.props.clients }, (_, i) => clientLabel(i));
+    for (const line of describeDeliveries(this.deliveries, expected)) {
+      const li = document.createElement('li');
+      li.textContent = line;
+      ul.append(li);
+    }
+    block.replaceChildren(title, ul);
+    panel.append(block);
   }
 
   private addFrameButton(e: FrameEvent): void {
