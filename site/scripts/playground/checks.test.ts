@@ -59,6 +59,9 @@ describe('checks', () => {
     expect(validateCheck(check)).toEqual([]);
     expect(validateCheck({ id: 'x', label: 'y', expect: { tpye: 'frame' } })[0]).toContain('tpye');
     expect(validateCheck({ id: 'x', expect: {} }).length).toBe(1);
+    for (const key of ['text', 'reason', 'head']) {
+      expect(validateCheck({ id: 'x', label: 'y', expect: { [key]: { regex: '(' } } })[0], key).toContain('expression régulière invalide');
+    }
   });
 });
 

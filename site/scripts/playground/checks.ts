@@ -237,12 +237,14 @@ export function validateMatcher(m: unknown): string[] {
   if (!m || typeof m !== 'object' || Array.isArray(m)) return ['un critère doit être un objet'];
   const errors: string[] = [];
   for (const key of Object.keys(m)) if (!MATCHER_KEYS.has(key)) errors.push(`champ de critère inconnu « ${key} »`);
-  const regex = (m as Matcher).text;
-  if (regex && typeof regex === 'object' && regex.regex !== undefined) {
+  // Every TextMatch field accepts { regex }: a bad one must fail the build, not the learner's run.
+  for (const key of ['text', 'reason', 'head'] as const) {
+    const match = (m as Matcher)[key];
+    if (!match || typeof match !== 'object' || match.regex === undefined) continue;
     try {
-      new RegExp(regex.regex);
+      new RegExp(match.regex);
     } catch {
-      errors.push(`expression régulière invalide « ${regex.regex} »`);
+      errors.push(`expression régulière invalide « ${match.regex} »`);
     }
   }
   return errors;
