@@ -169,11 +169,6 @@ function prepareLater(): void {
   }, SPARE_DELAY_MS);
 }
 
-/** Stops whichever run is active on the page. */
-export function stopAll(): void {
-  current?.finish('stopped');
-}
-
 export function run(opts: RunOptions): RunHandle {
   current?.finish('replaced');
   // The live iframe must be the only sandboxed one on the page: the spare becomes it.

@@ -6,9 +6,6 @@ import type { CreateSessionResponse, HelloEvent, MonitorEvent } from '../../../s
 export type SessionListener = (event: MonitorEvent) => void;
 
 export class SessionClient {
-  id: string | null = null;
-  hello: HelloEvent | null = null;
-  private socket: WebSocket | null = null;
   private ready: Promise<HelloEvent> | null = null;
   private listeners = new Set<SessionListener>();
 
@@ -18,9 +15,8 @@ export class SessionClient {
     this.base = base;
   }
 
-  onEvent(listener: SessionListener): () => void {
+  onEvent(listener: SessionListener): void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   /** Resolves with the hello event of a live session, creating the session and monitor if needed. */
@@ -38,15 +34,12 @@ export class SessionClient {
       throw new Error(res.status === 429 ? 'Trop de sessions ouvertes : réessayez dans un instant.' : `Le bac à sable ne répond pas (HTTP ${res.status}).`);
     }
     const { id } = (await res.json()) as CreateSessionResponse;
-    this.id = id;
     const url = new URL(`/api/sessions/${encodeURIComponent(id)}/monitor`, this.base);
     // Batched mode (PROTOCOL.md): each message is a JSON array of the events of one server flush.
     url.searchParams.set('batch', '1');
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(url);
-    this.socket = socket;
     return new Promise<HelloEvent>((resolve, reject) => {
-      let settled = false;
       socket.onmessage = (msg) => {
         let parsed: MonitorEvent | MonitorEvent[];
         try {
@@ -56,33 +49,15 @@ export class SessionClient {
         }
         // Tolerate batched messages (an array of events) as well as one event per message.
         for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
-          if (event.type === 'hello') {
-            this.hello = event;
-            if (!settled) {
-              settled = true;
-              resolve(event);
-            }
-          }
+          if (event.type === 'hello') resolve(event);
           for (const l of this.listeners) l(event);
         }
       };
       socket.onclose = () => {
-        if (this.socket === socket) {
-          this.socket = null;
-          this.ready = null;
-          this.hello = null;
-        }
-        if (!settled) {
-          settled = true;
-          reject(new Error('Le moniteur du bac à sable s’est fermé.'));
-        }
+        // The next connect() opens a new session (reject is a no-op once hello resolved).
+        this.ready = null;
+        reject(new Error('Le moniteur du bac à sable s’est fermé.'));
       };
     });
-  }
-
-  close(): void {
-    this.socket?.close();
-    this.socket = null;
-    this.ready = null;
   }
 }
