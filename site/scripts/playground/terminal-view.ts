@@ -24,16 +24,16 @@ export interface TerminalFilters {
   heartbeats: boolean;
 }
 
-export const CLIENT_COLORS: Color[] = ['cyan', 'magenta', 'yellow', 'green', 'blue'];
-export const DIRECTION_COLOR: Record<'client' | 'server', Color> = { client: 'green', server: 'blue' };
+const CLIENT_COLORS: Color[] = ['cyan', 'magenta', 'yellow', 'green', 'blue'];
+const DIRECTION_COLOR: Record<'client' | 'server', Color> = { client: 'green', server: 'blue' };
 
-export function clientColor(label: string | null | undefined): Color {
+function clientColor(label: string | null | undefined): Color {
   if (!label) return 'gray';
   const i = label.charCodeAt(0) - 65;
   return i >= 0 && i < 26 ? CLIENT_COLORS[i % CLIENT_COLORS.length] : 'gray';
 }
 
-export const lineText = (line: StyledLine): string => line.map((s) => s.text).join('');
+const lineText = (line: StyledLine): string => line.map((s) => s.text).join('');
 
 /** "68656c6c6f" → "68 65 6c 6c 6f", cut after `max` bytes with an ellipsis. */
 export function spacedHex(hex: string, max = 32): string {
@@ -69,26 +69,18 @@ export class EventFormatter {
   readonly eioConns = new Set<string>();
   filters: TerminalFilters = { data: true, control: true, heartbeats: true };
 
-  /** Client label of a connection, for the prefix ("A", "B", or "ext." for an external client). */
-  label(conn: string | undefined): { text: string; color: Color } {
-    if (!conn) return { text: '·', color: 'gray' };
-    return this.styled(this.clients.get(conn));
-  }
-
-  /** Client label of an event (per request / Engine.IO session when known, else per connection). */
+  /**
+   * Client label of an event, for the prefix: "A", "B"… (per request / Engine.IO session when
+   * known, else per connection), "ext." for an external client, "·" for an event without connection.
+   */
   labelOf(e: MonitorEvent): { text: string; color: Color } {
     if (!('conn' in e) || typeof e.conn !== 'string') return { text: '·', color: 'gray' };
-    return this.styled(clientOf(e, this.clients));
-  }
-
-  private styled(label: string | null | undefined): { text: string; color: Color } {
+    const label = clientOf(e, this.clients);
     return label ? { text: label, color: clientColor(label) } : { text: 'ext.', color: 'gray' };
   }
 
-  private current: MonitorEvent | null = null;
-
-  private prefix(conn: string | undefined, from?: 'client' | 'server'): Segment[] {
-    const who = this.current ? this.labelOf(this.current) : this.label(conn);
+  private prefix(e: MonitorEvent, from?: 'client' | 'server'): Segment[] {
+    const who = this.labelOf(e);
     const segs: Segment[] = [{ text: who.text.padEnd(4), fg: who.color, bold: true }];
     if (from) segs.push({ text: from === 'client' ? '→ ' : '← ', fg: DIRECTION_COLOR[from], bold: true });
     else segs.push({ text: '  ' });
@@ -108,14 +100,12 @@ export class EventFormatter {
       if (HEARTBEATS.has(e.packet)) return !this.filters.heartbeats;
       return !this.filters.data;
     }
-    if (e.type === 'http' || e.type === 'http-body') return false;
     return false;
   }
 
   /** Lines for one event (empty when filtered out). Updates connection labels even when hidden. */
   format(e: MonitorEvent): StyledLine[] {
     learnClient(e, this.clients);
-    this.current = e;
     if (e.type === 'conn-open' && e.path.startsWith('socket.io')) this.eioConns.add(e.conn);
     if (e.type === 'eio') this.eioConns.add(e.conn);
     if (this.hidden(e)) return [];
@@ -123,11 +113,11 @@ export class EventFormatter {
       case 'hello':
         return [[{ text: `Session ${e.session} prête — ${e.endpoints.ws}`, fg: 'gray' }]];
       case 'conn-open':
-        return [[...this.prefix(e.conn), { text: `● connexion ${e.conn} ouverte depuis ${e.remote} → /${e.path}`, bold: true }]];
+        return [[...this.prefix(e), { text: `● connexion ${e.conn} ouverte depuis ${e.remote} → /${e.path}`, bold: true }]];
       case 'conn-close':
         return [
           [
-            ...this.prefix(e.conn),
+            ...this.prefix(e),
             { text: `○ connexion ${e.conn} fermée (${e.reason}) — reçu ${e.bytesIn} o, envoyé ${e.bytesOut} o`, fg: 'gray' },
           ],
         ];
@@ -135,7 +125,7 @@ export class EventFormatter {
         const [start, ...headers] = e.head.split('\r\n');
         const lines: StyledLine[] = [
           [
-            ...this.prefix(e.conn, e.from),
+            ...this.prefix(e, e.from),
             { text: 'HTTP ', fg: DIRECTION_COLOR[e.from], bold: true },
             { text: start, bold: true },
             dim(`  (en-tête ${e.headLength} o${e.bodyLength ? `, corps ${e.bodyLength} o` : ''})`),
@@ -146,14 +136,14 @@ export class EventFormatter {
         return lines;
       }
       case 'http-body':
-        return [[...this.prefix(e.conn, e.from), dim(`corps +${e.length} o `), { text: quote(e.text, 400) }]];
+        return [[...this.prefix(e, e.from), dim(`corps +${e.length} o `), { text: quote(e.text, 400) }]];
       case 'frame':
         return this.frameLines(e);
       case 'message':
         if (e.frames <= 1 && !e.compressed) return [];
         return [
           [
-            ...this.prefix(e.conn, e.from),
+            ...this.prefix(e, e.from),
             {
               text: `⇒ message ${e.opcode === 1 ? 'texte' : 'binaire'} réassemblé : ${e.length} o en ${e.frames} trame${e.frames > 1 ? 's' : ''}${e.compressed ? ', décompressé' : ''} `,
               fg: DIRECTION_COLOR[e.from],
@@ -182,12 +172,12 @@ export class EventFormatter {
       }
       case 'violation':
         return [
-          [...this.prefix(e.conn, e.from), { text: `⚠ violation du protocole (code ${e.code}) : ${e.message}`, fg: 'red', bold: true }],
+          [...this.prefix(e, e.from), { text: `⚠ violation du protocole (code ${e.code}) : ${e.message}`, fg: 'red', bold: true }],
         ];
       case 'limit':
-        return [[...this.prefix(e.conn), { text: `⛔ limite « ${e.limit} » dépassée → ${e.action} : ${e.message}`, fg: 'red', bold: true }]];
+        return [[...this.prefix(e), { text: `⛔ limite « ${e.limit} » dépassée → ${e.action} : ${e.message}`, fg: 'red', bold: true }]];
       case 'info':
-        return [[...this.prefix(e.conn), { text: `ℹ ${e.message}`, fg: 'yellow' }]];
+        return [[...this.prefix(e), { text: `ℹ ${e.message}`, fg: 'yellow' }]];
       case 'rooms': {
         const parts = Object.entries(e.rooms).map(([room, ids]) => `${room} : ${ids.map((id) => this.socketLabel(e, id)).join(', ')}`);
         return [[{ text: '        ' }, dim(`rooms (${e.nsp}) → ${parts.join(' ; ') || 'aucune'}`)]];
@@ -210,7 +200,7 @@ export class EventFormatter {
     const color: Color = control ? 'yellow' : DIRECTION_COLOR[e.from];
     const bits = `FIN=${e.fin ? 1 : 0} RSV1=${e.rsv1 ? 1 : 0} RSV2=${e.rsv2 ? 1 : 0} RSV3=${e.rsv3 ? 1 : 0}`;
     const head: StyledLine = [
-      ...this.prefix(e.conn, e.from),
+      ...this.prefix(e, e.from),
       { text: control ? '◆ ' : '▸ ', fg: color, bold: true },
       { text: `${e.opcodeName} (0x${e.opcode.toString(16)})`, fg: color, bold: true },
       { text: `  ${bits}  MASK=${e.masked ? 1 : 0}  longueur ${e.length} (forme ${e.lengthForm} bits)` },
