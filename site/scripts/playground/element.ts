@@ -248,8 +248,7 @@ class AwPlayground extends HTMLElement {
   private onEvent(e: MonitorEvent): void {
     this.lastSeq = Math.max(this.lastSeq, e.seq);
     learnClient(e, this.formatter.clients);
-    if (e.seq <= this.runStartSeq && e.type !== 'hello') return;
-    if (e.type === 'hello') return;
+    if (e.type === 'hello' || e.seq <= this.runStartSeq) return;
     this.events.push(e);
     const wire = wireBytes(e);
     if (wire) {
@@ -389,7 +388,6 @@ class AwPlayground extends HTMLElement {
     if (!block) {
       block = document.createElement('div');
       block.className = 'aw-pg-deliveries';
-      panel.append(block);
     }
     const title = document.createElement('p');
     title.textContent = 'Reçu par chaque client\u00a0:';
@@ -401,6 +399,7 @@ class AwPlayground extends HTMLElement {
       ul.append(li);
     }
     block.replaceChildren(title, ul);
+    // Kept last, after namespace blocks added since.
     panel.append(block);
   }
 
@@ -515,9 +514,8 @@ class AwPlayground extends HTMLElement {
     try {
       const hello = await this.session.connect();
       const ws = hello.endpoints.ws;
-      const lines = (name: string) => `${ws}${name}`;
-      const echo = lines('echo');
-      box.querySelector('.aw-pg-connect-urls')!.textContent = hello.scenarios.map((s) => lines(s)).join('\n');
+      const echo = `${ws}echo`;
+      box.querySelector('.aw-pg-connect-urls')!.textContent = hello.scenarios.map((s) => `${ws}${s}`).join('\n');
       box.querySelector('.aw-pg-cmd-wscat')!.textContent = `npx wscat -c "${echo}"`;
       box.querySelector('.aw-pg-cmd-websocat')!.textContent = `websocat "${echo}"`;
       box.querySelector('.aw-pg-cmd-python')!.textContent = `python3 -m websockets "${echo}"`;
