@@ -84,10 +84,6 @@ const ENV_NAMES: Record<keyof Limits, string> = {
   matchIntervalDefault: 'SANDBOX_MATCH_INTERVAL_DEFAULT',
 };
 
-export function envVarNames(): Readonly<Record<keyof Limits, string>> {
-  return ENV_NAMES;
-}
-
 /** Limits from env variables (positive integers only; others are ignored with a warning). */
 export function limitsFromEnv(env: Record<string, string | undefined> = process.env): Partial<Limits> {
   const out: Partial<Limits> = {};

@@ -29,8 +29,3 @@ export function clientLabel(query: URLSearchParams): string | null {
   const value = query.get('client');
   return value && /^[A-Za-z0-9_-]{1,16}$/.test(value) ? value : null;
 }
-
-/** Paths the sandbox answers (everything else, in dev, belongs to Vite/Astro). */
-export function isSandboxPath(url: string | undefined): boolean {
-  return !!url && (url.startsWith('/s/') || url.startsWith('/api/'));
-}
