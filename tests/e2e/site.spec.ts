@@ -112,18 +112,19 @@ test('une page sans bac à sable ne charge ni Monaco ni xterm', async ({ page })
     await page.goto(path);
     await page.mouse.wheel(0, 5000);
     await page.waitForLoadState('networkidle');
+    // Checked on each page, not only the last one visited.
+    const inline = await page.evaluate(() =>
+      [...document.querySelectorAll('style')].map((s) => s.textContent ?? '').join('\n'),
+    );
+    expect(inline, path).not.toMatch(/\.monaco-editor|\.xterm/);
+    // The CSS files a page links must not carry the libraries' styles either.
+    const cssTexts = await page.evaluate(async () => {
+      const hrefs = [...document.querySelectorAll<HTMLLinkElement>('link[rel="stylesheet"]')].map((l) => l.href);
+      return Promise.all(hrefs.map(async (h) => (await fetch(h)).text()));
+    });
+    for (const css of cssTexts) expect(css, path).not.toMatch(/\.monaco-editor|\.xterm/);
   }
-  const inline = await page.evaluate(() =>
-    [...document.querySelectorAll('style')].map((s) => s.textContent ?? '').join('\n'),
-  );
   expect(urls.filter((u) => /monaco|xterm|editor\.worker|ts\.worker/i.test(u))).toEqual([]);
-  expect(inline).not.toMatch(/\.monaco-editor|\.xterm/);
-  // The CSS files a page links must not carry the libraries' styles either.
-  const cssTexts = await page.evaluate(async () => {
-    const hrefs = [...document.querySelectorAll<HTMLLinkElement>('link[rel="stylesheet"]')].map((l) => l.href);
-    return Promise.all(hrefs.map(async (h) => (await fetch(h)).text()));
-  });
-  for (const css of cssTexts) expect(css).not.toMatch(/\.monaco-editor|\.xterm/);
 });
 
 test('les ressources sont compressées et les fichiers hachés mis en cache pour toujours', async ({ request }) => {
