@@ -26,7 +26,7 @@ const dir = join(root, 'lessons', part);
 const file = join(dir, `${slug}.mdx`);
 if (existsSync(file)) fail(`La leçon existe déjà : lessons/${part}/${slug}.mdx`);
 mkdirSync(dir, { recursive: true });
-const order = (existsSync(dir) ? readdirSync(dir).filter((f) => /\.mdx?$/.test(f)).length : 0) + 1;
+const order = readdirSync(dir).filter((f) => /\.mdx?$/.test(f)).length + 1;
 
 const lesson = `---
 title: ${JSON.stringify(title)}
