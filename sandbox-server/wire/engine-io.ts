@@ -26,8 +26,7 @@ export function decodeEioPacket(text: string, opts: { truncated?: boolean; captu
   if (c === 'b') {
     const b64 = text.slice(1);
     if (!BASE64.test(b64) || b64.length % 4 === 1) return violation(1002, 'Engine.IO binary packet is not valid base64');
-    const bytes = Buffer.from(b64, 'base64');
-    return binaryPacket(bytes, bytes.length, opts.captureLimit);
+    return decodeEioBinary(Buffer.from(b64, 'base64'), opts.captureLimit);
   }
   const type = c.charCodeAt(0) - 0x30;
   if (type < 0 || type >= EIO_PACKET_TYPES.length) {
@@ -49,16 +48,12 @@ export function decodeEioPacket(text: string, opts: { truncated?: boolean; captu
 
 /** A binary message packet (WebSocket binary message, or decoded base64): data as hex. */
 export function decodeEioBinary(bytes: Uint8Array, captureLimit = PAYLOAD_CAPTURE_LIMIT): EioItem {
-  return binaryPacket(bytes, bytes.length, captureLimit);
+  return eioBinaryFromHex(hex(bytes.subarray(0, Math.min(bytes.length, captureLimit))));
 }
 
-/** A binary packet whose hex the frame decoder already captured (`length` is the full size). */
+/** A binary packet whose hex the frame decoder already captured (cut at the capture limit). */
 export function eioBinaryFromHex(dataHex: string): EioItem {
   return { type: 'eio', packet: 'message', binary: true, data: dataHex };
-}
-
-function binaryPacket(bytes: Uint8Array, length: number, captureLimit = PAYLOAD_CAPTURE_LIMIT): EioItem {
-  return { type: 'eio', packet: 'message', binary: true, data: hex(bytes.subarray(0, Math.min(length, captureLimit))) };
 }
 
 /**
