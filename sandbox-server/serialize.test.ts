@@ -61,6 +61,7 @@ describe('serializeEvent', () => {
   it('other events go through JSON.stringify', () => {
     const e = { type: 'info', conn: 'c1', message: 'a "b"\n' };
     expect(serializeEvent(3, 4, e)).toBe(serializeReference(3, 4, e));
+    expect(serializeEvent(3, 4, e)).toBe('{"seq":3,"t":4,"type":"info","conn":"c1","message":"a \\"b\\"\\n"}');
   });
 
   it('same text as JSON.stringify for what the frame decoder really produces', () => {
