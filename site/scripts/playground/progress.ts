@@ -31,11 +31,13 @@ export function isPassed(playground: string, checkId: string, lesson = lessonKey
   return read()[lesson]?.passed.includes(`${playground}/${checkId}`) ?? false;
 }
 
+/** Remembers a passed check; storage and sidebar are only touched the first time (runs re-check often). */
 export function markPassed(playground: string, checkId: string, lesson = lessonKey()): void {
   const p = read();
   const e = entry(p, lesson);
   const key = `${playground}/${checkId}`;
-  if (!e.passed.includes(key)) e.passed.push(key);
+  if (e.passed.includes(key)) return;
+  e.passed.push(key);
   if (!e.known.includes(key)) e.known.push(key);
   save(KEY, JSON.stringify(p));
   markSidebar();
