@@ -1,26 +1,13 @@
 // A lesson with a bad frontmatter must fail the real build, naming the file and each field.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-
-const root = new URL('../..', import.meta.url).pathname;
-// A copy inside the project (.tmp/, ignored): node_modules resolves from the parent folder,
-// without the symlink that confuses Vite's module ids.
-mkdirSync(join(root, '.tmp'), { recursive: true });
-const work = mkdtempSync(join(root, '.tmp', 'atelier-frontmatter-'));
-
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function copyProject(): void {
-  for (const entry of ['astro.config.mjs', 'tsconfig.json', 'package.json', 'site', 'lessons', 'sandbox-server']) {
-    cpSync(join(root, entry), join(work, entry), { recursive: true });
-  }
-}
+import { describe, expect, it } from 'vitest';
+import { copyProject } from './project-copy.ts';
 
 describe('frontmatter des leçons', () => {
   it('fait échouer la construction en nommant le fichier et les champs fautifs', () => {
-    copyProject();
+    const work = copyProject('frontmatter');
     const bad = join(work, 'lessons', 'fondations', 'lecon-cassee.mdx');
     writeFileSync(
       bad,

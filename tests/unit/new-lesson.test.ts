@@ -1,22 +1,14 @@
 // `npm run new-lesson` must scaffold a lesson that passes the schema and builds with its
 // playground. The generic e2e test (tests/e2e/lessons.spec.ts) then runs it like any lesson.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-
-const root = new URL('../..', import.meta.url).pathname;
-// A copy inside the project (.tmp/, ignored): node_modules resolves from the parent folder,
-// without the symlink that confuses Vite's module ids.
-mkdirSync(join(root, '.tmp'), { recursive: true });
-const work = mkdtempSync(join(root, '.tmp', 'atelier-new-lesson-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+import { describe, expect, it } from 'vitest';
+import { copyProject } from './project-copy.ts';
 
 describe('npm run new-lesson', () => {
   it('crée une leçon qui se construit avec son bac à sable et son exercice', () => {
-    for (const entry of ['astro.config.mjs', 'tsconfig.json', 'package.json', 'site', 'lessons', 'sandbox-server', 'scripts']) {
-      cpSync(join(root, entry), join(work, entry), { recursive: true });
-    }
+    const work = copyProject('new-lesson');
 
     const created = spawnSync('npm', ['run', 'new-lesson', '--', 'protocole/essai-formateur', 'Essai du formateur'], {
       cwd: work,
