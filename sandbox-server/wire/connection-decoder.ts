@@ -11,7 +11,7 @@ import { decodeEioPacket, decodeEioPayload, eioBinaryFromHex } from './engine-io
 import type { EioResult } from './engine-io.ts';
 import { FrameDecoder } from './frame-decoder.ts';
 import type { WireItem } from './frame-decoder.ts';
-import { header, HEAD_LIMIT, HttpParser } from './http-head.ts';
+import { header, HEAD_LIMIT, HttpParser, isWebSocketUpgrade, PENDING_LIMIT } from './http-head.ts';
 import type { HeadInfo, HttpParserItem } from './http-head.ts';
 import { SocketIoStream } from './socket-io.ts';
 
@@ -65,7 +65,7 @@ function requestInfo(info: HeadInfo): RequestInfo {
   const eio = target.includes('/socket.io/') && query.get('EIO') === '4';
   return {
     method: info.method ?? 'GET',
-    upgrade: /(^|,)\s*websocket\s*(,|$)/i.test(header(info, 'upgrade') ?? ''),
+    upgrade: isWebSocketUpgrade(info),
     eio,
     polling: eio && query.get('transport') !== 'websocket',
     sid: query.get('sid') ?? undefined,
@@ -144,7 +144,7 @@ export class ConnectionDecoder {
           const req = requestInfo(item.info);
           side.current = req;
           if (this.pending === NO_REQUESTS) this.pending = [];
-          if (this.pending.length >= 64) this.pending.shift();
+          if (this.pending.length >= PENDING_LIMIT) this.pending.shift();
           this.pending.push(req);
           this.server.http?.expect(req.method);
         } else {

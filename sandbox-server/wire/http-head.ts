@@ -11,7 +11,7 @@ export const HEAD_LIMIT = 16 * 1024;
 /** Longest chunk-size line (size plus extensions). */
 const CHUNK_LINE_LIMIT = 1024;
 /** Requests remembered for pairing responses (pipelining depth). */
-const PENDING_LIMIT = 64;
+export const PENDING_LIMIT = 64;
 
 export type HttpItem = Omit<HttpEvent, 'seq' | 't' | 'conn' | 'from'>;
 export type HttpBodyItem = Omit<HttpBodyEvent, 'seq' | 't' | 'conn' | 'from'>;
@@ -44,6 +44,11 @@ export type HttpParserItem = HttpItem | HttpBodyItem | ViolationItem | HeadItem 
 export function header(info: HeadInfo, name: string): string | undefined {
   const values = info.headers.filter(([n]) => n === name).map(([, v]) => v);
   return values.length > 0 ? values.join(', ') : undefined;
+}
+
+/** A request head asking for a WebSocket upgrade (its `Upgrade` header lists `websocket`). */
+export function isWebSocketUpgrade(info: HeadInfo): boolean {
+  return /(^|,)\s*websocket\s*(,|$)/i.test(header(info, 'upgrade') ?? '');
 }
 
 // Parser states.
@@ -255,8 +260,7 @@ export class HttpParser {
     } else {
       framing = this.kind === 'response' ? 'close' : 'none';
     }
-    const upgrade = this.kind === 'request' && /(^|,)\s*websocket\s*(,|$)/i.test(header(info, 'upgrade') ?? '');
-    if (upgrade) return this.upgrade(chunk, pos, out);
+    if (this.kind === 'request' && isWebSocketUpgrade(info)) return this.upgrade(chunk, pos, out);
 
     const eventStream = /^\s*text\/event-stream/i.test(header(info, 'content-type') ?? '');
     if (framing === 'none' || (framing === 'length' && this.remaining === 0)) {
