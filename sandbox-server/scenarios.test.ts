@@ -1,7 +1,8 @@
 // Integration tests of the control and match scenarios (WebSocket, long polling, SSE).
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Monitor, closed, createSession, nextMessage, openWs, startApp, within } from './test-helpers.ts';
+import { Monitor, closed, createSession, nextMessage, openWs, sleep, startApp, within } from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 
 let t: TestApp;
@@ -139,6 +140,36 @@ describe('match', () => {
     expect(res.bodyLength).toBeGreaterThan(0);
     expect(m.of('http').some((e) => e.from === 'client' && e.head.startsWith(`GET /s/${id}/match/poll?wait=1`))).toBe(true);
     m.close();
+  });
+
+  it('long polls on one keep-alive connection leave no listener behind on its socket', async () => {
+    const id = await createSession(t);
+    const sockets: Socket[] = [];
+    const onConnection = (s: Socket) => sockets.push(s);
+    t.app.server.on('connection', onConnection);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const poll = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${t.http}/s/${id}/match/poll?wait=1&interval=50`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const closeListeners: number[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        expect(await within(poll(), 5000, 'long poll')).toBe(200);
+        await sleep(20);
+        closeListeners.push(sockets[0].listenerCount('close'));
+      }
+    } finally {
+      t.app.server.off('connection', onConnection);
+      agent.destroy();
+    }
+    expect(sockets).toHaveLength(1);
+    expect(closeListeners[3]).toBe(closeListeners[0]);
   });
 
   it('SSE: text/event-stream with match events, shown as http-body events', async () => {

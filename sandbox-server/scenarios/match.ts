@@ -163,13 +163,13 @@ export function createMatchHttpRoute(env: ScenarioEnv): HttpRoute {
       return true;
     }
     const feed = feedOf(session, env.limits, path.query);
-    if (path.rest === 'match/poll') poll(req, res, feed, path.query, env.limits);
+    if (path.rest === 'match/poll') poll(res, feed, path.query, env.limits);
     else sse(req, res, feed);
     return true;
   };
 }
 
-function poll(req: IncomingMessage, res: ServerResponse, feed: MatchFeed, query: URLSearchParams, limits: Limits): void {
+function poll(res: ServerResponse, feed: MatchFeed, query: URLSearchParams, limits: Limits): void {
   const wait = query.get('wait') === '1';
   const sinceRaw = query.get('since');
   const since = sinceRaw !== null && /^\d+$/.test(sinceRaw) ? Number(sinceRaw) : null;
@@ -178,21 +178,23 @@ function poll(req: IncomingMessage, res: ServerResponse, feed: MatchFeed, query:
     return;
   }
   let done = false;
-  const finish = (event: MatchEvent | null) => {
-    if (done) return;
+  /** Ends the wait once (event, timeout or client gone); false if it had already ended. */
+  const stop = (): boolean => {
+    if (done) return false;
     done = true;
     off();
     clearTimeout(timer);
-    if (event) sendJson(res, 200, { ...feed.snapshot(), events: [event] });
-    else res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
+    return true;
   };
-  const off = feed.subscribe((e) => finish(e));
-  const timer = setTimeout(() => finish(null), limits.longPollMs);
-  req.socket.once('close', () => {
-    done = true;
-    off();
-    clearTimeout(timer);
+  const off = feed.subscribe((e) => {
+    if (stop()) sendJson(res, 200, { ...feed.snapshot(), events: [e] });
   });
+  const timer = setTimeout(() => {
+    if (stop()) res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
+  }, limits.longPollMs);
+  // The response's close, not the socket's: a keep-alive socket carries many polls, and a listener
+  // on it would stay (one more per poll) until the connection ends.
+  res.once('close', stop);
 }
 
 function sse(req: IncomingMessage, res: ServerResponse, feed: MatchFeed): void {
