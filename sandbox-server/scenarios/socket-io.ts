@@ -17,7 +17,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import { wsProtections } from '../limits.ts';
 import type { Session } from '../sessions.ts';
-import { reportWsError } from './common.ts';
+import { connOf, reportWsError } from './common.ts';
 import type { ScenarioEnv } from './common.ts';
 
 const MAX_ROOM = 64;
@@ -65,7 +65,7 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     handleUpgrade(...args: Parameters<WebSocketServer['handleUpgrade']>): void {
       const [req, , , cb] = args;
       args[3] = (ws, request) => {
-        const conn = env.tap.connInfo(req.socket)?.conn;
+        const conn = connOf(env, req);
         session.websockets.add(ws);
         ws.on('close', () => session.websockets.delete(ws));
         ws.on('error', (err: Error & { code?: string }) => reportWsError(session, conn, err, limits));
