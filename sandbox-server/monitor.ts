@@ -47,6 +47,13 @@ export interface SubscribeOptions {
 }
 
 const OPEN = 1;
+/** Close code of the monitor (and learner) sockets of an ending session: going away. */
+export const END_CLOSE_CODE = 1001;
+
+/** Close reason sent with END_CLOSE_CODE to the sockets of an ending session. */
+export function endCloseReason(reason: 'shutdown' | 'expired'): string {
+  return reason === 'shutdown' ? 'Arrêt du serveur' : 'Session expirée';
+}
 const RETRY_MS = 20;
 const MIN_CAPACITY = 8;
 /** A batched message is closed once it holds this many characters of events. */
@@ -169,13 +176,13 @@ export class SessionMonitor {
   }
 
   /** Emits `end`, delivers what is left to every monitor (ignoring the high-water mark), closes them. */
-  end(reason: 'shutdown' | 'expired', closeCode = 1001): void {
+  end(reason: 'shutdown' | 'expired'): void {
     if (this.ended) return;
     this.emit({ type: 'end', reason });
     this.ended = true;
     this.flush(true);
     for (const sub of this.subscribers) {
-      if (sub.ws.readyState === OPEN) sub.ws.close(closeCode, reason === 'shutdown' ? 'Arrêt du serveur' : 'Session expirée');
+      if (sub.ws.readyState === OPEN) sub.ws.close(END_CLOSE_CODE, endCloseReason(reason));
     }
     this.subscribers.clear();
     if (this.retryTimer) clearTimeout(this.retryTimer);

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { KeyedCounter, TokenBucket } from './limits.ts';
 import type { Limits } from './limits.ts';
-import { SessionMonitor } from './monitor.ts';
+import { END_CLOSE_CODE, endCloseReason, SessionMonitor } from './monitor.ts';
 import type { EventInput } from './monitor.ts';
 import type { LimitEvent } from './protocol.ts';
 
@@ -111,8 +111,8 @@ export class Session {
         console.error(err);
       }
     }
-    const text = reason === 'shutdown' ? 'Arrêt du serveur' : 'Session expirée';
-    for (const ws of this.websockets) ws.close(1001, text);
+    const text = endCloseReason(reason);
+    for (const ws of this.websockets) ws.close(END_CLOSE_CODE, text);
     // Sockets not owned by a WebSocket (polling, SSE, idle keep-alive) are destroyed; WebSocket
     // sockets get their closing handshake first, and ws destroys them after its close timeout.
     const wsSockets = new Set<unknown>();
