@@ -49,28 +49,30 @@ export interface StaticHandler {
   (req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
-/** Creates a handler for the files under `root`. Files are read once and kept in memory. */
+/**
+ * Creates a handler for the files under `root`. Files are read once and kept in memory; misses are
+ * not remembered (any URL can be asked for: remembering them would grow without bound).
+ */
 export function createStaticHandler(root: string): StaticHandler {
-  const cache = new Map<string, CachedFile | null>();
+  const cache = new Map<string, CachedFile>();
 
   async function load(path: string): Promise<CachedFile | null> {
-    if (cache.has(path)) return cache.get(path)!;
-    let file: CachedFile | null = null;
+    const cached = cache.get(path);
+    if (cached) return cached;
     try {
       const info = await stat(path);
-      if (info.isFile()) {
-        const body = await readFile(path);
-        file = {
-          body,
-          type: TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
-          etag: `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`,
-        };
-      }
+      if (!info.isFile()) return null;
+      const body = await readFile(path);
+      const file: CachedFile = {
+        body,
+        type: TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
+        etag: `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`,
+      };
+      cache.set(path, file);
+      return file;
     } catch {
-      file = null;
+      return null;
     }
-    cache.set(path, file);
-    return file;
   }
 
   function resolve(urlPath: string): string | null {
