@@ -108,11 +108,15 @@ describe('SessionMonitor', () => {
     expect(ws.events().map((e) => e.seq)).toEqual(Array.from({ length: 204 }, (_, i) => i + 1));
   });
 
-  it('event fields keep seq and t first and are not copied from the input', () => {
+  it('event fields keep seq and t first and are not copied from the input', async () => {
     const m = new SessionMonitor({ backlog: 10, highWater: 1 << 20 });
     const ev = { type: 'info' as const, message: 'a' };
     m.emit(ev, 42);
     expect(ev).toEqual({ type: 'info', message: 'a' });
+    const ws = new FakeWs();
+    m.subscribe(ws as unknown as WebSocket, hello);
+    await tick();
+    expect(ws.sent[1]).toBe('{"seq":2,"t":42,"type":"info","message":"a"}');
   });
 });
 
