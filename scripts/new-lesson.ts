@@ -11,20 +11,20 @@ const match = /^([a-z0-9-]+)\/([a-z0-9-]+)$/.exec(target ?? '');
 const partDirs = parts.map((p) => p.dir);
 
 function fail(message: string): never {
-  console.error(`${message}\nUsage : npm run new-lesson -- <partie>/<slug> "Titre de la leçon"`);
-  console.error(`Parties : ${partDirs.join(', ')}`);
+  console.error(`${message}\nUsage\u00a0: npm run new-lesson -- <partie>/<slug> "Titre de la leçon"`);
+  console.error(`Parties\u00a0: ${partDirs.join(', ')}`);
   process.exit(2);
 }
 
-if (!match) fail('Chemin attendu : « partie/slug » en minuscules, chiffres et tirets.');
+if (!match) fail('Chemin attendu\u00a0: «\u00a0partie/slug\u00a0» en minuscules, chiffres et tirets.');
 if (!title) fail('Titre manquant.');
 const [, part, slug] = match;
-if (!partDirs.includes(part)) fail(`Partie inconnue : « ${part} ».`);
+if (!partDirs.includes(part)) fail(`Partie inconnue\u00a0: «\u00a0${part}\u00a0».`);
 
 const root = new URL('..', import.meta.url).pathname;
 const dir = join(root, 'lessons', part);
 const file = join(dir, `${slug}.mdx`);
-if (existsSync(file)) fail(`La leçon existe déjà : lessons/${part}/${slug}.mdx`);
+if (existsSync(file)) fail(`La leçon existe déjà\u00a0: lessons/${part}/${slug}.mdx`);
 mkdirSync(dir, { recursive: true });
 const order = readdirSync(dir).filter((f) => /\.mdx?$/.test(f)).length + 1;
 
@@ -70,5 +70,5 @@ ws.onmessage = (event) => console.log('reçu :', event.data);
 `;
 
 writeFileSync(file, lesson);
-console.log(`Leçon créée : lessons/${part}/${slug}.mdx (position ${order} dans « ${part} »).`);
-console.log('Lancez « npm run dev » pour la voir, puis « npm test » pour la vérifier.');
+console.log(`Leçon créée\u00a0: lessons/${part}/${slug}.mdx (position ${order} dans «\u00a0${part}\u00a0»).`);
+console.log('Lancez «\u00a0npm run dev\u00a0» pour la voir, puis «\u00a0npm test\u00a0» pour la vérifier.');

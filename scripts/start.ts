@@ -20,7 +20,7 @@ function newestMtime(path: string): number {
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
 const newestSource = Math.max(...sources.map((s) => newestMtime(join(root, s))));
 if (built < newestSource) {
-  console.log(built ? 'Le site a changé : reconstruction…' : 'Première construction du site…');
+  console.log(built ? 'Le site a changé\u00a0: reconstruction…' : 'Première construction du site…');
   const result = spawnSync('npx', ['astro', 'build'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }

@@ -15,7 +15,7 @@ for (const step of steps) {
   const result = spawnSync(step.cmd[0], step.cmd.slice(1), { stdio: 'inherit', env: process.env });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (result.status !== 0) {
-    console.error(`\n✗ Échec : ${step.name} (${seconds} s)`);
+    console.error(`\n✗ Échec\u00a0: ${step.name} (${seconds} s)`);
     process.exit(result.status ?? 1);
   }
   console.log(`\n✓ ${step.name} (${seconds} s)`);

@@ -35,7 +35,7 @@ test('le code de départ s’exécute et ses trames apparaissent dans le termina
   await ready(page);
   await runButton(page).click();
   await expect(consoleLog(page)).toContainText('[A ligne 11] message reçu : Bonjour');
-  await expect.poll(() => terminalText(page)).toContain('texte « Bonjour »');
+  await expect.poll(() => terminalText(page)).toContain('texte «\u00a0Bonjour\u00a0»');
   const text = await terminalText(page);
   expect(text).toMatch(/A +→ HTTP GET \/s\/[^ ]+\/echo\?client=A HTTP\/1\.1/);
   expect(text).toMatch(/A +→ ▸ text \(0x1\).*MASK=1/);
@@ -201,14 +201,14 @@ test('plusieurs clients et Socket.IO : étiquettes A/B et annotations Engine.IO'
   await expect(consoleLog(page)).toContainText('[B ligne 6] thanks reçu');
   // The rooms panel shows who is in which room.
   const rooms = playground(page).getByRole('region', { name: 'Rooms' });
-  await expect(rooms).toContainText(/« salon »\s:\s(A, B|B, A)/);
+  await expect(rooms).toContainText(/«\ssalon\s»\s:\s(A, B|B, A)/);
   // …and who received what: each client got its own « thanks ».
-  await expect(rooms).toContainText(/A a reçu\s:.*« thanks »/);
-  await expect(rooms).toContainText(/B a reçu\s:.*« thanks »/);
+  await expect(rooms).toContainText(/A a reçu\s:.*«\sthanks\s»/);
+  await expect(rooms).toContainText(/B a reçu\s:.*«\sthanks\s»/);
   const text = await terminalText(page);
   expect(text).toMatch(/^A +● connexion/m);
   expect(text).toMatch(/^B +● connexion/m);
-  expect(text).toMatch(/Socket\.IO EVENT nsp \/comments « comment »/);
+  expect(text).toMatch(/Socket\.IO EVENT nsp \/comments «\scomment\s»/);
 });
 
 test('aucune violation grave d’accessibilité sur une leçon avec bac à sable', async ({ page }) => {

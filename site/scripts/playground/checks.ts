@@ -219,11 +219,11 @@ export function validateCheck(c: unknown): string[] {
   const errors: string[] = [];
   if (!c || typeof c !== 'object') return ['un exercice doit être un objet { id, label, expect }'];
   const o = c as Record<string, unknown>;
-  if (typeof o.id !== 'string' || !o.id) errors.push('« id » manquant');
-  if (typeof o.label !== 'string' || !o.label) errors.push(`exercice « ${String(o.id)} » : « label » manquant`);
-  if (o.expect === undefined) errors.push(`exercice « ${String(o.id)} » : « expect » manquant`);
+  if (typeof o.id !== 'string' || !o.id) errors.push('«\u00a0id\u00a0» manquant');
+  if (typeof o.label !== 'string' || !o.label) errors.push(`exercice «\u00a0${String(o.id)}\u00a0»\u00a0: «\u00a0label\u00a0» manquant`);
+  if (o.expect === undefined) errors.push(`exercice «\u00a0${String(o.id)}\u00a0»\u00a0: «\u00a0expect\u00a0» manquant`);
   for (const m of [...list(o.expect as Matcher | Matcher[]), ...list(o.none as Matcher | Matcher[])]) {
-    errors.push(...validateMatcher(m).map((msg) => `exercice « ${String(o.id)} » : ${msg}`));
+    errors.push(...validateMatcher(m).map((msg) => `exercice «\u00a0${String(o.id)}\u00a0»\u00a0: ${msg}`));
   }
   return errors;
 }
@@ -236,7 +236,7 @@ const MATCHER_KEYS = new Set([
 export function validateMatcher(m: unknown): string[] {
   if (!m || typeof m !== 'object' || Array.isArray(m)) return ['un critère doit être un objet'];
   const errors: string[] = [];
-  for (const key of Object.keys(m)) if (!MATCHER_KEYS.has(key)) errors.push(`champ de critère inconnu « ${key} »`);
+  for (const key of Object.keys(m)) if (!MATCHER_KEYS.has(key)) errors.push(`champ de critère inconnu «\u00a0${key}\u00a0»`);
   // Every TextMatch field accepts { regex }: a bad one must fail the build, not the learner's run.
   for (const key of ['text', 'reason', 'head'] as const) {
     const match = (m as Matcher)[key];
@@ -244,7 +244,7 @@ export function validateMatcher(m: unknown): string[] {
     try {
       new RegExp(match.regex);
     } catch {
-      errors.push(`expression régulière invalide « ${match.regex} »`);
+      errors.push(`expression régulière invalide «\u00a0${match.regex}\u00a0»`);
     }
   }
   return errors;

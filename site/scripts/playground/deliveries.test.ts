@@ -16,8 +16,8 @@ describe('qui a reçu quoi', () => {
     const counted = events.filter((e) => countDelivery(deliveries, e, clients)).length;
     expect(counted).toBe(3);
     expect(describeDeliveries(deliveries, ['A', 'B', 'C'])).toEqual([
-      'A a reçu\u00a0: « thanks »',
-      'B a reçu\u00a0: « said » ×2',
+      'A a reçu\u00a0: «\u00a0thanks\u00a0»',
+      'B a reçu\u00a0: «\u00a0said\u00a0» ×2',
       'C n’a reçu aucun évènement',
     ]);
   });

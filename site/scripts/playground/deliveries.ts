@@ -21,7 +21,7 @@ export function describeDeliveries(deliveries: Deliveries, expected: string[]): 
   return labels.map((label) => {
     const got = deliveries.get(label);
     if (!got || got.size === 0) return `${label} n’a reçu aucun évènement`;
-    const list = [...got].map(([name, n]) => (n > 1 ? `« ${name} » ×${n}` : `« ${name} »`)).join(', ');
+    const list = [...got].map(([name, n]) => (n > 1 ? `«\u00a0${name}\u00a0» ×${n}` : `«\u00a0${name}\u00a0»`)).join(', ');
     return `${label} a reçu\u00a0: ${list}`;
   });
 }

@@ -63,7 +63,7 @@ class AwPlayground extends HTMLElement {
       if (code === null) return;
       this.setCode(code);
       this.persist(code);
-      this.status('Code chargé depuis un lien partagé. Appuyez sur « Exécuter » pour le lancer.');
+      this.status('Code chargé depuis un lien partagé. Appuyez sur «\u00a0Exécuter\u00a0» pour le lancer.');
     });
 
     this.$('[data-action=run]').addEventListener('click', () => void this.run());
@@ -148,7 +148,7 @@ class AwPlayground extends HTMLElement {
       const hadFocus = document.activeElement === textarea;
       this.editor = createEditor(host, {
         code: textarea.value,
-        label: `Code JavaScript : ${this.props.title}`,
+        label: `Code JavaScript\u00a0: ${this.props.title}`,
         uri: `${lessonKey().replace(/\W+/g, '_')}/${this.props.id}`,
         onRun: () => void this.run(),
       });
@@ -166,7 +166,7 @@ class AwPlayground extends HTMLElement {
       this.prepareRun();
     })().catch((err) => {
       this.loading = null;
-      this.log('A', { t: 'error', kind: 'error', text: `Chargement de l’éditeur impossible : ${String(err)}`, line: null });
+      this.log('A', { t: 'error', kind: 'error', text: `Chargement de l’éditeur impossible\u00a0: ${String(err)}`, line: null });
     });
     return this.loading;
   }
@@ -223,7 +223,7 @@ class AwPlayground extends HTMLElement {
           this.$('[data-action=stop]').setAttribute('disabled', '');
           this.status(
             reason === 'replaced'
-              ? 'Arrêté : un autre bac à sable de la page a été lancé.'
+              ? 'Arrêté\u00a0: un autre bac à sable de la page a été lancé.'
               : reason === 'timeout'
                 ? 'Arrêté après 10 minutes d’exécution.'
                 : 'Arrêté.',
@@ -317,7 +317,7 @@ class AwPlayground extends HTMLElement {
     const list = this.$('.aw-pg-console-list');
     const li = document.createElement('div');
     if (m.t === 'truncated') {
-      li.textContent = `[${client}] … trop de messages : la suite de la console est ignorée.`;
+      li.textContent = `[${client}] … trop de messages\u00a0: la suite de la console est ignorée.`;
       li.className = 'aw-warn';
     } else {
       const where = m.line ? ` ligne ${m.line}` : '';
@@ -368,7 +368,7 @@ class AwPlayground extends HTMLElement {
     const ul = document.createElement('ul');
     for (const [room, ids] of rooms) {
       const li = document.createElement('li');
-      li.textContent = `« ${room} »\u00a0: ${ids.map(who).join(', ') || 'personne'}`;
+      li.textContent = `«\u00a0${room}\u00a0»\u00a0: ${ids.map(who).join(', ') || 'personne'}`;
       ul.append(li);
     }
     if (!rooms.length) {
@@ -411,7 +411,7 @@ class AwPlayground extends HTMLElement {
     btn.dataset.seq = String(e.seq);
     const who = this.formatter.labelOf(e).text;
     const arrow = e.from === 'client' ? `${who} → serveur` : `serveur → ${who}`;
-    const text = e.text ? ` « ${e.text.length > 24 ? e.text.slice(0, 24) + '…' : e.text} »` : '';
+    const text = e.text ? ` «\u00a0${e.text.length > 24 ? e.text.slice(0, 24) + '…' : e.text}\u00a0»` : '';
     btn.textContent = `${arrow} · ${e.opcodeName} · ${e.length}\u00a0o${text}`;
     btn.className = e.opcode >= 8 ? 'aw-control' : '';
     li.append(btn);
@@ -477,7 +477,7 @@ class AwPlayground extends HTMLElement {
       const dt = document.createElement('dt');
       dt.textContent = 'Texte (démasqué)';
       const dd = document.createElement('dd');
-      dd.textContent = `« ${e.text} »`;
+      dd.textContent = `«\u00a0${e.text}\u00a0»`;
       dl.append(dt, dd);
     }
     const body = panel.querySelector('.aw-pg-frame-body')!;

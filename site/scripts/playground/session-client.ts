@@ -31,7 +31,7 @@ export class SessionClient {
   private async open(): Promise<HelloEvent> {
     const res = await fetch(new URL('/api/sessions', this.base), { method: 'POST' });
     if (res.status !== 201 && res.status !== 200) {
-      throw new Error(res.status === 429 ? 'Trop de sessions ouvertes : réessayez dans un instant.' : `Le bac à sable ne répond pas (HTTP ${res.status}).`);
+      throw new Error(res.status === 429 ? 'Trop de sessions ouvertes\u00a0: réessayez dans un instant.' : `Le bac à sable ne répond pas (HTTP ${res.status}).`);
     }
     const { id } = (await res.json()) as CreateSessionResponse;
     const url = new URL(`/api/sessions/${encodeURIComponent(id)}/monitor`, this.base);

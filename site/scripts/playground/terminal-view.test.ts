@@ -17,7 +17,7 @@ describe('terminal formatting', () => {
     expect(text).toContain('A   → ▸ text (0x1)  FIN=1 RSV1=0 RSV2=0 RSV3=0  MASK=1  longueur 5 (forme 7 bits)');
     expect(text).toContain('en-tête 81 85 37 fa 21 3d  clé de masquage 37 fa 21 3d');
     expect(text).toContain('charge (démasquée) 48 65 6c 6c 6f');
-    expect(text).toContain('texte « Hello »');
+    expect(text).toContain('texte «\u00a0Hello\u00a0»');
     expect(text).toContain('A   ← ▸ text (0x1)');
   });
   it('makes control frames stand out with their close code', () => {
@@ -25,7 +25,7 @@ describe('terminal formatting', () => {
     expect(text).toMatch(/A   → ◆ close \(0x8\).*code 1000/);
   });
   it('annotates Engine.IO / Socket.IO packets', () => {
-    expect(render()).toContain('↳ Engine.IO message (websocket) · Socket.IO EVENT nsp / « say »');
+    expect(render()).toContain('↳ Engine.IO message (websocket) · Socket.IO EVENT nsp / «\u00a0say\u00a0»');
   });
   it('applies filters', () => {
     const f = new EventFormatter();
@@ -48,7 +48,7 @@ describe('terminal formatting', () => {
     expect(wireBytes(ECHO_RUN[2])).toEqual({ from: 'client', bytes: 90 });
     const f = new EventFormatter();
     f.format(ECHO_RUN[1]);
-    expect(summary(ECHO_RUN[4], f)).toBe('Trame text A vers serveur, 5 octets : Hello.');
+    expect(summary(ECHO_RUN[4], f)).toBe('Trame text A vers serveur, 5 octets\u00a0: Hello.');
     expect(spacedHex('00'.repeat(40), 4)).toBe('00 00 00 00 … (+36 o)');
   });
 });

@@ -44,7 +44,7 @@ export function spacedHex(hex: string, max = 32): string {
 
 const quote = (s: string, max = 160) => {
   const clean = s.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-  return `« ${clean.length > max ? clean.slice(0, max) + '…' : clean} »`;
+  return `«\u00a0${clean.length > max ? clean.slice(0, max) + '…' : clean}\u00a0»`;
 };
 
 /** Bytes on the wire of an event, by direction (HTTP heads and bodies, WebSocket frames). */
@@ -145,7 +145,7 @@ export class EventFormatter {
           [
             ...this.prefix(e, e.from),
             {
-              text: `⇒ message ${e.opcode === 1 ? 'texte' : 'binaire'} réassemblé : ${e.length} o en ${e.frames} trame${e.frames > 1 ? 's' : ''}${e.compressed ? ', décompressé' : ''} `,
+              text: `⇒ message ${e.opcode === 1 ? 'texte' : 'binaire'} réassemblé\u00a0: ${e.length} o en ${e.frames} trame${e.frames > 1 ? 's' : ''}${e.compressed ? ', décompressé' : ''} `,
               fg: DIRECTION_COLOR[e.from],
             },
             { text: e.text !== undefined ? quote(e.text) : spacedHex(e.data ?? '', 16) },
@@ -161,7 +161,7 @@ export class EventFormatter {
           segs.push({ text: ` · Socket.IO ${e.sio.typeName}`, fg: 'magenta', bold: true });
           segs.push(dim(` nsp ${e.sio.nsp}`));
           if (e.sio.id !== undefined) segs.push(dim(` id ${e.sio.id}`));
-          if (e.sio.event) segs.push({ text: ` « ${e.sio.event} »`, bold: true });
+          if (e.sio.event) segs.push({ text: ` «\u00a0${e.sio.event}\u00a0»`, bold: true });
           if (e.sio.data !== undefined) segs.push({ text: ` ${truncate(JSON.stringify(e.sio.data), 160)}` });
         } else if (e.attachment) {
           segs.push({ text: ` · pièce jointe ${e.attachment.num + 1}/${e.attachment.of}`, fg: 'magenta' });
@@ -172,15 +172,15 @@ export class EventFormatter {
       }
       case 'violation':
         return [
-          [...this.prefix(e, e.from), { text: `⚠ violation du protocole (code ${e.code}) : ${e.message}`, fg: 'red', bold: true }],
+          [...this.prefix(e, e.from), { text: `⚠ violation du protocole (code ${e.code})\u00a0: ${e.message}`, fg: 'red', bold: true }],
         ];
       case 'limit':
-        return [[...this.prefix(e), { text: `⛔ limite « ${e.limit} » dépassée → ${e.action} : ${e.message}`, fg: 'red', bold: true }]];
+        return [[...this.prefix(e), { text: `⛔ limite «\u00a0${e.limit}\u00a0» dépassée → ${e.action}\u00a0: ${e.message}`, fg: 'red', bold: true }]];
       case 'info':
         return [[...this.prefix(e), { text: `ℹ ${e.message}`, fg: 'yellow' }]];
       case 'rooms': {
-        const parts = Object.entries(e.rooms).map(([room, ids]) => `${room} : ${ids.map((id) => this.socketLabel(e, id)).join(', ')}`);
-        return [[{ text: '        ' }, dim(`rooms (${e.nsp}) → ${parts.join(' ; ') || 'aucune'}`)]];
+        const parts = Object.entries(e.rooms).map(([room, ids]) => `${room}\u00a0: ${ids.map((id) => this.socketLabel(e, id)).join(', ')}`);
+        return [[{ text: '        ' }, dim(`rooms (${e.nsp}) → ${parts.join('\u202f; ') || 'aucune'}`)]];
       }
       case 'dropped':
         return [[{ text: `… ${e.count} évènements perdus (le moniteur n’a pas suivi)`, fg: 'red' }]];
@@ -205,7 +205,7 @@ export class EventFormatter {
       { text: `${e.opcodeName} (0x${e.opcode.toString(16)})`, fg: color, bold: true },
       { text: `  ${bits}  MASK=${e.masked ? 1 : 0}  longueur ${e.length} (forme ${e.lengthForm} bits)` },
     ];
-    if (e.code !== undefined) head.push({ text: `  code ${e.code}${e.reason ? ` « ${e.reason} »` : ''}`, fg: color, bold: true });
+    if (e.code !== undefined) head.push({ text: `  code ${e.code}${e.reason ? ` «\u00a0${e.reason}\u00a0»` : ''}`, fg: color, bold: true });
     const lines: StyledLine[] = [head];
     const hex: StyledLine = [{ text: '        ' }, dim('en-tête '), { text: spacedHex(e.header, 14) }];
     if (e.maskKey) hex.push(dim('  clé de masquage '), { text: spacedHex(e.maskKey), fg: 'yellow' });
@@ -246,19 +246,19 @@ export function summary(e: MonitorEvent, f: EventFormatter): string | null {
   const dir = 'from' in e ? (e.from === 'client' ? `${who} vers serveur` : `serveur vers ${who}`) : who;
   switch (e.type) {
     case 'conn-open':
-      return `Client ${who} : connexion ouverte vers /${e.path}.`;
+      return `Client ${who}\u00a0: connexion ouverte vers /${e.path}.`;
     case 'conn-close':
-      return `Client ${who} : connexion fermée (${e.reason}).`;
+      return `Client ${who}\u00a0: connexion fermée (${e.reason}).`;
     case 'http':
-      return `HTTP ${dir} : ${e.head.split('\r\n')[0]}.`;
+      return `HTTP ${dir}\u00a0: ${e.head.split('\r\n')[0]}.`;
     case 'frame':
-      return `Trame ${e.opcodeName} ${dir}, ${e.length} octets${e.text ? ` : ${truncate(e.text, 80)}` : ''}${e.code !== undefined ? `, code ${e.code}` : ''}.`;
+      return `Trame ${e.opcodeName} ${dir}, ${e.length} octets${e.text ? `\u00a0: ${truncate(e.text, 80)}` : ''}${e.code !== undefined ? `, code ${e.code}` : ''}.`;
     case 'violation':
-      return `Violation du protocole, code ${e.code} : ${e.message}.`;
+      return `Violation du protocole, code ${e.code}\u00a0: ${e.message}.`;
     case 'limit':
-      return `Limite dépassée : ${e.message}.`;
+      return `Limite dépassée\u00a0: ${e.message}.`;
     case 'info':
-      return `Information : ${e.message}.`;
+      return `Information\u00a0: ${e.message}.`;
     default:
       return null;
   }
