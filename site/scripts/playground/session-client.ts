@@ -15,8 +15,10 @@ export class SessionClient {
     this.base = base;
   }
 
-  onEvent(listener: SessionListener): void {
+  /** Adds a listener; returns its removal (bench/browser.ts listens during one run only). */
+  onEvent(listener: SessionListener): () => void {
     this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Resolves with the hello event of a live session, creating the session and monitor if needed. */
