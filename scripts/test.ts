@@ -18,5 +18,6 @@ for (const step of steps) {
     console.error(`\n✗ Échec\u00a0: ${step.name} (${seconds} s)`);
     process.exit(result.status ?? 1);
   }
-  console.log(`\n✓ ${step.name} (${seconds} s)`);
+  // Nothing after the last step: Playwright's summary closes the output.
+  if (step !== steps.at(-1)) console.log(`\n✓ ${step.name} (${seconds} s)`);
 }
