@@ -4,7 +4,7 @@
 // session that reads every event. Server CPU is read from /proc/<serverPid>/stat at both ends of
 // the measured window. Reports {type:'result', …} over IPC.
 import WebSocket from 'ws';
-import { procCpuSeconds, pool, sleep } from './lib.ts';
+import { createSessions, monitorUrl, openWs, procCpuSeconds, pool, sleep } from './lib.ts';
 
 const opts = JSON.parse(process.argv[2]) as {
   mode: 'plain' | 'sandbox';
@@ -21,15 +21,7 @@ const base = `127.0.0.1:${opts.port}`;
 const PAYLOAD = 'bench-echo-32-bytes-payload-0000'; // 32 bytes
 if (Buffer.byteLength(PAYLOAD) !== 32) throw new Error('payload must be 32 bytes');
 
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    const t = setTimeout(() => reject(new Error(`timeout opening ${url}`)), 10_000);
-    ws.once('open', () => (clearTimeout(t), resolve(ws)));
-    ws.once('error', (e) => (clearTimeout(t), reject(e)));
-    ws.once('unexpected-response', (_q, res) => (clearTimeout(t), reject(new Error(`HTTP ${res.statusCode} for ${url}`))));
-  });
-}
+const open = (url: string) => openWs(url, 10_000);
 
 let echoes = 0;
 let monitorEvents = 0;
@@ -43,14 +35,9 @@ if (opts.mode === 'plain') {
   for (let i = 0; i < opts.connections; i++) urls.push(`ws://${base}/`);
 } else {
   const sessions = Math.ceil(opts.connections / 2);
-  const ids: string[] = [];
-  for (let s = 0; s < sessions; s++) {
-    const res = await fetch(`http://${base}/api/sessions`, { method: 'POST' });
-    if (res.status !== 201) throw new Error(`POST /api/sessions → ${res.status}`);
-    ids.push(((await res.json()) as { id: string }).id);
-  }
+  const ids = await createSessions(base, sessions);
   for (const id of ids) {
-    const m = await open(`ws://${base}/api/sessions/${id}/monitor${opts.batch ? '?batch=1' : ''}`);
+    const m = await open(monitorUrl(base, id, opts.batch));
     m.on('message', (data) => {
       const s = data.toString();
       if (!opts.batch) {

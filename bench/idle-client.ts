@@ -2,20 +2,12 @@
 // ws server; sandbox: `perSession` echo clients per session plus that session's monitor), reports
 // {type:'connected'}, then holds them until told {type:'close'}.
 import WebSocket from 'ws';
-import { pool } from './lib.ts';
+import { createSessions, monitorUrl, openWs, pool } from './lib.ts';
 
 const opts = JSON.parse(process.argv[2]) as { mode: 'plain' | 'sandbox'; port: number; connections: number; perSession: number; batch?: boolean };
 const base = `127.0.0.1:${opts.port}`;
 
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    const t = setTimeout(() => reject(new Error(`timeout opening ${url}`)), 15_000);
-    ws.once('open', () => (clearTimeout(t), resolve(ws)));
-    ws.once('error', (e) => (clearTimeout(t), reject(e)));
-    ws.once('unexpected-response', (_q, res) => (clearTimeout(t), reject(new Error(`HTTP ${res.statusCode} for ${url}`))));
-  });
-}
+const open = (url: string) => openWs(url, 15_000);
 
 const sockets: WebSocket[] = [];
 let monitorEvents = 0;
@@ -25,14 +17,8 @@ if (opts.mode === 'plain') {
   });
 } else {
   const sessions = Math.ceil(opts.connections / opts.perSession);
-  const ids: string[] = new Array(sessions);
-  await pool(Array.from(ids, (_, i) => i), 20, async (i) => {
-    const res = await fetch(`http://${base}/api/sessions`, { method: 'POST' });
-    if (res.status !== 201) throw new Error(`POST /api/sessions → ${res.status}`);
-    ids[i] = ((await res.json()) as { id: string }).id;
-  });
-  const urls: string[] = [];
-  for (const id of ids) urls.push(`ws://${base}/api/sessions/${id}/monitor${opts.batch ? '?batch=1' : ''}`);
+  const ids = await createSessions(base, sessions);
+  const urls = ids.map((id) => monitorUrl(base, id, opts.batch));
   for (let i = 0; i < opts.connections; i++) urls.push(`ws://${base}/s/${ids[Math.floor(i / opts.perSession)]}/echo?client=${String.fromCharCode(65 + (i % opts.perSession))}`);
   await pool(urls, 50, async (url) => {
     const ws = await open(url);

@@ -4,28 +4,15 @@
 // of that client frame and computes now − send time (same clock: performance.now()).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { percentile, pool, procCpuSeconds, sleep } from './lib.ts';
+import { createSessions, monitorUrl, openWs, percentile, pool, procCpuSeconds, sleep } from './lib.ts';
 
 const opts = JSON.parse(process.argv[2]) as { port: number; serverPid: number; sessions: number; seconds: number; batch?: boolean };
 const base = `127.0.0.1:${opts.port}`;
 
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    const t = setTimeout(() => reject(new Error(`timeout opening ${url}`)), 20_000);
-    ws.once('open', () => (clearTimeout(t), resolve(ws)));
-    ws.once('error', (e) => (clearTimeout(t), reject(e)));
-    ws.once('unexpected-response', (_q, res) => (clearTimeout(t), reject(new Error(`HTTP ${res.statusCode} for ${url}`))));
-  });
-}
+const open = (url: string) => openWs(url, 20_000);
 
 const setupStart = performance.now();
-const ids: string[] = new Array(opts.sessions);
-await pool(Array.from(ids, (_, i) => i), 20, async (i) => {
-  const res = await fetch(`http://${base}/api/sessions`, { method: 'POST' });
-  if (res.status !== 201) throw new Error(`POST /api/sessions → ${res.status}`);
-  ids[i] = ((await res.json()) as { id: string }).id;
-});
+const ids = await createSessions(base, opts.sessions);
 
 const sentAt = new Map<string, number>();
 const latencies: number[] = [];
@@ -38,7 +25,7 @@ let measuring = false;
 
 const monitors: WebSocket[] = [];
 await pool(ids, 50, async (id) => {
-  const m = await open(`ws://${base}/api/sessions/${id}/monitor${opts.batch ? '?batch=1' : ''}`);
+  const m = await open(monitorUrl(base, id, opts.batch));
   m.on('message', (data) => {
     const now = performance.now();
     const parsed = JSON.parse(data.toString()) as Ev | Ev[];

@@ -3,6 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -107,3 +108,29 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T, i: number
 
 export const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : String(n);
+
+/** Opens a WebSocket (no compression, like the learners' scenarios); rejects after `timeoutMs`. */
+export function openWs(url: string, timeoutMs: number): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const t = setTimeout(() => reject(new Error(`timeout opening ${url}`)), timeoutMs);
+    ws.once('open', () => (clearTimeout(t), resolve(ws)));
+    ws.once('error', (e) => (clearTimeout(t), reject(e)));
+    ws.once('unexpected-response', (_q, res) => (clearTimeout(t), reject(new Error(`HTTP ${res.statusCode} for ${url}`))));
+  });
+}
+
+/** Creates `count` sandbox sessions (20 requests at a time) and returns their ids in order. */
+export async function createSessions(base: string, count: number): Promise<string[]> {
+  const ids: string[] = new Array(count);
+  await pool(Array.from(ids, (_, i) => i), 20, async (i) => {
+    const res = await fetch(`http://${base}/api/sessions`, { method: 'POST' });
+    if (res.status !== 201) throw new Error(`POST /api/sessions → ${res.status}`);
+    ids[i] = ((await res.json()) as { id: string }).id;
+  });
+  return ids;
+}
+
+/** Monitor URL of a session, in batched mode when asked. */
+export const monitorUrl = (base: string, id: string, batch?: boolean) =>
+  `ws://${base}/api/sessions/${id}/monitor${batch ? '?batch=1' : ''}`;
