@@ -117,9 +117,18 @@ export interface FrameEvent extends EventBase {
   /** Close frames: status code (absent if the payload is empty) and reason. */
   code?: number;
   reason?: string;
+  /**
+   * Set on a data frame that is a whole message by itself (FIN, text or binary, not compressed):
+   * no `message` event follows it; messageOfFrame() gives the one it stands for.
+   */
+  wholeMessage?: true;
 }
 
-/** A complete data message, reassembled from its frames (and inflated), after its last frame. */
+/**
+ * A complete data message, reassembled from its frames (and inflated), after its last frame. Sent
+ * only for messages of several frames or compressed ones; a message of one uncompressed frame is
+ * that frame's event, marked `wholeMessage` (see messageOfFrame).
+ */
 export interface MessageEvent extends EventBase {
   type: 'message';
   conn: string;
@@ -252,3 +261,27 @@ export interface CreateSessionResponse {
 /** Scenario names served as WebSocket endpoints at /s/<id>/<scenario>. */
 export const WS_SCENARIOS = ['echo', 'broadcast', 'match', 'control', 'echo-deflate'] as const;
 export type WsScenario = (typeof WS_SCENARIOS)[number];
+
+/**
+ * The `message` event a frame marked `wholeMessage` stands for (same seq and t as the frame), or
+ * null for any other frame. Consumers that want every message as a `message` event (the page, the
+ * tests) call it on each frame.
+ */
+export function messageOfFrame(frame: FrameEvent): MessageEvent | null {
+  if (!frame.wholeMessage) return null;
+  const message: MessageEvent = {
+    seq: frame.seq,
+    t: frame.t,
+    type: 'message',
+    conn: frame.conn,
+    from: frame.from,
+    opcode: frame.opcode,
+    length: frame.length,
+    frames: 1,
+    compressed: false,
+  };
+  if (frame.opcode === 0x1) message.text = frame.text ?? '';
+  else message.data = frame.payload;
+  if (frame.truncated) message.truncated = true;
+  return message;
+}

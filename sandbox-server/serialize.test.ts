@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { OPCODE_NAMES } from './protocol.ts';
 import { serializeEvent, serializeReference } from './serialize.ts';
-import { FrameDecoder } from './wire/frame-decoder.ts';
+import { ConnectionDecoder } from './wire/connection-decoder.ts';
+
+const UPGRADE_REQ = 'GET /s/x/echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+const UPGRADE_RES = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
 
 const hexArb = (max: number) => fc.uint8Array({ maxLength: max }).map((b) => Buffer.from(b).toString('hex'));
 // Any string, including quotes, backslashes, controls, non-BMP characters and lone surrogates.
@@ -17,12 +20,13 @@ const frameArb = fc.record({
   masked: fc.boolean(), maskKey: fc.option(hexArb(4), { nil: null }), length: fc.maxSafeNat(),
   lengthForm: fc.constantFrom(7 as const, 16 as const, 64 as const), header: hexArb(14), payload: hexArb(300),
   truncated: opt(fc.boolean()), code: opt(fc.integer({ min: 0, max: 65535 })), reason: opt(anyText), text: opt(anyText),
-  from, conn,
+  from, wholeMessage: opt(fc.constant(true as const)), conn,
 }).map((r) => {
   // The decoders' field order (optional fields only when set).
   const e: Record<string, unknown> = { type: 'frame', fin: r.fin, rsv1: r.rsv1, rsv2: r.rsv2, rsv3: r.rsv3, opcode: r.opcode, opcodeName: OPCODE_NAMES[r.opcode], masked: r.masked, maskKey: r.maskKey, length: r.length, lengthForm: r.lengthForm, header: r.header, payload: r.payload };
   for (const k of ['truncated', 'code', 'reason', 'text'] as const) if (r[k] !== undefined) e[k] = r[k];
   e.from = r.from;
+  if (r.wholeMessage) e.wholeMessage = true;
   e.conn = r.conn;
   return e;
 });
@@ -78,9 +82,13 @@ describe('serializeEvent', () => {
       return Buffer.concat([Buffer.from(head), mask ? Buffer.from(mask) : Buffer.alloc(0), Buffer.from(body)]);
     });
     fc.assert(fc.property(fc.array(frameBytes, { maxLength: 6 }), fc.boolean(), fc.integer({ min: 0, max: 300 }), (chunks, client, captureLimit) => {
-      const d = new FrameDecoder({ role: client ? 'client' : 'server', captureLimit });
-      for (const item of d.push(Buffer.concat(chunks))) {
-        const e = Object.assign(item, { from: client ? 'client' : 'server', conn: 'c7' });
+      // Through a whole connection decoder (after a handshake), as the tap does: its events add
+      // `from` and `wholeMessage` to the frame decoder's items; the tap adds `conn`.
+      const d = new ConnectionDecoder({ captureLimit });
+      d.push('client', Buffer.from(UPGRADE_REQ));
+      d.push('server', Buffer.from(UPGRADE_RES));
+      for (const item of d.push(client ? 'client' : 'server', Buffer.concat(chunks))) {
+        const e = Object.assign(item, { conn: 'c7' });
         expect(serializeEvent(9, 1700000000000, e)).toBe(serializeReference(9, 1700000000000, e));
       }
     }), { numRuns: 1000 });

@@ -38,7 +38,9 @@ function frame(seq: number, t: number, e: Frame): string {
   if (e.code !== undefined) s += ',"code":' + e.code;
   if (e.reason !== undefined) s += ',"reason":' + quote(e.reason);
   if (e.text !== undefined) s += ',"text":' + quote(e.text);
-  return s + ',"from":"' + e.from + '","conn":"' + e.conn + '"}';
+  s += ',"from":"' + e.from + '"';
+  if (e.wholeMessage !== undefined) s += ',"wholeMessage":' + e.wholeMessage;
+  return s + ',"conn":"' + e.conn + '"}';
 }
 
 function message(seq: number, t: number, e: Message): string {

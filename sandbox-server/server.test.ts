@@ -117,7 +117,9 @@ describe('sessions and monitor', () => {
     expect(sf).toMatchObject({ conn, masked: false, maskKey: null, header: '8102', payload: '4869', text: 'Hi' });
     // Wire order: request, 101, client frame, server frame.
     const order = m.events.filter((e) => e.conn === conn).map((e) => `${e.type}:${e.from ?? ''}`);
-    expect(order.slice(0, 5)).toEqual(['conn-open:', 'http:client', 'http:server', 'frame:client', 'message:client']);
+    // A message of one uncompressed frame is that frame's event, marked wholeMessage: no `message` event.
+    expect(order.slice(0, 5)).toEqual(['conn-open:', 'http:client', 'http:server', 'frame:client', 'frame:server']);
+    expect(m.events.filter((e) => e.type === 'frame' && e.conn === conn).map((e) => e.wholeMessage)).toEqual([true, true]);
     socket.destroy();
     const close = await m.waitFor((e) => e.type === 'conn-close' && e.conn === conn);
     expect(close.bytesIn).toBe(head.length + 4 + 3 + 3 + 2);
@@ -254,7 +256,7 @@ describe('sessions and monitor', () => {
     const events = () => raw.flat() as Array<Record<string, any>>;
     await within(
       (async () => {
-        while (!events().some((e) => e.type === 'message' && e.from === 'server' && e.text === 'pendant')) await sleep(10);
+        while (!events().some((e) => e.type === 'frame' && e.from === 'server' && e.wholeMessage && e.text === 'pendant')) await sleep(10);
       })(),
       5000,
       'batched events',

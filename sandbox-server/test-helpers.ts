@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { createAppServer } from './http-server.ts';
 import type { AppServer } from './http-server.ts';
 import type { Limits } from './limits.ts';
+import { messageOfFrame } from './protocol.ts';
 import type { MonitorEvent } from './protocol.ts';
 
 export interface TestApp {
@@ -85,7 +86,10 @@ export function nextMessage(ws: WebSocket, ms = 5000): Promise<{ data: Buffer; i
 type Ev = MonitorEvent & Record<string, any>;
 
 export class Monitor {
+  /** The events as received. */
   readonly events: Ev[] = [];
+  /** The same with the `message` event of each whole-message frame after it (what waitFor and of search). */
+  private readonly withMessages: Ev[] = [];
   readonly ws: WebSocket;
   private waiters: Array<() => void> = [];
   closeCode: number | null = null;
@@ -93,7 +97,11 @@ export class Monitor {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data) => {
-      this.events.push(JSON.parse(data.toString()));
+      const event = JSON.parse(data.toString()) as Ev;
+      this.events.push(event);
+      this.withMessages.push(event);
+      const message = event.type === 'frame' ? messageOfFrame(event) : null;
+      if (message) this.withMessages.push(message);
       for (const w of this.waiters) w();
     });
     ws.on('close', (code) => {
@@ -118,12 +126,12 @@ export class Monitor {
     return m;
   }
 
-  /** The first event (after `from` index) matching `pred`, waiting at most `ms`. */
+  /** The first event (after `from` index, messages included) matching `pred`, waiting at most `ms`. */
   waitFor(pred: (e: Ev) => boolean, ms = 5000, from = 0): Promise<Ev> {
     return within(
       new Promise<Ev>((resolve) => {
         const check = () => {
-          const found = this.events.slice(from).find(pred);
+          const found = this.withMessages.slice(from).find(pred);
           if (found) {
             this.waiters = this.waiters.filter((w) => w !== check);
             resolve(found);
@@ -138,7 +146,7 @@ export class Monitor {
   }
 
   of<T extends Ev['type']>(type: T, conn?: string): Ev[] {
-    return this.events.filter((e) => e.type === type && (conn === undefined || e.conn === conn));
+    return this.withMessages.filter((e) => e.type === type && (conn === undefined || e.conn === conn));
   }
 
   close(): void {

@@ -4,6 +4,9 @@ import { request } from 'node:http';
 import { Server } from 'socket.io';
 import { io } from 'socket.io-client';
 import { ConnectionDecoder, parseDeflate } from './connection-decoder.ts';
+import { FrameDecoder } from './frame-decoder.ts';
+import { messageOfFrame } from '../protocol.ts';
+import type { MonitorEvent } from '../protocol.ts';
 import type { DecodedEvent } from './connection-decoder.ts';
 import { tappedServer } from './tap-harness.ts';
 import { concatAll, cutsArb, feed } from './test-util.ts';
@@ -16,7 +19,7 @@ const UPGRADE_REQ = 'GET /s/x/echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n
 const UPGRADE_RES = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
 
 const summary = (events: DecodedEvent[]) =>
-  events.map((e) => `${e.from ?? '-'}:${e.type}${e.type === 'frame' ? `:${e.opcodeName}` : e.type === 'message' ? `:${e.text ?? e.data}` : e.type === 'http' ? `:${e.head.split('\r\n')[0]}` : ''}`);
+  events.map((e) => `${e.from ?? '-'}:${e.type}${e.type === 'frame' ? `:${e.opcodeName}${e.wholeMessage ? '=message' : ''}` : e.type === 'message' ? `:${e.text ?? e.data}` : e.type === 'http' ? `:${e.head.split('\r\n')[0]}` : ''}`);
 
 describe('ConnectionDecoder on hand-made traffic', () => {
   const client = concatAll([enc(UPGRADE_REQ), frame('bonjour', true), frame('', true, 0x9)]);
@@ -24,11 +27,9 @@ describe('ConnectionDecoder on hand-made traffic', () => {
   const expected = [
     'client:http:GET /s/x/echo HTTP/1.1',
     'server:http:HTTP/1.1 101 Switching Protocols',
-    'client:frame:text',
-    'client:message:bonjour',
+    'client:frame:text=message',
     'client:frame:ping',
-    'server:frame:text',
-    'server:message:bonjour',
+    'server:frame:text=message',
     'server:frame:pong',
     'server:frame:close',
   ];
@@ -36,7 +37,7 @@ describe('ConnectionDecoder on hand-made traffic', () => {
   it('switches each direction to frames at the right byte', () => {
     const d = new ConnectionDecoder();
     const events = [...d.push('client', enc(UPGRADE_REQ)), ...d.push('server', server), ...d.push('client', client.subarray(UPGRADE_REQ.length))];
-    expect(summary(events)).toEqual([expected[0], expected[1], ...expected.slice(5), ...expected.slice(2, 5)]);
+    expect(summary(events)).toEqual([expected[0], expected[1], ...expected.slice(4), ...expected.slice(2, 4)]);
   });
 
   it('property: any chunking gives the same events', () => {
@@ -45,7 +46,7 @@ describe('ConnectionDecoder on hand-made traffic', () => {
         const d = new ConnectionDecoder();
         // The request is complete before the server answers, as on a real connection.
         const events = [...feed((c) => d.push('client', c), enc(UPGRADE_REQ), cc), ...feed((c) => d.push('server', c), server, sc), ...feed((c) => d.push('client', c), client.subarray(UPGRADE_REQ.length), cc)];
-        expect(summary(events)).toEqual([expected[0], expected[1], ...expected.slice(5), ...expected.slice(2, 5)]);
+        expect(summary(events)).toEqual([expected[0], expected[1], ...expected.slice(4), ...expected.slice(2, 4)]);
       }),
       { numRuns: 200 },
     );
@@ -55,7 +56,7 @@ describe('ConnectionDecoder on hand-made traffic', () => {
     const d = new ConnectionDecoder();
     const early = d.push('client', client);
     expect(summary(early)).toEqual([expected[0]]);
-    expect(summary(d.push('server', server))).toEqual([expected[1], ...expected.slice(2, 5), ...expected.slice(5)]);
+    expect(summary(d.push('server', server))).toEqual([expected[1], ...expected.slice(2, 4), ...expected.slice(4)]);
   });
 
   it('a refused upgrade leaves the client speaking HTTP', () => {
@@ -81,7 +82,7 @@ describe('ConnectionDecoder on hand-made traffic', () => {
     d.push('server', enc(UPGRADE_RES));
     expect(d.push('client', frame('x', false))).toMatchObject([{ type: 'violation', from: 'client', code: 1002 }]);
     expect(d.push('client', frame('x', true))).toEqual([]);
-    expect(summary(d.push('server', frame('encore', false)))).toEqual(['server:frame:text', 'server:message:encore']);
+    expect(summary(d.push('server', frame('encore', false)))).toEqual(['server:frame:text=message']);
   });
 
   it('an HTTP error on one direction does not stop the other', () => {
@@ -89,6 +90,39 @@ describe('ConnectionDecoder on hand-made traffic', () => {
     d.push('client', enc('GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n'));
     expect(d.push('server', enc('HTTP/1.1 nope\r\n\r\n'))).toMatchObject([{ type: 'violation', from: 'server' }]);
     expect(summary(d.push('client', enc('GET /3 HTTP/1.1\r\n\r\n')))).toEqual(['client:http:GET /3 HTTP/1.1']);
+  });
+
+  it('property: the frames marked wholeMessage stand for exactly the message items they replace', () => {
+    const frames = fc.integer({ min: 1, max: 3 });
+    const message = fc.oneof(
+      fc.record({ binary: fc.constant(true), data: fc.uint8Array({ maxLength: 300 }), frames }),
+      fc.record({ binary: fc.constant(false), data: fc.string({ unit: 'grapheme', maxLength: 100 }).map((t) => enc(t)), frames }),
+    );
+    fc.assert(
+      fc.property(fc.array(message, { maxLength: 5 }), fc.integer({ min: 0, max: 300 }), cutsArb, (messages, captureLimit, cuts) => {
+        const wire = concatAll(
+          messages.flatMap(({ binary, data, frames }) => {
+            const size = Math.ceil(data.length / frames);
+            return Array.from({ length: frames }, (_, i) =>
+              concatAll(Sender.frame(Buffer.from(data.subarray(i * size, (i + 1) * size)), { fin: i === frames - 1, opcode: i > 0 ? 0 : binary ? 2 : 1, mask: false, readOnly: false, rsv1: false })),
+            );
+          }),
+        );
+        // The frame decoder alone gives a message item after every message's last frame.
+        const items = new FrameDecoder({ role: 'server', captureLimit }).push(wire);
+        const expected = items.filter((i) => i.type === 'message').map((i) => ({ ...i, from: 'server', conn: 'c1' }));
+        const d = new ConnectionDecoder({ captureLimit });
+        d.push('client', enc(UPGRADE_REQ));
+        d.push('server', enc(UPGRADE_RES));
+        const events = feed((c) => d.push('server', c), wire, cuts).map((e, i) => ({ ...e, seq: i + 2, t: 5, conn: 'c1' }) as MonitorEvent);
+        const rebuilt = events.flatMap((e) => (e.type === 'message' ? [e] : e.type === 'frame' && messageOfFrame(e) ? [messageOfFrame(e)] : []));
+        expect(rebuilt.map(({ seq, t, ...rest }) => rest)).toEqual(expected);
+        // Only one-frame messages are folded; the others keep their `message` event.
+        expect(events.filter((e) => e.type === 'message').length).toBe(messages.filter((m) => m.frames > 1).length);
+        expect(events.filter((e) => e.type === 'frame' && e.wholeMessage).length).toBe(messages.filter((m) => m.frames === 1).length);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('negotiated permessage-deflate parameters', () => {

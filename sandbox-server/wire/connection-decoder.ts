@@ -233,7 +233,13 @@ export class ConnectionDecoder {
   private onWire(from: Direction, item: WireItem, out: DecodedEvent[]): void {
     // Items are fresh objects from the frame decoder: `from` is set on them, not copied.
     (item as WireItem & { from: Direction }).from = from;
-    out.push(item as DecodedEvent);
+    if (item.type === 'message' && item.frames === 1 && !item.compressed) {
+      // A whole message in one uncompressed frame (the frame item just before it): the frame event
+      // says so and no `message` event is sent (PROTOCOL.md; messageOfFrame rebuilds it).
+      (out[out.length - 1] as FrameEvent).wholeMessage = true;
+    } else {
+      out.push(item as DecodedEvent);
+    }
     if (item.type !== 'message' || !this.ws?.eio) return;
     const side = from === 'client' ? this.client : this.server;
     const truncated = item.truncated === true;

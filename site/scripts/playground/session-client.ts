@@ -1,6 +1,8 @@
 // A sandbox session seen from the page: POST /api/sessions, then the monitor WebSocket that
 // streams the MonitorEvents, opened with `?batch=1`: each message is a JSON array of events (the
-// first one is `hello`, with the learner endpoints).
+// first one is `hello`, with the learner endpoints). Listeners get every message as a `message`
+// event, including those the server sends as a frame marked `wholeMessage`.
+import { messageOfFrame } from '../../../sandbox-server/protocol.ts';
 import type { CreateSessionResponse, HelloEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
 
 export type SessionListener = (event: MonitorEvent) => void;
@@ -30,6 +32,10 @@ export class SessionClient {
     return this.ready;
   }
 
+  private deliver(event: MonitorEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
   private async open(): Promise<HelloEvent> {
     const res = await fetch(new URL('/api/sessions', this.base), { method: 'POST' });
     if (res.status !== 201 && res.status !== 200) {
@@ -52,7 +58,10 @@ export class SessionClient {
         // Tolerate batched messages (an array of events) as well as one event per message.
         for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
           if (event.type === 'hello') resolve(event);
-          for (const l of this.listeners) l(event);
+          this.deliver(event);
+          // A one-frame message comes as its frame only: listeners get its `message` event too.
+          const message = event.type === 'frame' ? messageOfFrame(event) : null;
+          if (message) this.deliver(message);
         }
       };
       socket.onclose = () => {
