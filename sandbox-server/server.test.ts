@@ -1,6 +1,7 @@
 // Integration tests on real sockets: sessions, monitor contract, exact heads and frames, isolation.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Monitor, closed, createSession, nextMessage, openWs, sleep, startApp, within } from './test-helpers.ts';
@@ -172,6 +173,39 @@ describe('sessions and monitor', () => {
     expect(cf).toMatchObject({ code: 1000, reason: 'fini' });
     await m.waitFor((e) => e.type === 'conn-close' && e.conn === conn);
     m.close();
+  });
+
+  it('the replies to the messages of one TCP read leave in one socket write', async () => {
+    const id = await createSession(t);
+    const counts = { reads: 0, writes: 0 };
+    t.app.server.once('upgrade', (req: IncomingMessage) => {
+      const socket = req.socket as Socket & { _write: Function; _writev: Function };
+      const { _write, _writev } = socket;
+      socket._write = function (this: Socket, ...args: unknown[]) {
+        counts.writes++;
+        return _write.apply(this, args);
+      };
+      socket._writev = function (this: Socket, ...args: unknown[]) {
+        counts.writes++;
+        return _writev.apply(this, args);
+      };
+      socket.on('data', () => counts.reads++);
+    });
+    const ws = await openWs(`${t.ws}/s/${id}/echo`);
+    await sleep(20);
+    Object.assign(counts, { reads: 0, writes: 0 });
+    const echoes: string[] = [];
+    ws.on('message', (d) => echoes.push(d.toString()));
+    // Five frames in one client write (usually one read on the server).
+    const raw = (ws as unknown as { _socket: Socket })._socket;
+    raw.cork();
+    for (let i = 0; i < 5; i++) ws.send(`m${i}`);
+    raw.uncork();
+    await within((async () => { while (echoes.length < 5) await sleep(5); })(), 5000, 'five echoes');
+    expect(echoes).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(counts.reads).toBeGreaterThan(0);
+    expect(counts.writes).toBeLessThanOrEqual(counts.reads);
+    ws.close();
   });
 
   it('refuses unknown subprotocols and unknown scenarios', async () => {

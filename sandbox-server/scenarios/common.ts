@@ -1,7 +1,9 @@
 // What every scenario gets, and the wiring every learner WebSocket shares: registration in the
 // session (closed with 1001 at the end), the per-session message rate, and `limit` events for ws's
-// own protections (maxPayload → 1009, maxFragments / maxBufferedChunks → 1008).
+// own protections (maxPayload → 1009, maxFragments / maxBufferedChunks → 1008), and the replies to
+// one TCP read written at once.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket, ServerOptions } from 'ws';
@@ -49,7 +51,7 @@ export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session:
   const conn = connOf(env, req);
   session.websockets.add(ws);
   // Shared listeners (`this` is the socket); the per-socket part lives on the socket.
-  (ws as Learner)[LEARNER] = { session, conn, limits: env.limits, limited: false };
+  (ws as Learner)[LEARNER] = { session, conn, limits: env.limits, limited: false, socket: req.socket as Coalescing };
   ws.on('close', onLearnerClose);
   ws.on('message', onLearnerMessage);
   ws.on('error', onLearnerError);
@@ -57,7 +59,27 @@ export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session:
 }
 
 const LEARNER = Symbol('learner');
-type Learner = WebSocket & { [LEARNER]: { session: Session; conn: string | undefined; limits: Limits; limited: boolean } };
+type Learner = WebSocket & { [LEARNER]: { session: Session; conn: string | undefined; limits: Limits; limited: boolean; socket: Coalescing } };
+
+const COALESCING = Symbol('coalescing');
+type Coalescing = Socket & { [COALESCING]?: boolean };
+
+/**
+ * What the scenarios send while ws handles the messages of one TCP read leaves in one socket write:
+ * the socket stays corked until the end of the tick. Same bytes, same order, no timer; a burst of
+ * learner messages then costs one syscall instead of one per reply.
+ */
+function coalesceWrites(socket: Coalescing): void {
+  if (socket[COALESCING] || socket.destroyed) return;
+  socket[COALESCING] = true;
+  socket.cork();
+  process.nextTick(uncork, socket);
+}
+
+function uncork(socket: Coalescing): void {
+  socket[COALESCING] = false;
+  socket.uncork();
+}
 
 function onLearnerClose(this: WebSocket): void {
   (this as Learner)[LEARNER].session.websockets.delete(this);
@@ -65,6 +87,7 @@ function onLearnerClose(this: WebSocket): void {
 
 function onLearnerMessage(this: WebSocket): void {
   const l = (this as Learner)[LEARNER];
+  coalesceWrites(l.socket);
   if (l.limited || l.session.bucket.take()) return;
   l.limited = true;
   l.session.limit({
