@@ -115,7 +115,10 @@ describe('ConnectionDecoder on hand-made traffic', () => {
         d.push('client', enc(UPGRADE_REQ));
         d.push('server', enc(UPGRADE_RES));
         const events = feed((c) => d.push('server', c), wire, cuts).map((e, i) => ({ ...e, seq: i + 2, t: 5, conn: 'c1' }) as MonitorEvent);
-        const rebuilt = events.flatMap((e) => (e.type === 'message' ? [e] : e.type === 'frame' && messageOfFrame(e) ? [messageOfFrame(e)] : []));
+        const rebuilt = events.flatMap((e) => {
+          const m = e.type === 'message' ? e : e.type === 'frame' ? messageOfFrame(e) : null;
+          return m ? [m] : [];
+        });
         expect(rebuilt.map(({ seq, t, ...rest }) => rest)).toEqual(expected);
         // Only one-frame messages are folded; the others keep their `message` event.
         expect(events.filter((e) => e.type === 'message').length).toBe(messages.filter((m) => m.frames > 1).length);
