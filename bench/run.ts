@@ -25,7 +25,7 @@ interface Row {
 const rows: Row[] = [];
 const row = (figure: string, value: string, target: string, pass: boolean | null) => rows.push({ figure, value, target, pass });
 
-async function server(kind: 'plain' | 'sandbox', gc = false): Promise<Child & { port: number; pid: number }> {
+async function server(kind: 'plain' | 'plain-coalesced' | 'sandbox', gc = false): Promise<Child & { port: number; pid: number }> {
   const child = startChild(SERVER, [kind], { execArgv: gc ? ['--expose-gc'] : [] });
   const ready = await child.next<{ port: number; pid: number }>('ready', 30_000);
   return Object.assign(child, { port: ready.port, pid: ready.pid });
@@ -46,14 +46,20 @@ if (want('echo')) {
   log(`1. Echo throughput: ${load.connections} connections × ${load.window} pipelined 32-byte text messages, ` +
     `${load.warmupMs / 1000} s warm-up + ${load.measureMs / 1000} s measured; load client and server in separate processes`);
   const results: Record<string, Record<string, number>> = {};
-  for (const mode of ['plain', 'sandbox'] as const) {
+  for (const mode of ['plain', 'plain-coalesced', 'sandbox'] as const) {
     const srv = await server(mode);
-    const client = startChild(join(BENCH_DIR, 'echo-client.ts'), [JSON.stringify({ mode, port: srv.port, serverPid: srv.pid, batch, ...load })]);
+    const clientMode = mode === 'sandbox' ? 'sandbox' : 'plain';
+    const client = startChild(join(BENCH_DIR, 'echo-client.ts'), [JSON.stringify({ mode: clientMode, port: srv.port, serverPid: srv.pid, batch, ...load })]);
     const r = await client.next<Record<string, number>>('result', 60_000);
     await client.stop();
     await srv.stop();
     results[mode] = r;
-    const label = mode === 'plain' ? 'plain ws 8.23 (perMessageDeflate off)' : `sandbox echo (tap + decoders + 1 monitor per session of 2 clients; ${batch ? 'monitor ?batch=1' : 'monitor one event per message'})`;
+    const label =
+      mode === 'plain'
+        ? 'plain ws 8.23 (perMessageDeflate off)'
+        : mode === 'plain-coalesced'
+          ? 'plain ws 8.23 + the sandbox\'s write coalescing (one socket write per TCP read), for a like-for-like ratio'
+          : `sandbox echo (tap + decoders + 1 monitor per session of 2 clients; ${batch ? 'monitor ?batch=1' : 'monitor one event per message'}; replies coalesced)`;
     log(`   ${label}`);
     log(`      ${fmt(r.echoesPerSecond)} echoes/s; server CPU ${fmt(r.serverCpuSeconds, 2)} s in ${fmt(r.seconds, 2)} s → ` +
       `${fmt(r.echoesPerServerCpuSecond)} echoes per server CPU-second; load client CPU ${fmt(r.clientCpuSeconds, 2)} s`);
@@ -64,11 +70,14 @@ if (want('echo')) {
   }
   const ratioCpu = results.sandbox.echoesPerServerCpuSecond / results.plain.echoesPerServerCpuSecond;
   const ratioRate = results.sandbox.echoesPerSecond / results.plain.echoesPerSecond;
+  const ratioLike = results.sandbox.echoesPerServerCpuSecond / results['plain-coalesced'].echoesPerServerCpuSecond;
   log(`   ratio sandbox / plain: ${fmt(ratioCpu, 2)}× per server CPU-second, ${fmt(ratioRate, 2)}× in messages/s`);
+  log(`   ratio sandbox / plain with the same coalescing (what the tap, decoders and monitor cost): ${fmt(ratioLike, 2)}× per server CPU-second`);
   row('Echo: plain ws', `${fmt(results.plain.echoesPerSecond)} msg/s, ${fmt(results.plain.echoesPerServerCpuSecond)}/CPU-s`, '—', null);
   row('Echo: sandbox (tap+monitor)', `${fmt(results.sandbox.echoesPerSecond)} msg/s, ${fmt(results.sandbox.echoesPerServerCpuSecond)}/CPU-s`, '—', null);
   row(`Echo ratio per server CPU-s${batch ? ' [batch]' : ''}`, `${fmt(ratioCpu, 2)}×`, '≥ 0.6×', ratioCpu >= 0.6);
   row('Echo ratio in msg/s', `${fmt(ratioRate, 2)}×`, '(≥ 0.6×)', ratioRate >= 0.6);
+  row('Echo ratio vs coalesced plain ws, per CPU-s', `${fmt(ratioLike, 2)}×`, '(≥ 0.6×)', ratioLike >= 0.6);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 // Server child of the benchmark, one of:
 //   node bench/server.ts plain     → ws 8.23 WebSocketServer (perMessageDeflate off) echoing every message
+//   node bench/server.ts plain-coalesced → the same, with the sandbox's write coalescing (one socket
+//                                    write per TCP read: cork until the end of the tick)
 //   node bench/server.ts sandbox   → createAppServer (tap, decoders, monitors) with the bench's limits
 // Listens on 127.0.0.1:0, reports {type:'ready', port, pid, limits}; answers IPC requests:
 //   {type:'mem'} → GC (if --expose-gc) then {rss, heapUsed, external, arrayBuffers, newSpace, oldSpace (physical sizes)}
@@ -7,6 +9,7 @@
 //   {type:'eld-reset'} / {type:'eld'} → event-loop delay (ms) since the reset, heap and RSS
 import { once } from 'node:events';
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,10 +25,24 @@ const send = (m: object) => process.send?.(m);
 
 let close: () => Promise<void>;
 let port: number;
-if (kind === 'plain') {
+if (kind === 'plain' || kind === 'plain-coalesced') {
   const server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: true });
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
+    // plain-coalesced: the sandbox's write coalescing (scenarios/common.ts), for a like-for-like ratio.
+    const socket = req.socket as Socket & { coalescing?: boolean };
+    const uncork = () => {
+      socket.coalescing = false;
+      socket.uncork();
+    };
+    if (kind === 'plain-coalesced') {
+      ws.on('message', () => {
+        if (socket.coalescing) return;
+        socket.coalescing = true;
+        socket.cork();
+        process.nextTick(uncork);
+      });
+    }
     ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
     ws.on('error', () => ws.terminate());
   });
