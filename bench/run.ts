@@ -84,44 +84,52 @@ if (want('echo')) {
 // 2. Memory per idle connection
 if (want('memory')) {
   const N = 2000;
+  const WARMUP = Number(process.env.BENCH_WARMUP ?? 100);
   log();
-  log(`2. Memory per idle connection: ${N} idle WebSockets; server RSS after GC (--expose-gc, 3 passes) before and after, ` +
-    'after a warm-up batch of 100 connections opened and closed');
+  log(`2. Memory per idle connection: ${N} idle WebSockets; server RSS before and after, after a warm-up batch of 100 connections opened and closed, ` +
+    'measured two ways: (a) after 3 full GCs (--expose-gc); (b) then after V8\'s memory-reducing GC (the young generation, which V8 grows ' +
+    'while many objects survive and shrinks back when the heap is idle, is released)');
+  type Mem = { rss: number; heapUsed: number; external: number; newSpace: number; oldSpace: number; gc: boolean };
   const variants = [
     { name: 'plain ws', mode: 'plain' as const, perSession: 1 },
     { name: 'sandbox, 2 clients + 1 monitor per session', mode: 'sandbox' as const, perSession: 2 },
     { name: 'sandbox, 1 client + 1 monitor per session', mode: 'sandbox' as const, perSession: 1 },
   ];
   const perConn: number[] = [];
+  const perConnReduced: number[] = [];
+  // One server per variant and method: a memory-reducing GC before the connections would change
+  // what (a) measures.
   for (const v of variants) {
-    const srv = await server(v.mode, true);
-    const warm = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: 100, perSession: v.perSession })]);
-    await warm.next('connected', 60_000);
-    warm.send({ type: 'close' });
-    await warm.stop();
-    await sleep(500);
-    const before = await srv.ask<{ rss: number; heapUsed: number; external: number; newSpace: number; oldSpace: number; gc: boolean }>({ type: 'mem' });
-    const client = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: N, perSession: v.perSession, batch })]);
-    const c = await client.next<{ sockets: number }>('connected', 120_000);
-    await sleep(1000);
-    const after = await srv.ask<{ rss: number; heapUsed: number; external: number; newSpace: number; oldSpace: number }>({ type: 'mem' });
-    client.send({ type: 'close' });
-    await client.stop();
-    await srv.stop();
-    const rssPer = (after.rss - before.rss) / N;
-    const heapPer = (after.heapUsed - before.heapUsed) / N;
-    perConn.push(rssPer);
-    log(`   ${v.name}: ${c.sockets} client sockets (${N} learner connections) → RSS +${fmt((after.rss - before.rss) / 2 ** 20, 1)} MiB ` +
-      `= ${fmt(rssPer / 1024, 1)} KiB per learner connection (JS heap ${fmt(heapPer / 1024, 1)} KiB, external ${fmt((after.external - before.external) / N / 1024, 1)} KiB)${before.gc ? '' : ' [no GC available]'}`);
-    log(`      V8 physical sizes: new space ${fmt(before.newSpace / 2 ** 20, 1)} → ${fmt(after.newSpace / 2 ** 20, 1)} MiB (${fmt((after.newSpace - before.newSpace) / N / 1024, 1)} KiB per learner connection), ` +
-      `old space ${fmt(before.oldSpace / 2 ** 20, 1)} → ${fmt(after.oldSpace / 2 ** 20, 1)} MiB (${fmt((after.oldSpace - before.oldSpace) / N / 1024, 1)} KiB per learner connection)`);
+    for (const reduce of [false, true]) {
+      const srv = await server(v.mode, true);
+      const warm = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: WARMUP, perSession: v.perSession })]);
+      await warm.next('connected', 60_000);
+      warm.send({ type: 'close' });
+      await warm.stop();
+      await sleep(500);
+      const before = await srv.ask<Mem>({ type: 'mem', reduce });
+      const client = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: N, perSession: v.perSession, batch })]);
+      const c = await client.next<{ sockets: number }>('connected', 120_000);
+      await sleep(1000);
+      const after = await srv.ask<Mem>({ type: 'mem', reduce });
+      client.send({ type: 'close' });
+      await client.stop();
+      await srv.stop();
+      const per = (after.rss - before.rss) / N;
+      (reduce ? perConnReduced : perConn).push(per);
+      if (!reduce) log(`   ${v.name}: ${c.sockets} client sockets (${N} learner connections)${before.gc ? '' : ' [no GC available]'}`);
+      log(`      (${reduce ? 'b' : 'a'}) RSS +${fmt((after.rss - before.rss) / 2 ** 20, 1)} MiB = ${fmt(per / 1024, 1)} KiB per learner connection ` +
+        `(JS heap ${fmt((after.heapUsed - before.heapUsed) / N / 1024, 1)} KiB, external ${fmt((after.external - before.external) / N / 1024, 1)} KiB); ` +
+        `V8 new space ${fmt(before.newSpace / 2 ** 20, 1)} → ${fmt(after.newSpace / 2 ** 20, 1)} MiB, old space ${fmt(before.oldSpace / 2 ** 20, 1)} → ${fmt(after.oldSpace / 2 ** 20, 1)} MiB`);
+    }
   }
-  const r2 = perConn[1] / perConn[0];
-  const r1 = perConn[2] / perConn[0];
-  log(`   ratio sandbox / plain: ${fmt(r2, 2)}× (2 clients per session), ${fmt(r1, 2)}× (1 client per session); kernel socket buffers not included`);
-  row('Idle conn: plain ws', `${fmt(perConn[0] / 1024, 1)} KiB RSS`, '—', null);
-  row('Idle conn: sandbox (2 cl./session)', `${fmt(perConn[1] / 1024, 1)} KiB RSS (${fmt(r2, 2)}×)`, '≤ 2× plain', r2 <= 2);
-  row('Idle conn: sandbox (1 cl./session)', `${fmt(perConn[2] / 1024, 1)} KiB RSS (${fmt(r1, 2)}×)`, '(≤ 2× plain)', r1 <= 2);
+  const ratio = (a: number[], i: number) => a[i] / a[0];
+  log(`   ratio sandbox / plain, (b): ${fmt(ratio(perConnReduced, 1), 2)}× (2 clients per session), ${fmt(ratio(perConnReduced, 2), 2)}× (1 client per session); ` +
+    `(a): ${fmt(ratio(perConn, 1), 2)}×, ${fmt(ratio(perConn, 2), 2)}×; kernel socket buffers not included`);
+  row('Idle conn: plain ws (b)', `${fmt(perConnReduced[0] / 1024, 1)} KiB RSS`, '—', null);
+  row('Idle conn: sandbox, 2 cl./session (b)', `${fmt(perConnReduced[1] / 1024, 1)} KiB RSS (${fmt(ratio(perConnReduced, 1), 2)}×)`, '≤ 2× plain', ratio(perConnReduced, 1) <= 2);
+  row('Idle conn: sandbox, 1 cl./session (b)', `${fmt(perConnReduced[2] / 1024, 1)} KiB RSS (${fmt(ratio(perConnReduced, 2), 2)}×)`, '(≤ 2× plain)', ratio(perConnReduced, 2) <= 2);
+  row('Idle conn: sandbox, 2 cl./session (a)', `${fmt(perConn[1] / 1024, 1)} KiB vs ${fmt(perConn[0] / 1024, 1)} KiB RSS (${fmt(ratio(perConn, 1), 2)}×)`, '(≤ 2× plain)', ratio(perConn, 1) <= 2);
 }
 
 // ---------------------------------------------------------------------------------------------

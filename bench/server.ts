@@ -4,7 +4,7 @@
 //                                    write per TCP read: cork until the end of the tick)
 //   node bench/server.ts sandbox   → createAppServer (tap, decoders, monitors) with the bench's limits
 // Listens on 127.0.0.1:0, reports {type:'ready', port, pid, limits}; answers IPC requests:
-//   {type:'mem'} → GC (if --expose-gc) then {rss, heapUsed, external, arrayBuffers, newSpace, oldSpace (physical sizes)}
+//   {type:'mem', reduce?} → GC (if --expose-gc; reduce: then a memory-reducing GC) then {rss, heapUsed, external, arrayBuffers, newSpace, oldSpace (physical sizes)}
 //   {type:'cpu'} → process.cpuUsage() in seconds
 //   {type:'eld-reset'} / {type:'eld'} → event-loop delay (ms) since the reset, heap and RSS
 import { once } from 'node:events';
@@ -69,13 +69,16 @@ if (kind === 'plain' || kind === 'plain-coalesced') {
 
 const eld = monitorEventLoopDelay({ resolution: 5 });
 eld.enable();
-const gc = (globalThis as { gc?: () => void }).gc;
+const gc = (globalThis as { gc?: (options?: object) => void }).gc;
 process.on('message', async (m: { type: string }) => {
   if (m.type === 'mem') {
     if (gc) for (let i = 0; i < 3; i++) {
       gc();
       await new Promise((r) => setImmediate(r));
     }
+    // reduce: then V8's memory-reducing collection (what its memory reducer does to an idle heap:
+    // the young generation shrinks back and free pages go back to the system).
+    if (gc && (m as { reduce?: boolean }).reduce) gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     const u = process.memoryUsage();
     const space = (name: string) => getHeapSpaceStatistics().find((s) => s.space_name === name)?.physical_space_size ?? 0;
     send({ type: 'mem-result', rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, newSpace: space('new_space'), oldSpace: space('old_space'), gc: !!gc });

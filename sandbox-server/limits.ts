@@ -52,7 +52,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxBufferedChunks: 4096,
   maxPendingAutoPongs: 16,
   monitorBacklog: 5000,
-  monitorReplay: 100,
+  monitorReplay: 0,
   monitorHighWater: 1024 * 1024,
   maxSessionsPerIp: 20,
   maxConnectionsPerIp: 100,

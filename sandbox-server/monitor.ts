@@ -12,7 +12,7 @@
 //
 // Memory: while no monitor is connected every event is kept (up to `backlog`) so that a monitor
 // connecting later gets the replay. Once every connected monitor has received an event, only the
-// last `replay` such events are kept (for a monitor that connects later, e.g. a reloaded page),
+// last `replay` such events are kept for a monitor that connects later (none by default),
 // and the ring shrinks back.
 import type { WebSocket } from 'ws';
 import type { HelloEvent, MonitorEvent } from './protocol.ts';
@@ -35,7 +35,7 @@ interface Subscriber {
 export interface SessionMonitorOptions {
   backlog: number;
   highWater: number;
-  /** Events already received by every connected monitor that are kept for later monitors (default 100). */
+  /** Events already received by every connected monitor that are kept for later monitors (default 0). */
   replay?: number;
   /** Called once per overflow episode (the session turns it into a `limit` event). */
   onOverflow?: () => void;
@@ -58,7 +58,7 @@ const RETRY_MS = 20;
 const MIN_CAPACITY = 8;
 /** A batched message is closed once it holds this many characters of events. */
 export const BATCH_BYTES = 64 * 1024;
-export const DEFAULT_REPLAY = 100;
+export const DEFAULT_REPLAY = 0;
 
 /** A batch of frames written at once stops growing past this many bytes. */
 const WRITE_BYTES = 256 * 1024;
