@@ -1,16 +1,19 @@
 // `broadcast`: each message goes to every `broadcast` connection of the same session, the sender
 // included (so a learner with one tab sees the fan-out too), with its type kept. Sessions never mix.
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { createWss, trackLearnerSocket } from './common.ts';
 import type { ScenarioEnv, WsScenario } from './common.ts';
 
-// Listeners are made here, not in the upgrade callback, so they do not keep the request alive.
-function join(ws: WebSocket, members: Set<WebSocket>): void {
-  members.add(ws);
-  ws.on('close', () => members.delete(ws));
-  ws.on('message', (data, isBinary) => {
-    for (const peer of members) if (peer.readyState === peer.OPEN) peer.send(data as Buffer, { binary: isBinary });
-  });
+const MEMBERS = Symbol('broadcastMembers');
+type Member = WebSocket & { [MEMBERS]: Set<WebSocket> };
+
+// Shared listeners (`this` is the socket): nothing made per connection keeps the request alive.
+function forward(this: WebSocket, data: RawData, isBinary: boolean): void {
+  for (const peer of (this as Member)[MEMBERS]) if (peer.readyState === peer.OPEN) peer.send(data as Buffer, { binary: isBinary });
+}
+
+function leave(this: WebSocket): void {
+  (this as Member)[MEMBERS].delete(this);
 }
 
 export function createBroadcastScenario(env: ScenarioEnv): WsScenario {
@@ -20,8 +23,10 @@ export function createBroadcastScenario(env: ScenarioEnv): WsScenario {
     handleUpgrade(req, socket, head, { session }) {
       const members = session.getState('broadcast', () => new Set<WebSocket>());
       wss.handleUpgrade(req, socket, head, (ws) => {
-        trackLearnerSocket(ws, req, session, env);
-        join(ws, members);
+        (ws as Member)[MEMBERS] = members;
+        members.add(ws);
+        ws.on('close', leave);
+        trackLearnerSocket(ws, req, session, env, forward);
       });
     },
     close: () => wss.close(),

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { WebSocket, ServerOptions } from 'ws';
+import type { RawData, WebSocket, ServerOptions } from 'ws';
 import { wsProtections } from '../limits.ts';
 import type { Limits } from '../limits.ts';
 import type { SessionPath } from '../routes.ts';
@@ -43,15 +43,19 @@ export function connOf(env: ScenarioEnv, req: IncomingMessage): string | undefin
   return env.tap.connInfo(req.socket)?.conn;
 }
 
+/** What a scenario does with a learner's message (`this` is the learner's WebSocket). */
+export type LearnerMessageHandler = (this: WebSocket, data: RawData, isBinary: boolean) => void;
+
 /**
- * Registers a learner WebSocket in its session, enforces the message rate and reports limits.
- * Returns the connection id (for info events).
+ * Registers a learner WebSocket in its session, enforces the message rate and reports limits;
+ * `onMessage` gets the messages within the rate (one 'message' listener per socket: a second one
+ * would cost each socket an array of listeners). Returns the connection id (for info events).
  */
-export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session: Session, env: ScenarioEnv): string | undefined {
+export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session: Session, env: ScenarioEnv, onMessage: LearnerMessageHandler | null = null): string | undefined {
   const conn = connOf(env, req);
   session.websockets.add(ws);
   // Shared listeners (`this` is the socket); the per-socket part lives on the socket.
-  (ws as Learner)[LEARNER] = { session, conn, limits: env.limits, limited: false, socket: req.socket as Coalescing };
+  (ws as Learner)[LEARNER] = { session, conn, limits: env.limits, limited: false, socket: req.socket as Coalescing, onMessage };
   ws.on('close', onLearnerClose);
   ws.on('message', onLearnerMessage);
   ws.on('error', onLearnerError);
@@ -59,7 +63,15 @@ export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session:
 }
 
 const LEARNER = Symbol('learner');
-type Learner = WebSocket & { [LEARNER]: { session: Session; conn: string | undefined; limits: Limits; limited: boolean; socket: Coalescing } };
+interface LearnerState {
+  session: Session;
+  conn: string | undefined;
+  limits: Limits;
+  limited: boolean;
+  socket: Coalescing;
+  onMessage: LearnerMessageHandler | null;
+}
+type Learner = WebSocket & { [LEARNER]: LearnerState };
 
 const COALESCING = Symbol('coalescing');
 type Coalescing = Socket & { [COALESCING]?: boolean };
@@ -85,10 +97,14 @@ function onLearnerClose(this: WebSocket): void {
   (this as Learner)[LEARNER].session.websockets.delete(this);
 }
 
-function onLearnerMessage(this: WebSocket): void {
+function onLearnerMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const l = (this as Learner)[LEARNER];
+  if (l.limited) return;
   coalesceWrites(l.socket);
-  if (l.limited || l.session.bucket.take()) return;
+  if (l.session.bucket.take()) {
+    l.onMessage?.call(this, data, isBinary);
+    return;
+  }
   l.limited = true;
   l.session.limit({
     conn: l.conn,

@@ -9,6 +9,7 @@
 import type { WebSocket } from 'ws';
 import type { Session } from '../sessions.ts';
 import { createWss, trackLearnerSocket } from './common.ts';
+import type { LearnerMessageHandler } from './common.ts';
 import type { ScenarioEnv, WsScenario } from './common.ts';
 
 const MAX_FRAMES = 64;
@@ -23,22 +24,31 @@ export function createControlScenario(env: ScenarioEnv): WsScenario {
   return {
     name: 'control',
     handleUpgrade(req, socket, head, { session }) {
-      wss.handleUpgrade(req, socket, head, (ws) => listen(ws, session, trackLearnerSocket(ws, req, session, env), env.limits.maxPayload));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const ctx: CommandContext = { session, conn: undefined, maxPayload: env.limits.maxPayload };
+        ctx.conn = trackLearnerSocket(ws, req, session, env, commandHandler(ctx));
+      });
     },
     close: () => wss.close(),
   };
 }
 
-// The listener is made here, not in the upgrade callback, so it does not keep the request alive.
-function listen(ws: WebSocket, session: Session, conn: string | undefined, maxPayload: number): void {
-  ws.on('message', (data, isBinary) => {
-    if (ws.readyState !== ws.OPEN) return;
-    const error = run(ws, session, conn, isBinary ? null : data.toString(), maxPayload);
+interface CommandContext {
+  session: Session;
+  conn: string | undefined;
+  maxPayload: number;
+}
+
+// The handler is made here, not in the upgrade callback, so it does not keep the request alive.
+function commandHandler(ctx: CommandContext): LearnerMessageHandler {
+  return function (data, isBinary) {
+    if (this.readyState !== this.OPEN) return;
+    const error = run(this, ctx.session, ctx.conn, isBinary ? null : data.toString(), ctx.maxPayload);
     if (error) {
-      session.info(`Commande refusée\u00a0: ${error}`, conn);
-      ws.send(JSON.stringify({ error }));
+      ctx.session.info(`Commande refusée\u00a0: ${error}`, ctx.conn);
+      this.send(JSON.stringify({ error }));
     }
-  });
+  };
 }
 
 /** Runs one command; returns a French error message for a bad one. */

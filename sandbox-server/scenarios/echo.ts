@@ -28,8 +28,7 @@ export function createEchoScenario(env: ScenarioEnv, deflate: boolean): WsScenar
     name: deflate ? 'echo-deflate' : 'echo',
     handleUpgrade(req, socket, head, { session }) {
       wss.handleUpgrade(req, socket, head, (ws) => {
-        trackLearnerSocket(ws, req, session, env);
-        ws.on('message', echoBack);
+        trackLearnerSocket(ws, req, session, env, echoBack);
       });
     },
     close: () => wss.close(),

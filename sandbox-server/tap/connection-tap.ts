@@ -85,7 +85,6 @@ interface State {
   /** Upgraded and attributed: decode synchronously. */
   sync: boolean;
   upgradeSeen: boolean;
-  clientEnded: boolean;
   serverEnded: boolean;
   error: string | null;
   closed: boolean;
@@ -134,9 +133,6 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     if (data !== undefined && data !== null && typeof data !== 'function') outbound(state, data, encoding);
     return (state.end as (...a: unknown[]) => Socket).call(this, data, encoding, cb);
   }
-  function onEnd(this: Tapped): void {
-    (this[STATE] as State).clientEnded = true;
-  }
   function onError(this: Tapped, err: NodeJS.ErrnoException): void {
     const state = this[STATE] as State;
     state.error ??= err.code ?? err.message;
@@ -161,7 +157,6 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       unfed: null,
       sync: false,
       upgradeSeen: false,
-      clientEnded: false,
       serverEnded: false,
       error: null,
       closed: false,
@@ -172,7 +167,6 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     socket.prependListener('data', onData);
     socket.write = tappedWrite as Socket['write'];
     socket.end = tappedEnd as Socket['end'];
-    socket.on('end', onEnd);
     socket.on('error', onError);
     socket.on('close', onClose);
   }
@@ -265,7 +259,6 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     }
     const socket = state.socket as Tapped;
     socket.removeListener('data', onData);
-    socket.removeListener('end', onEnd);
     socket.removeListener('error', onError);
     socket.removeListener('close', onClose);
     // Reassigned rather than deleted: a delete would turn the socket into a slow, larger dictionary object.
@@ -346,7 +339,8 @@ export function attachTap(server: Server, options: TapOptions): Tap {
 
   function reasonOf(state: State): string {
     if (state.error) return `error: ${state.error}`;
-    if (state.clientEnded) return 'end';
+    // The client's FIN, as Node saw it ('end' emitted): no listener of our own needed for that.
+    if (state.socket.readableEnded) return 'end';
     if (state.serverEnded) return 'end (server)';
     return 'destroyed';
   }
