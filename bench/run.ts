@@ -84,11 +84,10 @@ if (want('echo')) {
 // 2. Memory per idle connection
 if (want('memory')) {
   const N = 2000;
-  const WARMUP = Number(process.env.BENCH_WARMUP ?? 100);
   log();
   log(`2. Memory per idle connection: ${N} idle WebSockets; server RSS before and after, after a warm-up batch of 100 connections opened and closed, ` +
     'measured two ways: (a) after 3 full GCs (--expose-gc); (b) then after V8\'s memory-reducing GC (the young generation, which V8 grows ' +
-    'while many objects survive and shrinks back when the heap is idle, is released)');
+    'while many objects survive and shrinks back when the heap is idle, is released; median of 3 runs)');
   type Mem = { rss: number; heapUsed: number; external: number; newSpace: number; oldSpace: number; gc: boolean };
   const variants = [
     { name: 'plain ws', mode: 'plain' as const, perSession: 1 },
@@ -97,12 +96,17 @@ if (want('memory')) {
   ];
   const perConn: number[] = [];
   const perConnReduced: number[] = [];
-  // One server per variant and method: a memory-reducing GC before the connections would change
-  // what (a) measures.
+  const heapReduced: number[] = [];
+  // One server per run: a memory-reducing GC before the connections would change what (a)
+  // measures. (b) is run RUNS times and its median kept: RSS moves by a few MiB from run to run
+  // (allocator and page effects), the JS heap does not.
+  const RUNS = 3;
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
   for (const v of variants) {
-    for (const reduce of [false, true]) {
+    const reduced: { rss: number; heap: number }[] = [];
+    for (const reduce of [false, ...Array<boolean>(RUNS).fill(true)]) {
       const srv = await server(v.mode, true);
-      const warm = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: WARMUP, perSession: v.perSession })]);
+      const warm = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: 100, perSession: v.perSession })]);
       await warm.next('connected', 60_000);
       warm.send({ type: 'close' });
       await warm.stop();
@@ -116,12 +120,17 @@ if (want('memory')) {
       await client.stop();
       await srv.stop();
       const per = (after.rss - before.rss) / N;
-      (reduce ? perConnReduced : perConn).push(per);
+      const heap = (after.heapUsed - before.heapUsed) / N;
+      if (reduce) reduced.push({ rss: per, heap });
+      else perConn.push(per);
       if (!reduce) log(`   ${v.name}: ${c.sockets} client sockets (${N} learner connections)${before.gc ? '' : ' [no GC available]'}`);
       log(`      (${reduce ? 'b' : 'a'}) RSS +${fmt((after.rss - before.rss) / 2 ** 20, 1)} MiB = ${fmt(per / 1024, 1)} KiB per learner connection ` +
-        `(JS heap ${fmt((after.heapUsed - before.heapUsed) / N / 1024, 1)} KiB, external ${fmt((after.external - before.external) / N / 1024, 1)} KiB); ` +
+        `(JS heap ${fmt(heap / 1024, 1)} KiB, external ${fmt((after.external - before.external) / N / 1024, 1)} KiB); ` +
         `V8 new space ${fmt(before.newSpace / 2 ** 20, 1)} → ${fmt(after.newSpace / 2 ** 20, 1)} MiB, old space ${fmt(before.oldSpace / 2 ** 20, 1)} → ${fmt(after.oldSpace / 2 ** 20, 1)} MiB`);
     }
+    perConnReduced.push(median(reduced.map((r) => r.rss)));
+    heapReduced.push(median(reduced.map((r) => r.heap)));
+    log(`      (b) median of ${RUNS}: ${fmt(perConnReduced.at(-1)! / 1024, 1)} KiB RSS, JS heap ${fmt(heapReduced.at(-1)! / 1024, 1)} KiB per learner connection`);
   }
   const ratio = (a: number[], i: number) => a[i] / a[0];
   log(`   ratio sandbox / plain, (b): ${fmt(ratio(perConnReduced, 1), 2)}× (2 clients per session), ${fmt(ratio(perConnReduced, 2), 2)}× (1 client per session); ` +
@@ -129,6 +138,7 @@ if (want('memory')) {
   row('Idle conn: plain ws (b)', `${fmt(perConnReduced[0] / 1024, 1)} KiB RSS`, '—', null);
   row('Idle conn: sandbox, 2 cl./session (b)', `${fmt(perConnReduced[1] / 1024, 1)} KiB RSS (${fmt(ratio(perConnReduced, 1), 2)}×)`, '≤ 2× plain', ratio(perConnReduced, 1) <= 2);
   row('Idle conn: sandbox, 1 cl./session (b)', `${fmt(perConnReduced[2] / 1024, 1)} KiB RSS (${fmt(ratio(perConnReduced, 2), 2)}×)`, '(≤ 2× plain)', ratio(perConnReduced, 2) <= 2);
+  row('Idle conn: JS heap only, 2 cl./session (b)', `${fmt(heapReduced[1] / 1024, 1)} vs ${fmt(heapReduced[0] / 1024, 1)} KiB (${fmt(ratio(heapReduced, 1), 2)}×)`, '(≤ 2× plain)', ratio(heapReduced, 1) <= 2);
   row('Idle conn: sandbox, 2 cl./session (a)', `${fmt(perConn[1] / 1024, 1)} KiB vs ${fmt(perConn[0] / 1024, 1)} KiB RSS (${fmt(ratio(perConn, 1), 2)}×)`, '(≤ 2× plain)', ratio(perConn, 1) <= 2);
 }
 

@@ -86,11 +86,6 @@ function idleSocket(ws: WebSocket): RawSocket | null {
 const SUBSCRIPTION = Symbol('subscription');
 type Subscribed = WebSocket & { [SUBSCRIPTION]?: Subscriber };
 
-/** Shared close/error listener of monitor sockets (`this` is the socket). */
-function unsubscribe(this: Subscribed): void {
-  const sub = this[SUBSCRIPTION];
-  if (sub) sub.monitor.unsubscribe(sub);
-}
 
 /** Shared setImmediate callback (no bound function or arrow per monitor). */
 function flushLater(monitor: SessionMonitor): void {
@@ -158,21 +153,23 @@ export class SessionMonitor {
     return seq;
   }
 
-  /** Registers a monitor socket: sends its hello at once, then the backlog. */
+  /** Registers a monitor socket: sends its hello at once, then the backlog (see unsubscribe). */
   subscribe(ws: WebSocket, hello: HelloInput, options: SubscribeOptions = {}): void {
     const sub: Subscriber = { monitor: this, ws, cursor: 2, batch: options.batch === true };
     this.subscribers.add(sub);
     const json = JSON.stringify({ seq: 1, t: Date.now(), type: 'hello', ...hello });
     ws.send(sub.batch ? `[${json}]` : json);
     (ws as Subscribed)[SUBSCRIPTION] = sub;
-    ws.on('close', unsubscribe);
-    ws.on('error', unsubscribe);
     this.scheduleFlush();
   }
 
-  /** Forgets a monitor socket (closed or failed). */
-  unsubscribe(sub: Subscriber): void {
-    this.subscribers.delete(sub);
+  /**
+   * Forgets a monitor socket; its owner calls this when the socket closes (no listener of our own:
+   * a second 'close' listener would cost every monitor socket an array of listeners).
+   */
+  unsubscribe(ws: WebSocket): void {
+    const sub = (ws as Subscribed)[SUBSCRIPTION];
+    if (sub?.monitor === this) this.subscribers.delete(sub);
   }
 
   /** Emits `end`, delivers what is left to every monitor (ignoring the high-water mark), closes them. */

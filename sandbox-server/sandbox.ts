@@ -194,7 +194,9 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   // Shared by every monitor socket (`this` is the socket): no closures per monitor.
   function onMonitorClose(this: WebSocket): void {
     monitors.delete(this);
-    (this as MonitorSocket)[MONITOR_OF].touch();
+    const session = (this as MonitorSocket)[MONITOR_OF];
+    session.monitor.unsubscribe(this);
+    session.touch();
   }
   function onMonitorError(this: WebSocket): void {
     this.terminate();

@@ -107,6 +107,10 @@ function copyExact(bytes: Buffer): Buffer {
   return copy;
 }
 
+function errorName(err: (Error & { code?: string }) | null | undefined): string | null {
+  return err ? (err.code ?? err.message) : null;
+}
+
 export function attachTap(server: Server, options: TapOptions): Tap {
   const makeDecoder = options.createDecoder ?? (() => new ConnectionDecoder({ captureLimit: options.captureLimit }));
 
@@ -135,7 +139,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   }
   function onError(this: Tapped, err: NodeJS.ErrnoException): void {
     const state = this[STATE] as State;
-    state.error ??= err.code ?? err.message;
+    state.error ??= errorName(err);
   }
   function onClose(this: Tapped): void {
     const state = this[STATE] as State;
@@ -255,6 +259,9 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   function goSync(state: State): void {
     if (state.current) {
       state.sync = true;
+      // The upgrade's WebSocket has its own 'error' listener by now; the close reason reads
+      // socket.errored. One listener less is one listener array less per socket.
+      state.socket.removeListener('error', onError);
       return;
     }
     const socket = state.socket as Tapped;
@@ -338,7 +345,8 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   }
 
   function reasonOf(state: State): string {
-    if (state.error) return `error: ${state.error}`;
+    const errored = state.error ?? errorName(state.socket.errored);
+    if (errored) return `error: ${errored}`;
     // The client's FIN, as Node saw it ('end' emitted): no listener of our own needed for that.
     if (state.socket.readableEnded) return 'end';
     if (state.serverEnded) return 'end (server)';
