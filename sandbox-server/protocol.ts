@@ -193,7 +193,7 @@ export interface LimitEvent extends EventBase {
   type: 'limit';
   conn?: string;
   limit: 'connections' | 'rate' | 'payload' | 'sessions' | 'backlog' | 'ip-connections';
-  /** e.g. "close 1009", "close 1008", "http 429". */
+  /** What the server did: "close 1009", "close 1008", "http 429", "http 413" (Socket.IO polling body), "disconnect" (Socket.IO over polling), "drop oldest" (monitor backlog). */
   action: string;
   message: string;
 }

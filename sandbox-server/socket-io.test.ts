@@ -134,3 +134,24 @@ describe('Socket.IO', () => {
     m2.close();
   });
 });
+
+describe('Socket.IO limits', () => {
+  it('a polling body over the payload limit gets 413 and a limit event', async () => {
+    const small = await startApp({ maxPayload: 200 });
+    try {
+      const id = await createSession(small);
+      const m = await Monitor.open(small, id);
+      const base = `${small.http}/s/${id}/socket.io/?EIO=4&transport=polling`;
+      const open = await (await fetch(base)).text();
+      const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid;
+      const res = await fetch(`${base}&sid=${sid}`, { method: 'POST', body: `4${'x'.repeat(500)}`, headers: { 'Content-Type': 'text/plain' } });
+      expect(res.status).toBe(413);
+      const limit = await m.waitFor((e) => e.type === 'limit');
+      expect(limit).toMatchObject({ limit: 'payload', action: 'http 413' });
+      expect(limit.message).toContain('200 octets');
+      m.close();
+    } finally {
+      await small.close();
+    }
+  });
+});

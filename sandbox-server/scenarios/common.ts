@@ -130,11 +130,15 @@ export function reportWsError(session: Session, conn: string | undefined, err: E
       message: `Message trop grand\u00a0: au plus ${limits.maxPayload} octets. Connexion fermée (1009).`,
     });
   } else if (err.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS') {
+    // ws gives one code to both of its limits; the message tells them apart.
+    const chunks = /chunks/i.test(err.message);
     session.limit({
       conn,
       limit: 'payload',
       action: 'close 1008',
-      message: `Message en trop de morceaux\u00a0: au plus ${limits.maxFragments} fragments. Connexion fermée (1008).`,
+      message: chunks
+        ? `Message arrivé en trop de morceaux TCP\u00a0: au plus ${limits.maxBufferedChunks} morceaux gardés pour un message. Connexion fermée (1008).`
+        : `Message en trop de trames\u00a0: au plus ${limits.maxFragments} fragments. Connexion fermée (1008).`,
     });
   }
 }

@@ -47,6 +47,17 @@ export function createSocketIoScenario(env: ScenarioEnv): SocketIoScenario {
   }
   return {
     handleRequest(req, res, session) {
+      // engine.io answers an over-long polling body with a bare 413 and says nothing: the
+      // learner's monitor gets the limit event from here.
+      res.once('finish', () => {
+        if (res.statusCode !== 413 || session.ended) return;
+        session.limit({
+          conn: connOf(env, req),
+          limit: 'payload',
+          action: 'http 413',
+          message: `Requête de polling trop grande\u00a0: au plus ${env.limits.maxPayload} octets par requête (maxHttpBufferSize). Réponse HTTP 413.`,
+        });
+      });
       (ioOf(session).engine as unknown as EngineLike).handleRequest(req, res);
     },
     handleUpgrade(req, socket, head, session) {
@@ -124,14 +135,17 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
       if (!limited) {
         limited = true;
         const { conn } = connOfSocket(socket);
+        const transport = (socket.conn as unknown as { transport?: { name?: string; socket?: { close(code: number, reason: string): void } } }).transport;
+        // Over WebSocket the connection closes with 1008; over polling there is no close code:
+        // the Socket.IO socket is disconnected (a DISCONNECT packet).
+        const websocket = transport?.name === 'websocket';
         session.limit({
           conn: conn ?? undefined,
           limit: 'rate',
-          action: 'close 1008',
-          message: `Trop de messages\u00a0: au plus ${limits.messagesPerSecond} par seconde. Socket déconnecté.`,
+          action: websocket ? 'close 1008' : 'disconnect',
+          message: `Trop de messages\u00a0: au plus ${limits.messagesPerSecond} par seconde. ${websocket ? 'Connexion fermée (1008).' : 'Socket déconnecté.'}`,
         });
-        const transport = (socket.conn as unknown as { transport?: { name?: string; socket?: { close(code: number, reason: string): void } } }).transport;
-        if (transport?.name === 'websocket') transport.socket?.close(1008, 'Trop de messages');
+        if (websocket) transport.socket?.close(1008, 'Trop de messages');
         else socket.disconnect(true);
       }
     });
