@@ -3,7 +3,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { BATCH_BYTES, SessionMonitor } from './monitor.ts';
-import type { WebSocket } from 'ws';
 
 class FakeWs extends EventEmitter {
   readyState = 1;
@@ -34,7 +33,7 @@ describe('SessionMonitor', () => {
     for (let i = 0; i < 300; i++) m.emit(info(i), 1);
     expect(m.kept).toBe(300);
     const ws = new FakeWs();
-    m.subscribe(ws as unknown as WebSocket, hello);
+    m.subscribe(ws, hello);
     await tick();
     const events = ws.events();
     expect(events[0]).toMatchObject({ seq: 1, type: 'hello' });
@@ -81,7 +80,7 @@ describe('SessionMonitor', () => {
     await tick();
     expect(overflows).toBe(1);
     const ws = new FakeWs();
-    m.subscribe(ws as unknown as WebSocket, hello, { batch: true });
+    m.subscribe(ws, hello, { batch: true });
     await tick();
     const ev = ws.events();
     expect(ev.map((e) => e.type)).toEqual(['hello', 'dropped', 'info', 'info', 'info', 'info', 'info']);
@@ -92,7 +91,7 @@ describe('SessionMonitor', () => {
   it('batched mode (opt-in): JSON arrays, hello included, split at BATCH_BYTES', async () => {
     const m = new SessionMonitor({ backlog: 5000, highWater: 1 << 30 });
     const ws = new FakeWs();
-    m.subscribe(ws as unknown as WebSocket, hello, { batch: true });
+    m.subscribe(ws, hello, { batch: true });
     await tick();
     for (let i = 0; i < 3; i++) m.emit(info(i), 1);
     await tick();
@@ -114,24 +113,29 @@ describe('SessionMonitor', () => {
     m.emit(ev, 42);
     expect(ev).toEqual({ type: 'info', message: 'a' });
     const ws = new FakeWs();
-    m.subscribe(ws as unknown as WebSocket, hello);
+    m.subscribe(ws, hello);
     await tick();
     expect(ws.sent[1]).toBe('{"seq":2,"t":42,"type":"info","message":"a"}');
   });
 });
 
-describe('SessionMonitor on a real ws socket', () => {
+describe('SessionMonitor on a real monitor socket', () => {
   it('frames written together are read as one event per message (7-, 16- and 64-bit lengths, UTF-8)', async () => {
-    const { WebSocketServer, WebSocket: Client } = await import('ws');
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((r) => wss.once('listening', r));
+    const { createServer } = await import('node:http');
+    const { WebSocket: Client } = await import('ws');
+    const { acceptMonitor, MonitorSocket } = await import('./monitor-socket.ts');
+    const server = createServer();
     const m = new SessionMonitor({ backlog: 1000, highWater: 1 << 20 });
     const sizes = [1, 100, 125, 126, 1000, 65_535, 65_536, 70_000];
-    wss.on('connection', (ws) => {
-      m.subscribe(ws, hello);
+    server.on('upgrade', (req, socket, head) => {
+      const monitor = acceptMonitor(req, socket, head, () => {});
+      if (!(monitor instanceof MonitorSocket)) throw new Error('refused');
+      m.subscribe(monitor, hello);
       for (const n of sizes) m.emit({ type: 'info', message: 'é'.repeat(n >> 1) + 'x'.repeat(n & 1) }, 1);
     });
-    const client = new Client(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const client = new Client(`ws://127.0.0.1:${(server.address() as { port: number }).port}`);
     const got: any[] = [];
     await new Promise<void>((resolve, reject) => {
       client.on('message', (d, isBinary) => {
@@ -143,8 +147,10 @@ describe('SessionMonitor on a real ws socket', () => {
     });
     expect(got.map((e) => e.seq)).toEqual(Array.from({ length: sizes.length + 1 }, (_, i) => i + 1));
     expect(got.slice(1).map((e) => e.message.length)).toEqual(sizes.map((n) => (n >> 1) + (n & 1)));
-    client.close();
     m.end('shutdown');
-    await new Promise((r) => wss.close(r));
+    const [code] = await new Promise<[number, Buffer]>((r) => client.once('close', (c, reason) => r([c, reason])));
+    expect(code).toBe(1001);
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
   });
 });

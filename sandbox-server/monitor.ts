@@ -14,7 +14,6 @@
 // connecting later gets the replay. Once every connected monitor has received an event, only the
 // last `replay` such events are kept for a monitor that connects later (none by default),
 // and the ring shrinks back.
-import type { WebSocket } from 'ws';
 import type { HelloEvent, MonitorEvent } from './protocol.ts';
 import { serializeEvent } from './serialize.ts';
 
@@ -23,9 +22,19 @@ type WithoutBase<T> = T extends unknown ? Omit<T, 'seq' | 't'> : never;
 export type EventInput = WithoutBase<Exclude<MonitorEvent, HelloEvent>>;
 export type HelloInput = Omit<HelloEvent, 'seq' | 't' | 'type'>;
 
+/** What the monitor needs of a monitor connection (MonitorSocket; ws WebSockets and fakes in tests). */
+export interface MonitorPeer {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  /** Writes bytes already framed as server text frames, when the peer can (one write per flush). */
+  writeFramed?(bytes: Buffer): void;
+}
+
 interface Subscriber {
   monitor: SessionMonitor;
-  ws: WebSocket;
+  ws: MonitorPeer;
   /** Next seq to send. */
   cursor: number;
   /** Opt-in batching (`?batch=1`): each message is a JSON array of events. */
@@ -65,26 +74,8 @@ const WRITE_BYTES = 256 * 1024;
 /** Frames are encoded here, then copied into a buffer of the exact size for the socket. */
 const SCRATCH = Buffer.allocUnsafeSlow(WRITE_BYTES + 64 * 1024);
 
-interface RawSocket {
-  write(buf: Buffer): boolean;
-}
-
-/**
- * The TCP socket of a ws WebSocket whose sender has nothing queued (no compression, no Blob in
- * flight: the monitor server never negotiates permessage-deflate), so that frames written straight
- * to it keep their order with ws's own. Null when that cannot be told (then ws.send is used).
- */
-function idleSocket(ws: WebSocket): RawSocket | null {
-  const w = ws as unknown as { _socket?: RawSocket; _sender?: { _state?: number; _queue?: unknown[] }; _extensions?: object };
-  const sender = w._sender;
-  if (!w._socket || !sender || sender._state !== 0 || !Array.isArray(sender._queue) || sender._queue.length !== 0) return null;
-  if (w._extensions && Object.keys(w._extensions).length > 0) return null;
-  return w._socket;
-}
-
-
 const SUBSCRIPTION = Symbol('subscription');
-type Subscribed = WebSocket & { [SUBSCRIPTION]?: Subscriber };
+type Subscribed = MonitorPeer & { [SUBSCRIPTION]?: Subscriber };
 
 
 /** Shared setImmediate callback (no bound function or arrow per monitor). */
@@ -154,7 +145,7 @@ export class SessionMonitor {
   }
 
   /** Registers a monitor socket: sends its hello at once, then the backlog (see unsubscribe). */
-  subscribe(ws: WebSocket, hello: HelloInput, options: SubscribeOptions = {}): void {
+  subscribe(ws: MonitorPeer, hello: HelloInput, options: SubscribeOptions = {}): void {
     const sub: Subscriber = { monitor: this, ws, cursor: 2, batch: options.batch === true };
     this.subscribers.add(sub);
     const json = JSON.stringify({ seq: 1, t: Date.now(), type: 'hello', ...hello });
@@ -167,7 +158,7 @@ export class SessionMonitor {
    * Forgets a monitor socket; its owner calls this when the socket closes (no listener of our own:
    * a second 'close' listener would cost every monitor socket an array of listeners).
    */
-  unsubscribe(ws: WebSocket): void {
+  unsubscribe(ws: MonitorPeer): void {
     const sub = (ws as Subscribed)[SUBSCRIPTION];
     if (sub?.monitor === this) this.subscribers.delete(sub);
   }
@@ -231,14 +222,8 @@ export class SessionMonitor {
       const { ws } = sub;
       if (ws.readyState !== OPEN) continue;
       if (sub.cursor < end) {
-        const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-        socket?.cork();
-        try {
-          if (sub.batch) this.sendBatches(sub, oldest, end, force);
-          else this.sendEach(sub, oldest, end, force);
-        } finally {
-          socket?.uncork();
-        }
+        if (sub.batch) this.sendBatches(sub, oldest, end, force);
+        else this.sendEach(sub, oldest, end, force);
         if (sub.cursor < end) blocked = true;
       }
       if (sub.cursor < delivered) delivered = sub.cursor;
@@ -263,9 +248,8 @@ export class SessionMonitor {
   private sendEach(sub: Subscriber, oldest: number, end: number, force: boolean): void {
     const { ws } = sub;
     if (sub.cursor < oldest) ws.send(this.droppedJson(sub, oldest));
-    const socket = idleSocket(ws);
     while (sub.cursor < end && (force || ws.bufferedAmount < this.highWater)) {
-      if (socket) sub.cursor = this.writeFrames(socket, sub.cursor, end);
+      if (ws.writeFramed) sub.cursor = this.writeFrames(ws, sub.cursor, end);
       else ws.send(this.ring[sub.cursor++ & this.mask] as string);
     }
   }
@@ -278,7 +262,7 @@ export class SessionMonitor {
    * when every possible UTF-8 size (length to 3 × length bytes) falls in the same form, so the
    * UTF-8 length is not computed separately.
    */
-  private writeFrames(socket: RawSocket, from: number, end: number): number {
+  private writeFrames(peer: MonitorPeer, from: number, end: number): number {
     let buf = SCRATCH;
     let at = 0;
     let seq = from;
@@ -320,7 +304,7 @@ export class SessionMonitor {
       seq++;
     }
     // The scratch buffer is reused: the socket gets its own copy of the bytes.
-    socket.write(buf === SCRATCH ? Buffer.from(buf.subarray(0, at)) : buf.subarray(0, at));
+    (peer.writeFramed as (bytes: Buffer) => void)(buf === SCRATCH ? Buffer.from(buf.subarray(0, at)) : buf.subarray(0, at));
     return seq;
   }
 

@@ -7,13 +7,12 @@
 // Everything else is left to the host (static site, Vite, HMR).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
-import type { WebSocket } from 'ws';
 import { ipOf, resolveLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
 import { WS_SCENARIOS } from './protocol.ts';
 import { parseMonitorPath, parseSessionPath } from './routes.ts';
 import type { HelloInput } from './monitor.ts';
+import { acceptMonitor, MonitorSocket } from './monitor-socket.ts';
 import { SessionRegistry } from './sessions.ts';
 import type { Session } from './sessions.ts';
 import { attachTap } from './tap/connection-tap.ts';
@@ -27,8 +26,6 @@ import { createMatchHttpRoute, createMatchScenario } from './scenarios/match.ts'
 import { createSocketIoScenario } from './scenarios/socket-io.ts';
 
 
-const MONITOR_OF = Symbol('monitorOf');
-type MonitorSocket = WebSocket & { [MONITOR_OF]: Session };
 
 export interface SandboxOptions {
   limits?: Partial<Limits>;
@@ -82,8 +79,8 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   }
   const httpRoutes: HttpRoute[] = [createMatchHttpRoute(env)];
   const socketIo = createSocketIoScenario(env);
-  const monitorWss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: 1024 });
-  const monitors = new Set<WebSocket>();
+  /** Open monitors and their sessions. */
+  const monitors = new Map<MonitorSocket, Session>();
 
   function baseUrls(req: IncomingMessage, session: Session) {
     let http: string;
@@ -182,24 +179,18 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     sendJson(res, 404, { error: 'Point d’accès inconnu.' });
   }
 
-  // Listeners are made here, not in the upgrade callback, so they do not keep the request alive.
-  function openMonitor(ws: WebSocket, session: Session, hello: HelloInput, batch: boolean): void {
+  function openMonitor(monitor: MonitorSocket, session: Session, hello: HelloInput, batch: boolean): void {
     session.touch();
-    monitors.add(ws);
-    (ws as MonitorSocket)[MONITOR_OF] = session;
-    ws.on('close', onMonitorClose);
-    ws.on('error', onMonitorError);
-    session.monitor.subscribe(ws, hello, { batch });
+    monitors.set(monitor, session);
+    session.monitor.subscribe(monitor, hello, { batch });
   }
-  // Shared by every monitor socket (`this` is the socket): no closures per monitor.
-  function onMonitorClose(this: WebSocket): void {
-    monitors.delete(this);
-    const session = (this as MonitorSocket)[MONITOR_OF];
-    session.monitor.unsubscribe(this);
+  // Shared by every monitor (no closure per monitor).
+  function onMonitorClose(monitor: MonitorSocket): void {
+    const session = monitors.get(monitor);
+    monitors.delete(monitor);
+    if (!session) return;
+    session.monitor.unsubscribe(monitor);
     session.touch();
-  }
-  function onMonitorError(this: WebSocket): void {
-    this.terminate();
   }
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
@@ -213,7 +204,9 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       } else {
         const hello = { session: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS };
         const batch = monitorBatch(url);
-        monitorWss.handleUpgrade(req, socket, head, (ws) => openMonitor(ws, session, hello, batch));
+        const accepted = acceptMonitor(req, socket, head, onMonitorClose);
+        if (accepted instanceof MonitorSocket) openMonitor(accepted, session, hello, batch);
+        else refuseUpgrade(socket, accepted.status, accepted.message, accepted.headers);
       }
       return true;
     }
@@ -244,7 +237,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   }
 
   async function shutdown(graceMs = 2000): Promise<void> {
-    const sockets = [...registry.allWebSockets(), ...monitors];
+    const sockets = [...registry.allWebSockets(), ...monitors.keys()];
     registry.endAll('shutdown');
     for (const s of scenarios.values()) s.close();
     const deadline = Date.now() + graceMs;
