@@ -3,7 +3,8 @@
 // Parts can be chosen: `npm run bench -- echo memory latency browser` (default: all).
 // Monitors read one JSON event per message (the protocol's default); `--batch` makes the bench's
 // monitors opt in to `?batch=1` (JSON arrays of events) instead. The mode is printed.
-// Every figure printed is measured here; nothing is hard-coded.
+// Every figure printed is measured here; nothing is hard-coded. BENCH_IDLE_CONNECTIONS sets the
+// number of idle connections of the memory part (default 2000).
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { BENCH_DIR, fmt, killAll, sleep, startChild, type Child } from './lib.ts';
@@ -83,7 +84,7 @@ if (want('echo')) {
 // ---------------------------------------------------------------------------------------------
 // 2. Memory per idle connection
 if (want('memory')) {
-  const N = 2000;
+  const N = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 2000);
   log();
   log(`2. Memory per idle connection: ${N} idle WebSockets; server RSS before and after, after a warm-up batch of 100 connections opened and closed, ` +
     'measured two ways: (a) after 3 full GCs (--expose-gc); (b) then after V8\'s memory-reducing GC (the young generation, which V8 grows ' +

@@ -91,6 +91,8 @@ interface State {
   /** The socket's own write and end, called by the shared wrappers. */
   write: Socket['write'];
   end: Socket['end'];
+  /** The socket's own emit, once tappedEmit replaces the 'data' and 'close' listeners. */
+  emit: Socket['emit'] | null;
 }
 
 /** The tap state of a socket, as a property of the socket (no closure or WeakMap per connection). */
@@ -137,6 +139,17 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     if (data !== undefined && data !== null && typeof data !== 'function') outbound(state, data, encoding);
     return (state.end as (...a: unknown[]) => Socket).call(this, data, encoding, cb);
   }
+  /**
+   * Upgraded, attributed sockets: the 'data' and 'close' listeners become this emit wrapper, which
+   * sees both events before any listener, as the prepended/early listeners did. ws has its own
+   * listeners for both: with ours too, each event would hold an array of listeners per socket.
+   */
+  function tappedEmit(this: Tapped, event: string | symbol): boolean {
+    const state = this[STATE] as State;
+    if (event === 'data') onData.call(this, arguments[1] as Buffer);
+    else if (event === 'close') onClose.call(this);
+    return Reflect.apply(state.emit as Socket['emit'], this, arguments);
+  }
   function onError(this: Tapped, err: NodeJS.ErrnoException): void {
     const state = this[STATE] as State;
     state.error ??= errorName(err);
@@ -166,6 +179,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       closed: false,
       write: socket.write,
       end: socket.end,
+      emit: null,
     };
     socket[STATE] = state;
     socket.prependListener('data', onData);
@@ -259,9 +273,14 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   function goSync(state: State): void {
     if (state.current) {
       state.sync = true;
-      // The upgrade's WebSocket has its own 'error' listener by now; the close reason reads
-      // socket.errored. One listener less is one listener array less per socket.
-      state.socket.removeListener('error', onError);
+      // The upgrade's WebSocket has its own listeners by now: ours would make arrays of them. The
+      // close reason reads socket.errored; data and close go through tappedEmit.
+      const socket = state.socket as Tapped;
+      socket.removeListener('error', onError);
+      socket.removeListener('data', onData);
+      socket.removeListener('close', onClose);
+      state.emit = socket.emit;
+      socket.emit = tappedEmit as Socket['emit'];
       return;
     }
     const socket = state.socket as Tapped;
