@@ -87,8 +87,8 @@ if (want('memory')) {
   const N = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 2000);
   log();
   log(`2. Memory per idle connection: ${N} idle WebSockets; server RSS before and after, after a warm-up batch of 100 connections opened and closed, ` +
-    'measured two ways: (a) after 3 full GCs (--expose-gc); (b) then after V8\'s memory-reducing GC (the young generation, which V8 grows ' +
-    'while many objects survive and shrinks back when the heap is idle, is released; median of 3 runs)');
+    'measured two ways: (a) after 3 full GCs (--expose-gc); (b) after V8\'s memory-reducing GC, which also gives back the young generation ' +
+    'V8 grew during the setup (median of 3 runs)');
   type Mem = { rss: number; heapUsed: number; external: number; newSpace: number; oldSpace: number; gc: boolean };
   const variants = [
     { name: 'plain ws', mode: 'plain' as const, perSession: 1 },

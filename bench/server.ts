@@ -76,8 +76,8 @@ process.on('message', async (m: { type: string }) => {
       gc();
       await new Promise((r) => setImmediate(r));
     }
-    // reduce: then V8's memory-reducing collection (what its memory reducer does to an idle heap:
-    // the young generation shrinks back and free pages go back to the system).
+    // reduce: then V8's memory-reducing collection, which also gives back the young generation
+    // grown during the setup and free pages.
     if (gc && (m as { reduce?: boolean }).reduce) gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     const u = process.memoryUsage();
     const space = (name: string) => getHeapSpaceStatistics().find((s) => s.space_name === name)?.physical_space_size ?? 0;
