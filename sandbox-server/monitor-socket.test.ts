@@ -116,11 +116,13 @@ describe('MonitorSocket', () => {
     socket.destroy();
   });
 
-  it('an unmasked client frame closes with 1002; a long message with 1009', async () => {
+  it('an unmasked frame closes with 1002, a message (a monitor takes none) with 1003', async () => {
     const { port } = await start();
     for (const [bytes, code] of [
       [Buffer.from([0x81, 0x02, 0x68, 0x69]), 1002],
-      [Buffer.concat([Buffer.from([0x81, 0xfe, 0x00, 0xc8, 0, 0, 0, 0]), Buffer.alloc(200)]), 1009],
+      [masked(0x81, Buffer.from('salut')), 1003],
+      [Buffer.concat([Buffer.from([0x82, 0xfe, 0x00, 0xc8, 0, 0, 0, 0]), Buffer.alloc(200)]), 1003],
+      [Buffer.from([0x09, 0x80, 1, 2, 3, 4]), 1002], // a ping without FIN: control frames are never fragmented
     ] as const) {
       const { socket, received } = await rawClient(port);
       socket.write(bytes);
@@ -129,5 +131,14 @@ describe('MonitorSocket', () => {
       expect(received().readUInt16BE(2)).toBe(code);
       await within(new Promise((r) => (socket.destroyed ? r(null) : socket.once('close', r))), 5000, 'TCP close');
     }
+  });
+
+  it('a client FIN (half-close) ends the monitor: nothing more is written, the socket closes', async () => {
+    const { port, opened, closed } = await start();
+    const { socket } = await rawClient(port);
+    socket.end();
+    await within((async () => { while (closed.length === 0) await sleep(5); })(), 5000, 'closed');
+    expect(opened[0].readyState).toBe(3);
+    opened[0].send('trop tard'); // ignored, no write after the end
   });
 });

@@ -1,5 +1,6 @@
 // The server end of a monitor WebSocket (/api/sessions/<id>/monitor), written for what a monitor
-// is: the server sends text frames; the client only closes, pings and pongs. A ws WebSocket per
+// is: the server sends text frames; the client only closes, pings and pongs (a message closes
+// the connection with 1003). A ws WebSocket per
 // monitor (receiver stream, sender queue, extension state) kept about 1 KiB more heap per monitor,
 // half a KiB per learner connection with two clients per session.
 // RFC 6455: opening handshake §4.2.1–4.2.2, framing §5.2, masking §5.3, control frames §5.5,
@@ -17,7 +18,7 @@ const CLOSING = 2;
 const CLOSED = 3;
 /** After our close frame, how long the client has to answer with its own before the TCP close. */
 const CLOSE_TIMEOUT_MS = 2000;
-/** A monitor client sends control frames only: 125 bytes of payload at most (§5.5). */
+/** A monitor client sends control frames only: 125 bytes of payload at most (§5.5.1). */
 const MAX_PAYLOAD = 125;
 
 /** Why an upgrade to a monitor was refused (the caller answers with it). */
@@ -141,7 +142,7 @@ export class MonitorSocket {
     this.socket.destroy();
   }
 
-  /** Inbound bytes: control frames are answered, data frames ignored, violations close the socket. */
+  /** Inbound bytes: control frames are answered; data frames and violations close the connection. */
   receive(chunk: Buffer): void {
     let p = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = null;
@@ -153,14 +154,15 @@ export class MonitorSocket {
       if ((p[1] & 0x80) === 0) return this.fail(1002, 'trame du client non masquée');
       if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) return this.fail(1002, `opcode réservé ${opcode}`);
       if (opcode >= 0x8 && (!fin || len > MAX_PAYLOAD)) return this.fail(1002, 'trame de contrôle fragmentée ou trop longue');
-      if (len > MAX_PAYLOAD) return this.fail(1009, 'le moniteur n’accepte pas de messages');
+      // A monitor takes no messages: data it cannot accept (§7.4.1, 1003).
+      if (opcode < 0x8) return this.fail(1003, 'le moniteur n’accepte pas de messages');
       if (p.length < 6 + len) break;
       const payload = Buffer.from(p.subarray(6, 6 + len));
       for (let i = 0; i < len; i++) payload[i] ^= p[2 + (i & 3)];
       p = p.subarray(6 + len);
       if (opcode === 0x8) this.onCloseFrame(payload);
       else if (opcode === 0x9 && this.readyState === OPEN) this.socket.write(frame(0xa, payload));
-      // Pongs and data frames need no answer.
+      // Pongs need no answer.
     }
     if (p.length > 0 && this.readyState !== CLOSED) this.pending = Buffer.from(p);
   }
@@ -188,6 +190,12 @@ export class MonitorSocket {
     this.closeTimer ??= setTimeout(destroySocket, CLOSE_TIMEOUT_MS, this.socket);
   }
 
+  /** The client sent its FIN: nothing more may be written. */
+  ended(): void {
+    if (this.readyState === OPEN) this.readyState = CLOSING;
+    this.pending = null;
+  }
+
   /** The TCP connection is gone. */
   closed(): void {
     if (this.readyState === CLOSED) return;
@@ -205,6 +213,7 @@ function onSocketData(this: Carrier, chunk: Buffer): void {
 }
 /** The client closed its side (HTTP server sockets allow half-open connections): close ours. */
 function onSocketEnd(this: Carrier): void {
+  this[MONITOR]?.ended();
   this.end();
 }
 function onSocketError(this: Carrier): void {

@@ -87,6 +87,21 @@ describe('control', () => {
     m.close();
   });
 
+  it('drop after other commands of the same read: their frames still leave before the cut', async () => {
+    const id = await createSession(t);
+    const ws = await openWs(`${t.ws}/s/${id}/control`);
+    const ping = within(new Promise<Buffer>((r) => ws.once('ping', r)), 5000, 'ping');
+    const done = closed(ws);
+    // Both commands in one TCP write: the server handles them in one read.
+    const raw = (ws as unknown as { _socket: Socket })._socket;
+    raw.cork();
+    ws.send(JSON.stringify({ cmd: 'ping', payload: 'avant' }));
+    ws.send(JSON.stringify({ cmd: 'drop' }));
+    raw.uncork();
+    expect((await ping).toString()).toBe('avant');
+    expect((await done).code).toBe(1006);
+  });
+
   it('bad commands get a French error and an info event', async () => {
     const id = await createSession(t);
     const m = await Monitor.open(t, id);

@@ -129,6 +129,30 @@ describe('sessions and monitor', () => {
     m.close();
   });
 
+  it('frames sent in the same write as the upgrade request are shown once', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const socket = connect(t.port, '127.0.0.1');
+    await within(new Promise((r) => socket.once('connect', r)), 5000, 'connect');
+    let received = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => (received = Buffer.concat([received, d])));
+    const head =
+      `GET /s/${id}/echo HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    // Two masked text frames ("Hi", "Yo") right after the head, in one TCP write.
+    const frames = Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x48 ^ 1, 0x69 ^ 2, 0x81, 0x82, 1, 2, 3, 4, 0x59 ^ 1, 0x6f ^ 2]);
+    socket.write(Buffer.concat([Buffer.from(head), frames]));
+    await within((async () => { while (!received.includes('Yo')) await sleep(5); })(), 5000, 'both echoes');
+    await m.waitFor((e) => e.type === 'frame' && e.from === 'server' && e.text === 'Yo');
+    const conn = (await m.waitFor((e) => e.type === 'conn-open')).conn;
+    // Wire order: both client frames left before the first echo.
+    expect(m.of('frame', conn).map((f) => `${f.from}:${f.text}`)).toEqual(['client:Hi', 'client:Yo', 'server:Hi', 'server:Yo']);
+    socket.destroy();
+    const close = await m.waitFor((e) => e.type === 'conn-close' && e.conn === conn);
+    expect(close.bytesIn).toBe(head.length + frames.length);
+    m.close();
+  });
+
   it('echoes text and binary with their types; frames and messages both ways', async () => {
     const id = await createSession(t);
     const m = await Monitor.open(t, id);
@@ -206,6 +230,20 @@ describe('sessions and monitor', () => {
     expect(counts.reads).toBeGreaterThan(0);
     expect(counts.writes).toBeLessThanOrEqual(counts.reads);
     ws.close();
+  });
+
+  it('a client that resets right after a refused upgrade does not bring the server down', async () => {
+    const id = await createSession(t);
+    for (let i = 0; i < 20; i++) {
+      const socket = connect(t.port, '127.0.0.1');
+      socket.on('error', () => {});
+      await within(new Promise((r) => socket.once('connect', r)), 5000, 'connect');
+      socket.write(`GET /s/${id}/nope HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      if (i % 2) await sleep(1);
+      socket.resetAndDestroy();
+    }
+    await sleep(50);
+    expect((await fetch(`${t.http}/api/sessions`, { method: 'POST' })).status).toBe(201);
   });
 
   it('refuses unknown subprotocols and unknown scenarios', async () => {

@@ -126,7 +126,10 @@ export class Monitor {
     return m;
   }
 
-  /** The first event (after `from` index, messages included) matching `pred`, waiting at most `ms`. */
+  /**
+   * The first event matching `pred`, waiting at most `ms`; searches the events with the rebuilt
+   * `message` events, from index `from` of that list (not of `events`).
+   */
   waitFor(pred: (e: Ev) => boolean, ms = 5000, from = 0): Promise<Ev> {
     return within(
       new Promise<Ev>((resolve) => {

@@ -89,8 +89,14 @@ function coalesceWrites(socket: Coalescing): void {
 }
 
 function uncork(socket: Coalescing): void {
+  if (!socket[COALESCING]) return;
   socket[COALESCING] = false;
   socket.uncork();
+}
+
+/** Sends what coalescing holds now (before a terminate(), which would drop it). */
+export function flushWrites(ws: WebSocket): void {
+  uncork((ws as Learner)[LEARNER].socket);
 }
 
 function onLearnerClose(this: WebSocket): void {
@@ -156,6 +162,8 @@ export function refuseUpgrade(socket: Duplex, status: number, message: string, h
     socket.destroy();
     return;
   }
+  // Node's HTTP server no longer listens for errors on a socket it handed over for an upgrade.
+  socket.on('error', destroyOnError);
   const body = Buffer.from(JSON.stringify({ error: message }));
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,
@@ -165,6 +173,10 @@ export function refuseUpgrade(socket: Duplex, status: number, message: string, h
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
   ];
   socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]));
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }
 
 const STATUS_TEXT: Record<number, string> = {

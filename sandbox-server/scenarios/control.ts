@@ -8,7 +8,7 @@
 // Each action is announced by an `info` event; a bad command gets {"error":"…"} back and an info event.
 import type { WebSocket } from 'ws';
 import type { Session } from '../sessions.ts';
-import { createWss, trackLearnerSocket } from './common.ts';
+import { createWss, flushWrites, trackLearnerSocket } from './common.ts';
 import type { LearnerMessageHandler } from './common.ts';
 import type { ScenarioEnv, WsScenario } from './common.ts';
 
@@ -108,6 +108,8 @@ function run(ws: WebSocket, session: Session, conn: string | undefined, text: st
     }
     case 'drop':
       session.info('Le serveur coupe la connexion TCP sans trame de fermeture\u00a0: le navigateur verra le code 1006.', conn);
+      // What earlier commands of the same read sent is still corked: send it, then cut.
+      flushWrites(ws);
       ws.terminate();
       return null;
     default:

@@ -85,6 +85,12 @@ interface State {
   /** Upgraded and attributed: decode synchronously. */
   sync: boolean;
   upgradeSeen: boolean;
+  /**
+   * Bytes that came after the upgrade request in its chunk (already seen and queued): ws puts
+   * them back on the socket (`unshift`), so they come as 'data' a second time, as a view of the
+   * same memory. The next chunk is skipped if it is that view.
+   */
+  upgradeHead: Buffer | null;
   serverEnded: boolean;
   error: string | null;
   closed: boolean;
@@ -119,6 +125,11 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   // One set of listeners and wrappers for every socket; `this` is the socket.
   function onData(this: Tapped, chunk: Buffer): void {
     const state = this[STATE] as State;
+    const head = state.upgradeHead;
+    if (head !== null) {
+      state.upgradeHead = null;
+      if (chunk.buffer === head.buffer && chunk.byteOffset === head.byteOffset && chunk.length === head.length) return;
+    }
     state.inChunks++;
     if (state.sync) {
       if (state.queue.length) drain(state);
@@ -174,6 +185,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       unfed: null,
       sync: false,
       upgradeSeen: false,
+      upgradeHead: null,
       serverEnded: false,
       error: null,
       closed: false,
@@ -276,7 +288,8 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       // The upgrade's WebSocket has its own listeners by now: ours would make arrays of them. The
       // close reason reads socket.errored; data and close go through tappedEmit.
       const socket = state.socket as Tapped;
-      socket.removeListener('error', onError);
+      // Kept while ours is the only one (a refused upgrade): an unhandled 'error' would throw.
+      if (socket.listenerCount('error') > 1) socket.removeListener('error', onError);
       socket.removeListener('data', onData);
       socket.removeListener('close', onClose);
       state.emit = socket.emit;
@@ -373,7 +386,11 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   }
 
   const onRequest = (req: IncomingMessage) => onHead(req, false);
-  const onUpgrade = (req: IncomingMessage) => onHead(req, true);
+  const onUpgrade = (req: IncomingMessage, _socket: unknown, head: Buffer) => {
+    onHead(req, true);
+    const state = (req.socket as Tapped)[STATE];
+    if (state && head.length > 0) state.upgradeHead = head;
+  };
   server.on('connection', onConnection);
   server.prependListener('request', onRequest);
   server.prependListener('upgrade', onUpgrade);
