@@ -9,7 +9,6 @@
 //   {type:'eld-reset'} / {type:'eld'} → event-loop delay (ms) since the reset, heap and RSS
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { createAppServer } from '../sandbox-server/http-server.ts';
+import { coalesceWrites } from '../sandbox-server/scenarios/common.ts';
 import { BENCH_LIMITS } from './limits.ts';
 
 const kind = process.argv[2];
@@ -29,20 +29,8 @@ if (kind === 'plain' || kind === 'plain-coalesced') {
   const server = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: true });
   wss.on('connection', (ws, req) => {
-    // plain-coalesced: the sandbox's write coalescing (scenarios/common.ts), for a like-for-like ratio.
-    const socket = req.socket as Socket & { coalescing?: boolean };
-    const uncork = () => {
-      socket.coalescing = false;
-      socket.uncork();
-    };
-    if (kind === 'plain-coalesced') {
-      ws.on('message', () => {
-        if (socket.coalescing) return;
-        socket.coalescing = true;
-        socket.cork();
-        process.nextTick(uncork);
-      });
-    }
+    // plain-coalesced: the sandbox's own write coalescing (scenarios/common.ts), for a like-for-like ratio.
+    if (kind === 'plain-coalesced') ws.on('message', () => coalesceWrites(req.socket));
     ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
     ws.on('error', () => ws.terminate());
   });

@@ -1,7 +1,6 @@
 // Limits and lifecycle on real sockets: payload, rate, sessions and connections, expiry, shutdown.
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Monitor, closed, createSession, openWs, sleep, startApp, within } from './test-helpers.ts';
+import { Monitor, closed, createSession, openWs, rawConnection, receivedUntil, sleep, startApp, upgradeRequest, within } from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 import { TokenBucket } from './limits.ts';
 import { ABANDONED_MS } from './sessions.ts';
@@ -110,17 +109,10 @@ describe('limits', () => {
     t = await startApp({ maxBufferedChunks: 4 });
     const id = await createSession(t);
     const m = await Monitor.open(t, id);
-    const socket = connect(t.port, '127.0.0.1');
+    const { socket, received } = await rawConnection(t.port);
     socket.setNoDelay(true);
-    await within(new Promise((r) => socket.once('connect', r)), 5000, 'connect');
-    const received: Buffer[] = [];
-    socket.on('data', (d: Buffer) => received.push(d));
-    socket.on('error', () => {});
-    socket.write(
-      `GET /s/${id}/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    );
-    await within((async () => { while (!Buffer.concat(received).includes('\r\n\r\n')) await sleep(5); })(), 5000, '101');
+    socket.write(upgradeRequest(`/s/${id}/echo`));
+    await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
     // A masked text frame of 100 bytes (zero mask), sent in pieces the server reads one by one.
     socket.write(Buffer.from([0x81, 0x80 | 100, 0, 0, 0, 0]));
     for (let i = 0; i < 10 && !socket.destroyed; i++) {
@@ -131,7 +123,7 @@ describe('limits', () => {
     expect(limit).toMatchObject({ limit: 'payload', action: 'close 1008' });
     expect(limit.message).toMatch(/morceaux TCP.*au plus 4/);
     // The server's close frame: 0x88, length, code 1008.
-    const bytes = Buffer.concat(received);
+    const bytes = received();
     const close = bytes.indexOf(Buffer.from([0x88]), bytes.indexOf('\r\n\r\n') + 4);
     expect(close).toBeGreaterThan(0);
     expect(bytes.readUInt16BE(close + 2)).toBe(1008);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { acceptMonitor, MonitorSocket } from './monitor-socket.ts';
 import { refuseUpgrade } from './scenarios/common.ts';
-import { sleep, within } from './test-helpers.ts';
+import { RFC_ACCEPT, rawConnection, receivedUntil, sleep, upgradeRequest, within } from './test-helpers.ts';
 
 let server: Server | null = null;
 afterEach(async () => {
@@ -36,17 +36,13 @@ function open(port: number): Promise<WebSocket> {
   return within(new Promise((resolve, reject) => (ws.once('open', () => resolve(ws)), ws.once('error', reject))), 5000, 'open');
 }
 
-/** A raw TCP client after a valid handshake, with everything it receives. */
+/** A raw TCP client after a valid handshake, with everything it receives after the 101. */
 async function rawClient(port: number): Promise<{ socket: Socket; received: () => Buffer }> {
-  const socket = connect(port, '127.0.0.1');
-  const chunks: Buffer[] = [];
-  socket.on('data', (d: Buffer) => chunks.push(d));
-  socket.on('error', () => {});
-  socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-  await within((async () => { while (!Buffer.concat(chunks).includes('\r\n\r\n')) await sleep(5); })(), 5000, '101');
-  const all = () => Buffer.concat(chunks);
+  const { socket, received: all } = await rawConnection(port);
+  socket.write(upgradeRequest('/'));
+  await receivedUntil(all, (b) => b.includes('\r\n\r\n'), '101');
   const headEnd = all().indexOf('\r\n\r\n') + 4;
-  expect(all().subarray(0, headEnd).toString()).toContain('Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  expect(all().subarray(0, headEnd).toString()).toContain(`Sec-WebSocket-Accept: ${RFC_ACCEPT}`);
   return { socket, received: () => all().subarray(headEnd) };
 }
 
@@ -66,7 +62,7 @@ describe('MonitorSocket', () => {
   it('refuses a request that is not a version 13 WebSocket handshake with 400', async () => {
     const { port } = await start();
     const res = await new Promise<string>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n'));
+      const s = connect(port, '127.0.0.1', () => s.write(upgradeRequest('/').replace('Version: 13', 'Version: 8')));
       let text = '';
       s.on('data', (d) => (text += d));
       s.on('close', () => resolve(text));

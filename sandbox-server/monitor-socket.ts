@@ -34,22 +34,31 @@ export function textFrame(text: string): Buffer {
   return frame(0x1, payload);
 }
 
+/**
+ * Writes the header of an unmasked final frame with a `len`-byte payload at `at` (the shortest
+ * length form, §5.2); returns the header's size (2, 4 or 10).
+ */
+export function writeFrameHeader(buf: Buffer, at: number, opcode: number, len: number): number {
+  buf[at] = 0x80 | opcode;
+  if (len < 126) {
+    buf[at + 1] = len;
+    return 2;
+  }
+  if (len < 0x10000) {
+    buf[at + 1] = 126;
+    buf.writeUInt16BE(len, at + 2);
+    return 4;
+  }
+  buf[at + 1] = 127;
+  buf.writeUInt32BE(Math.floor(len / 0x100000000), at + 2);
+  buf.writeUInt32BE(len >>> 0, at + 6);
+  return 10;
+}
+
 function frame(opcode: number, payload: Buffer): Buffer {
   const len = payload.length;
-  const head = len < 126 ? 2 : len < 0x10000 ? 4 : 10;
-  const out = Buffer.allocUnsafe(head + len);
-  out[0] = 0x80 | opcode;
-  if (head === 2) {
-    out[1] = len;
-  } else if (head === 4) {
-    out[1] = 126;
-    out.writeUInt16BE(len, 2);
-  } else {
-    out[1] = 127;
-    out.writeUInt32BE(Math.floor(len / 0x100000000), 2);
-    out.writeUInt32BE(len >>> 0, 6);
-  }
-  payload.copy(out, head);
+  const out = Buffer.allocUnsafe((len < 126 ? 2 : len < 0x10000 ? 4 : 10) + len);
+  payload.copy(out, writeFrameHeader(out, 0, opcode, len));
   return out;
 }
 

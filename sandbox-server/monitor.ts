@@ -15,6 +15,7 @@
 // last `replay` such events are kept for a monitor that connects later (none by default),
 // and the ring shrinks back.
 import type { HelloEvent, MonitorEvent } from './protocol.ts';
+import { writeFrameHeader } from './monitor-socket.ts';
 import { serializeEvent } from './serialize.ts';
 
 type WithoutBase<T> = T extends unknown ? Omit<T, 'seq' | 't'> : never;
@@ -286,19 +287,7 @@ export class SessionMonitor {
         at += 4 + len;
       } else {
         const len = Buffer.byteLength(text);
-        let head = 2;
-        if (len < 126) {
-          buf[at + 1] = len;
-        } else if (len < 0x10000) {
-          buf[at + 1] = 126;
-          buf.writeUInt16BE(len, at + 2);
-          head = 4;
-        } else {
-          buf[at + 1] = 127;
-          buf.writeUInt32BE(Math.floor(len / 0x100000000), at + 2);
-          buf.writeUInt32BE(len >>> 0, at + 6);
-          head = 10;
-        }
+        const head = writeFrameHeader(buf, at, 0x1, len);
         at += head + buf.write(text, at + head, len);
       }
       seq++;

@@ -3,9 +3,8 @@ import fc from 'fast-check';
 import { OPCODE_NAMES } from './protocol.ts';
 import { serializeEvent, serializeReference } from './serialize.ts';
 import { ConnectionDecoder } from './wire/connection-decoder.ts';
+import { UPGRADE_REQ, UPGRADE_RES } from './wire/test-util.ts';
 
-const UPGRADE_REQ = 'GET /s/x/echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-const UPGRADE_RES = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
 
 const hexArb = (max: number) => fc.uint8Array({ maxLength: max }).map((b) => Buffer.from(b).toString('hex'));
 // Any string, including quotes, backslashes, controls, non-BMP characters and lone surrogates.

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { Monitor, closed, createSession, nextMessage, openWs, sleep, startApp, within } from './test-helpers.ts';
+import { Monitor, closed, createSession, nextMessage, openWs, rawConnection, receivedUntil, sleep, startApp, upgradeRequest, within } from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 
 let t: TestApp;
@@ -132,17 +132,12 @@ describe('sessions and monitor', () => {
   it('frames sent in the same write as the upgrade request are shown once', async () => {
     const id = await createSession(t);
     const m = await Monitor.open(t, id);
-    const socket = connect(t.port, '127.0.0.1');
-    await within(new Promise((r) => socket.once('connect', r)), 5000, 'connect');
-    let received = Buffer.alloc(0);
-    socket.on('data', (d: Buffer) => (received = Buffer.concat([received, d])));
-    const head =
-      `GET /s/${id}/echo HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    const { socket, received } = await rawConnection(t.port);
+    const head = upgradeRequest(`/s/${id}/echo`);
     // Two masked text frames ("Hi", "Yo") right after the head, in one TCP write.
     const frames = Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x48 ^ 1, 0x69 ^ 2, 0x81, 0x82, 1, 2, 3, 4, 0x59 ^ 1, 0x6f ^ 2]);
     socket.write(Buffer.concat([Buffer.from(head), frames]));
-    await within((async () => { while (!received.includes('Yo')) await sleep(5); })(), 5000, 'both echoes');
+    await receivedUntil(received, (b) => b.includes('Yo'), 'both echoes');
     await m.waitFor((e) => e.type === 'frame' && e.from === 'server' && e.text === 'Yo');
     const conn = (await m.waitFor((e) => e.type === 'conn-open')).conn;
     // Wire order: both client frames left before the first echo.
@@ -232,13 +227,23 @@ describe('sessions and monitor', () => {
     ws.close();
   });
 
+  it('a connection reset by the client is reported with its error', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const { socket, received } = await rawConnection(t.port);
+    socket.write(upgradeRequest(`/s/${id}/echo`));
+    await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
+    const conn = (await m.waitFor((e) => e.type === 'conn-open')).conn;
+    socket.resetAndDestroy();
+    expect(await m.waitFor((e) => e.type === 'conn-close' && e.conn === conn)).toMatchObject({ reason: 'error: ECONNRESET' });
+    m.close();
+  });
+
   it('a client that resets right after a refused upgrade does not bring the server down', async () => {
     const id = await createSession(t);
     for (let i = 0; i < 20; i++) {
-      const socket = connect(t.port, '127.0.0.1');
-      socket.on('error', () => {});
-      await within(new Promise((r) => socket.once('connect', r)), 5000, 'connect');
-      socket.write(`GET /s/${id}/nope HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      const { socket } = await rawConnection(t.port);
+      socket.write(upgradeRequest(`/s/${id}/nope`));
       if (i % 2) await sleep(1);
       socket.resetAndDestroy();
     }

@@ -1,6 +1,8 @@
 // Helpers for the sandbox's integration tests: a real server on 127.0.0.1:0, sessions, and a
 // monitor client whose waits are all bounded.
 import { once } from 'node:events';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,3 +160,36 @@ export class Monitor {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sec-WebSocket-Accept of the key upgradeRequest sends (RFC 6455 §1.3). */
+export const RFC_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
+
+/** A WebSocket opening handshake request for `path`, with the sample key of RFC 6455 §1.3. */
+export function upgradeRequest(path: string, host = '127.0.0.1'): string {
+  return (
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
+  );
+}
+
+/** A raw TCP client on 127.0.0.1:`port`, connected; `received()` is everything it got so far. */
+export async function rawConnection(port: number): Promise<{ socket: Socket; received: () => Buffer }> {
+  const socket = connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  socket.on('error', () => {});
+  await within(new Promise((r) => socket.once('connect', r)), 5000, 'connect');
+  return { socket, received: () => Buffer.concat(chunks) };
+}
+
+/** Waits until `received()` satisfies `done`. */
+export function receivedUntil(received: () => Buffer, done: (b: Buffer) => boolean, what: string, ms = 5000): Promise<Buffer> {
+  return within(
+    (async () => {
+      while (!done(received())) await sleep(5);
+      return received();
+    })(),
+    ms,
+    what,
+  );
+}

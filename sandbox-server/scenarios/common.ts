@@ -79,9 +79,11 @@ type Coalescing = Socket & { [COALESCING]?: boolean };
 /**
  * What the scenarios send while ws handles the messages of one TCP read leaves in one socket write:
  * the socket stays corked until the end of the tick. Same bytes, same order, no timer; a burst of
- * learner messages then costs one syscall instead of one per reply.
+ * learner messages then costs one syscall instead of one per reply. A terminate() would drop what
+ * is still corked: flushWrites first.
  */
-function coalesceWrites(socket: Coalescing): void {
+export function coalesceWrites(s: Socket): void {
+  const socket = s as Coalescing;
   if (socket[COALESCING] || socket.destroyed) return;
   socket[COALESCING] = true;
   socket.cork();

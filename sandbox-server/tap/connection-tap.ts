@@ -92,7 +92,6 @@ interface State {
    */
   upgradeHead: Buffer | null;
   serverEnded: boolean;
-  error: string | null;
   closed: boolean;
   /** The socket's own write and end, called by the shared wrappers. */
   write: Socket['write'];
@@ -161,10 +160,11 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     else if (event === 'close') onClose.call(this);
     return Reflect.apply(state.emit as Socket['emit'], this, arguments);
   }
-  function onError(this: Tapped, err: NodeJS.ErrnoException): void {
-    const state = this[STATE] as State;
-    state.error ??= errorName(err);
-  }
+  /**
+   * Keeps an 'error' listener on the socket while nobody else has one (an unhandled 'error' would
+   * throw); the error itself is read from socket.errored when the socket closes.
+   */
+  function onError(): void {}
   function onClose(this: Tapped): void {
     const state = this[STATE] as State;
     drain(state);
@@ -187,7 +187,6 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       upgradeSeen: false,
       upgradeHead: null,
       serverEnded: false,
-      error: null,
       closed: false,
       write: socket.write,
       end: socket.end,
@@ -377,7 +376,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
   }
 
   function reasonOf(state: State): string {
-    const errored = state.error ?? errorName(state.socket.errored);
+    const errored = errorName(state.socket.errored);
     if (errored) return `error: ${errored}`;
     // The client's FIN, as Node saw it ('end' emitted): no listener of our own needed for that.
     if (state.socket.readableEnded) return 'end';

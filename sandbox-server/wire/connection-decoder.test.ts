@@ -9,14 +9,12 @@ import { messageOfFrame } from '../protocol.ts';
 import type { MonitorEvent } from '../protocol.ts';
 import type { DecodedEvent } from './connection-decoder.ts';
 import { tappedServer } from './tap-harness.ts';
-import { concatAll, cutsArb, feed } from './test-util.ts';
+import { concatAll, cutsArb, feed, UPGRADE_REQ, UPGRADE_RES } from './test-util.ts';
 import { Sender } from './test-util.ts';
 
 const enc = (s: string) => Uint8Array.from(Buffer.from(s));
 const frame = (data: string | Uint8Array, mask: boolean, opcode = 1) => concatAll(Sender.frame(Buffer.from(data), { fin: true, opcode, mask, readOnly: false, rsv1: false }));
 
-const UPGRADE_REQ = 'GET /s/x/echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-const UPGRADE_RES = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
 
 const summary = (events: DecodedEvent[]) =>
   events.map((e) => `${e.from ?? '-'}:${e.type}${e.type === 'frame' ? `:${e.opcodeName}${e.wholeMessage ? '=message' : ''}` : e.type === 'message' ? `:${e.text ?? e.data}` : e.type === 'http' ? `:${e.head.split('\r\n')[0]}` : ''}`);
