@@ -122,6 +122,14 @@ export interface FrameEvent extends EventBase {
    * no `message` event follows it; messageOfFrame() gives the one it stands for.
    */
   wholeMessage?: true;
+  /**
+   * Set on a frame that breaks the protocol: the `violation` event that follows it says how. Its
+   * fields are those the decoder could read before the fault (with `partial: true` when the header
+   * or the payload had not fully arrived; fields not read then keep their zero value).
+   */
+  violating?: true;
+  /** With `violating`: the frame had not fully arrived when the violation was found. */
+  partial?: true;
 }
 
 /**
@@ -192,8 +200,11 @@ export interface ViolationEvent extends EventBase {
 export interface LimitEvent extends EventBase {
   type: 'limit';
   conn?: string;
-  limit: 'connections' | 'rate' | 'payload' | 'sessions' | 'backlog' | 'ip-connections';
-  /** What the server did: "close 1009", "close 1008", "http 429", "http 413" (Socket.IO polling body), "disconnect" (Socket.IO over polling), "drop oldest" (monitor backlog). */
+  limit: 'connections' | 'rate' | 'payload' | 'sessions' | 'backlog' | 'ip-connections' | 'timeout' | 'memory' | 'engine-io';
+  /**
+   * What the server did: "close 1009", "close 1008", "http 429", "http 503", "http 413" (Socket.IO
+   * polling body), "disconnect" (Socket.IO over polling), "drop oldest" (monitor backlog).
+   */
   action: string;
   message: string;
 }

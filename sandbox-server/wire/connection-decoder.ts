@@ -103,6 +103,17 @@ export class ConnectionDecoder {
     return { mode: HTTP, http: new HttpParser({ kind, captureLimit: this.captureLimit }), frames: null, sio: null, current: null };
   }
 
+  /**
+   * What the client has left unfinished on the WebSocket: 'frame' (a frame begun, not all its
+   * bytes in), 'message' (a fragmented message without its last frame), or null. For time limits.
+   */
+  clientPending(): 'frame' | 'message' | null {
+    const frames = this.client.mode === WS ? this.client.frames : null;
+    if (!frames) return null;
+    if (frames.midFrame) return 'frame';
+    return frames.midMessage ? 'message' : null;
+  }
+
   push(from: Direction, chunk: Uint8Array): DecodedEvent[] {
     const out: DecodedEvent[] = [];
     if (chunk.length > 0) this.route(from, chunk, out);

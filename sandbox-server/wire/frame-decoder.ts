@@ -101,6 +101,16 @@ export class FrameDecoder {
     this.inflater = this.deflate ? new MessageInflater(opts.noContextTakeover !== true) : null;
   }
 
+  /** A frame has started (some header or payload bytes read) and not ended yet. */
+  get midFrame(): boolean {
+    return this.state === GET_PAYLOAD || this.state === GET_LENGTH_16 || this.state === GET_LENGTH_64 || this.state === GET_MASK || this.headerLength > 0;
+  }
+
+  /** A data message has started (a frame without FIN) and its last frame has not ended yet. */
+  get midMessage(): boolean {
+    return this.msgOpcode !== 0 && this.state !== FAILED;
+  }
+
   /** True after a violation: the rest of the stream is ignored, as a failed endpoint would. */
   get failed(): boolean {
     return this.state === FAILED;
