@@ -158,7 +158,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       const session = registry.create(ip);
       if (!session) {
         const message = `Trop de sessions ouvertes depuis votre adresse (au plus ${limits.maxSessionsPerIp})\u00a0: fermez des onglets ou attendez leur expiration.`;
-        for (const s of registry.sessionsOf(ip)) s.limit({ limit: 'sessions', action: 'http 429', message });
+        for (const s of registry.sessionsOf(ip)) s.notice({ limit: 'sessions', action: 'http 429', message });
         sendJson(res, 429, { error: message }, { 'Retry-After': '60' });
         return;
       }

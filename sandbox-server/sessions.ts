@@ -83,6 +83,15 @@ export class Session {
     this.emit({ type: 'limit', ...fields });
   }
 
+  /**
+   * A limit event that is not this session's own traffic (e.g. another tab of the same IP was
+   * refused a session): it must not count as activity, or a refused request every few seconds
+   * would keep an abandoned session from ever being reclaimed.
+   */
+  notice(fields: Omit<LimitEvent, 'seq' | 't' | 'type'>): void {
+    this.monitor.emit({ type: 'limit', ...fields });
+  }
+
   /** Per-session scenario state, created on first use. */
   getState<T>(key: string, create: () => T): T {
     const state = (this.state ??= new Map());

@@ -90,14 +90,24 @@ export function createStaticHandler(root: string): StaticHandler {
 
   return async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Appended to a base, not resolved against it: a target such as `//host/x` is a path here,
+    // not a URL of another host.
+    const target = req.url ?? '/';
+    let url: URL;
+    try {
+      url = new URL(`http://localhost${target.startsWith('/') ? target : `/${target}`}`);
+    } catch {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Requête invalide');
+      return true;
+    }
     const path = resolve(url.pathname);
     let file: CachedFile | null = null;
     let status = 200;
     if (path) {
       file = await load(url.pathname.endsWith('/') ? join(path, 'index.html') : path);
       if (!file && !url.pathname.endsWith('/') && !extname(url.pathname) && (await load(join(path, 'index.html')))) {
-        res.writeHead(308, { Location: `${url.pathname}/${url.search}` }).end();
+        // Leading slashes collapsed: `//host/…` in a Location is a URL of another host.
+        res.writeHead(308, { Location: `/${url.pathname.replace(/^\/+/, '')}/${url.search}` }).end();
         return true;
       }
     }

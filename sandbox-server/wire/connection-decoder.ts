@@ -46,6 +46,8 @@ interface Side {
   sio: SocketIoStream | null;
   /** The request (client side) or the request the current response answers (server side). */
   current: RequestInfo | null;
+  /** Server side: status of the current response (only a 200 carries Engine.IO packets). */
+  status: number;
 }
 
 /** Parsed permessage-deflate offer accepted by a 101 (RFC 7692 §7.1). */
@@ -100,7 +102,7 @@ export class ConnectionDecoder {
   }
 
   private side(kind: 'request' | 'response'): Side {
-    return { mode: HTTP, http: new HttpParser({ kind, captureLimit: this.captureLimit }), frames: null, sio: null, current: null };
+    return { mode: HTTP, http: new HttpParser({ kind, captureLimit: this.captureLimit }), frames: null, sio: null, current: null, status: 0 };
   }
 
   /**
@@ -160,6 +162,7 @@ export class ConnectionDecoder {
           this.server.http?.expect(req.method);
         } else {
           const status = item.info.status ?? 0;
+          side.status = status;
           if (status >= 200 || status === 101) {
             side.current = this.pending.shift() ?? null;
             if (this.pending.length === 0) this.pending = NO_REQUESTS;
@@ -197,6 +200,9 @@ export class ConnectionDecoder {
     const req = side.current;
     if (body === undefined || body.length === 0 || !req?.polling) return;
     if (from === 'client' ? req.method !== 'POST' : req.method !== 'GET') return;
+    // Engine.IO's own errors (e.g. 400 {"code":1,"message":"Session ID unknown"}) are JSON, not
+    // packets: only a 200 response body is a payload.
+    if (from === 'server' && side.status !== 200) return;
     // The first GET answers with the open packet, which names the session.
     for (const eio of decodeEioPayload(body, { truncated, captureLimit: this.captureLimit })) {
       if (eio.type === 'eio' && eio.packet === 'open' && eio.sid) req.sid = eio.sid;
