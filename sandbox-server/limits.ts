@@ -22,6 +22,20 @@ export interface Limits {
   maxPendingAutoPongs: number;
   /** Events kept for a slow or absent monitor; older ones are dropped (and counted). */
   monitorBacklog: number;
+  /** Characters of serialized events one session keeps for its monitors (same dropping). */
+  monitorBacklogBytes: number;
+  /** Largest serialized event; the captured text and payload of a larger one are cut. */
+  maxEventBytes: number;
+  /** Characters every session backlog of the process may hold together; past it the largest are shed. */
+  backlogBudget: number;
+  /** Resident memory (bytes) above which new sessions get 503 and backlogs are shed. */
+  memoryBudget: number;
+  /** Longest time a client may take to send one WebSocket frame, once begun (ms; closes 1008). */
+  frameTimeoutMs: number;
+  /** Longest time a fragmented message may stay unfinished (ms; closes 1008). */
+  messageTimeoutMs: number;
+  /** Engine.IO sessions (Socket.IO clients) one sandbox session may hold at once. */
+  maxEngineIoClients: number;
   /**
    * Events every connected monitor already received that are still kept for a monitor connecting
    * later (the rest of the backlog is freed once delivered).
@@ -52,6 +66,13 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxBufferedChunks: 4096,
   maxPendingAutoPongs: 16,
   monitorBacklog: 5000,
+  monitorBacklogBytes: 2 * 1024 * 1024,
+  maxEventBytes: 16 * 1024,
+  backlogBudget: 192 * 1024 * 1024,
+  memoryBudget: 768 * 1024 * 1024,
+  frameTimeoutMs: 10_000,
+  messageTimeoutMs: 30_000,
+  maxEngineIoClients: 10,
   monitorReplay: 0,
   monitorHighWater: 1024 * 1024,
   maxSessionsPerIp: 20,
@@ -74,6 +95,13 @@ const ENV_NAMES: Record<keyof Limits, string> = {
   maxBufferedChunks: 'SANDBOX_MAX_BUFFERED_CHUNKS',
   maxPendingAutoPongs: 'SANDBOX_MAX_PENDING_AUTO_PONGS',
   monitorBacklog: 'SANDBOX_MONITOR_BACKLOG',
+  monitorBacklogBytes: 'SANDBOX_MONITOR_BACKLOG_BYTES',
+  maxEventBytes: 'SANDBOX_MAX_EVENT_BYTES',
+  backlogBudget: 'SANDBOX_BACKLOG_BUDGET',
+  memoryBudget: 'SANDBOX_MEMORY_BUDGET',
+  frameTimeoutMs: 'SANDBOX_FRAME_TIMEOUT_MS',
+  messageTimeoutMs: 'SANDBOX_MESSAGE_TIMEOUT_MS',
+  maxEngineIoClients: 'SANDBOX_MAX_ENGINE_IO_CLIENTS',
   monitorReplay: 'SANDBOX_MONITOR_REPLAY',
   monitorHighWater: 'SANDBOX_MONITOR_HIGH_WATER',
   maxSessionsPerIp: 'SANDBOX_MAX_SESSIONS_PER_IP',

@@ -2,7 +2,7 @@
 // window), overflow for an absent monitor, and the opt-in batched mode.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { BATCH_BYTES, SessionMonitor } from './monitor.ts';
+import { BacklogBudget, BATCH_BYTES, SessionMonitor } from './monitor.ts';
 
 class FakeWs extends EventEmitter {
   readyState = 1;
@@ -119,13 +119,89 @@ describe('SessionMonitor', () => {
   });
 });
 
+describe('SessionMonitor: memory bounded in bytes', () => {
+  const big = (i: number, n = 1000) => ({ type: 'info' as const, message: `${i}:${'x'.repeat(n)}` });
+
+  it('a session backlog keeps at most backlogChars characters; the oldest leave first', async () => {
+    let overflows = 0;
+    const m = new SessionMonitor({ backlog: 5000, backlogChars: 10_000, highWater: 1 << 20, onOverflow: () => overflows++ });
+    for (let i = 0; i < 100; i++) m.emit(big(i), 1);
+    expect(m.keptChars).toBeLessThanOrEqual(10_000);
+    expect(m.keptChars).toBeGreaterThan(8_000);
+    await tick();
+    expect(overflows).toBe(1);
+    const ws = new FakeWs();
+    m.subscribe(ws, hello);
+    await tick();
+    const ev = ws.events();
+    expect(ev[1].type).toBe('dropped');
+    expect(ev.at(-1).message.startsWith('99:')).toBe(true);
+    expect(ev[1].count + ev.length - 2).toBe(100);
+  });
+
+  it('an event over maxEventChars is shrunk: text and payload cut, marked truncated', () => {
+    const m = new SessionMonitor({ backlog: 10, highWater: 1 << 20, maxEventChars: 4096 });
+    // 4 KiB of control characters: six characters each once escaped in JSON, plus 8 Ki of hex.
+    const text = '\u0001'.repeat(4096);
+    const frame = {
+      type: 'frame' as const, conn: 'c1', from: 'client' as const, fin: false, rsv1: false, rsv2: false, rsv3: false,
+      opcode: 1, opcodeName: 'text', masked: true, maskKey: '01020304', length: 4096, lengthForm: 16 as const,
+      header: '017e100001020304', payload: '01'.repeat(4096), text,
+    };
+    m.emit(frame, 1);
+    expect(m.keptChars).toBeLessThanOrEqual(4096);
+    const ws = new FakeWs();
+    m.subscribe(ws, hello);
+    return tick().then(() => {
+      const [, got] = ws.events();
+      expect(got).toMatchObject({ type: 'frame', truncated: true, length: 4096, opcode: 1 });
+      expect(text.startsWith(got.text)).toBe(true);
+      expect(got.text.length).toBeGreaterThan(0);
+      expect('01'.repeat(4096).startsWith(got.payload)).toBe(true);
+    });
+  });
+
+  it('other events over maxEventChars become a short info naming them', async () => {
+    const m = new SessionMonitor({ backlog: 10, highWater: 1 << 20, maxEventChars: 1024 });
+    m.emit({ type: 'rooms', nsp: '/', rooms: { r: Array.from({ length: 200 }, (_, i) => `socket-${i}`) }, sockets: {} }, 1);
+    const ws = new FakeWs();
+    m.subscribe(ws, hello);
+    await tick();
+    const [, got] = ws.events();
+    expect(got.type).toBe('info');
+    expect(got.message).toMatch(/rooms.*omis/);
+  });
+
+  it('the shared budget: past it, the largest backlogs are shed first and the total goes back under', async () => {
+    const budget = new BacklogBudget(100_000);
+    const small = new SessionMonitor({ backlog: 5000, highWater: 1 << 20, budget });
+    const large = new SessionMonitor({ backlog: 5000, highWater: 1 << 20, budget });
+    for (let i = 0; i < 10; i++) small.emit(big(i), 1);
+    const smallChars = small.keptChars;
+    for (let i = 0; i < 200; i++) large.emit(big(i), 1);
+    expect(budget.used).toBeLessThanOrEqual(100_000);
+    expect(budget.used).toBe(small.keptChars + large.keptChars);
+    expect(small.keptChars).toBe(smallChars);
+    expect(budget.shedEvents).toBeGreaterThan(0);
+    const ws = new FakeWs();
+    large.subscribe(ws, hello);
+    await tick();
+    expect(ws.events()[1].type).toBe('dropped');
+    large.end('expired');
+    small.end('expired');
+    expect(budget.used).toBe(0);
+    expect(budget.monitors.size).toBe(0);
+  });
+});
+
 describe('SessionMonitor on a real monitor socket', () => {
   it('frames written together are read as one event per message (7-, 16- and 64-bit lengths, UTF-8)', async () => {
     const { createServer } = await import('node:http');
     const { WebSocket: Client } = await import('ws');
     const { acceptMonitor, MonitorSocket } = await import('./monitor-socket.ts');
     const server = createServer();
-    const m = new SessionMonitor({ backlog: 1000, highWater: 1 << 20 });
+    // Events larger than the default per-event bound, on purpose: the 64-bit length form.
+    const m = new SessionMonitor({ backlog: 1000, highWater: 1 << 20, maxEventChars: 1 << 20 });
     const sizes = [1, 100, 125, 126, 1000, 65_535, 65_536, 70_000];
     server.on('upgrade', (req, socket, head) => {
       const monitor = acceptMonitor(req, socket, head, () => {});

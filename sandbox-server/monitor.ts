@@ -10,7 +10,13 @@
 // stays strictly increasing on every monitor. seq 1 is the `hello` each monitor gets first;
 // session events start at 2.
 //
-// Memory: while no monitor is connected every event is kept (up to `backlog`) so that a monitor
+// Memory is bounded in bytes at three levels: one event (`maxEventChars`: a larger one is shrunk,
+// its captured text and payload cut), one session's backlog (`backlogChars` as well as `backlog`
+// events: the oldest leave first), and every backlog of the process together (a shared
+// BacklogBudget: past it, the largest backlogs are shed, oldest events first). Sizes are counted in
+// UTF-16 code units of the serialized JSON (V8 stores most of it one byte per unit, at worst two).
+//
+// While no monitor is connected every event is kept (up to those bounds) so that a monitor
 // connecting later gets the replay. Once every connected monitor has received an event, only the
 // last `replay` such events are kept for a monitor that connects later (none by default),
 // and the ring shrinks back.
@@ -42,8 +48,62 @@ interface Subscriber {
   batch: boolean;
 }
 
+/**
+ * The bytes every session backlog of the process holds together, and the monitors that hold them.
+ * Over `limit`, the largest backlogs lose their oldest events until the total is back at 3/4 of it
+ * (their monitors get `dropped`, as for a slow monitor).
+ */
+export class BacklogBudget {
+  used = 0;
+  readonly limit: number;
+  readonly monitors = new Set<SessionMonitor>();
+  private shedding = false;
+  /** Events shed so far (for the stress suite and tests). */
+  shedEvents = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** True when new sessions should be refused: the backlogs are near the budget. */
+  get nearFull(): boolean {
+    return this.used >= this.limit * 0.9;
+  }
+
+  add(chars: number): void {
+    this.used += chars;
+    if (this.used > this.limit) this.shed(Math.floor(this.limit * 0.75));
+  }
+
+  /** Drops the oldest events of the largest backlogs until `target` chars are kept in all. */
+  shed(target: number): void {
+    if (this.shedding || this.used <= target) return;
+    this.shedding = true;
+    try {
+      const largest = [...this.monitors].sort((a, b) => b.keptChars - a.keptChars);
+      for (const m of largest) {
+        if (this.used <= target) break;
+        // Each gives up to half of what it holds, the largest first, so small sessions keep theirs.
+        this.shedEvents += m.shed(Math.min(this.used - target, Math.ceil(m.keptChars / 2)));
+      }
+      for (const m of largest) {
+        if (this.used <= target) break;
+        this.shedEvents += m.shed(this.used - target);
+      }
+    } finally {
+      this.shedding = false;
+    }
+  }
+}
+
 export interface SessionMonitorOptions {
   backlog: number;
+  /** Most characters of serialized events kept (default: no bound but `backlog`). */
+  backlogChars?: number;
+  /** Largest serialized event; a larger one is shrunk (default 16 Ki). */
+  maxEventChars?: number;
+  /** Shared bound of every backlog of the process. */
+  budget?: BacklogBudget;
   highWater: number;
   /** Events already received by every connected monitor that are kept for later monitors (default 0). */
   replay?: number;
@@ -69,6 +129,7 @@ const MIN_CAPACITY = 8;
 /** A batched message is closed once it holds this many characters of events. */
 export const BATCH_BYTES = 64 * 1024;
 export const DEFAULT_REPLAY = 0;
+export const DEFAULT_MAX_EVENT_CHARS = 16 * 1024;
 
 /** A batch of frames written at once stops growing past this many bytes. */
 const WRITE_BYTES = 256 * 1024;
@@ -89,6 +150,11 @@ export class SessionMonitor {
   private ring: (string | undefined)[] = [];
   private mask = -1;
   private readonly backlog: number;
+  private readonly backlogChars: number;
+  private readonly maxEventChars: number;
+  private readonly budget: BacklogBudget | null;
+  /** Characters of the events in the ring. */
+  private chars = 0;
   private readonly replay: number;
   private readonly highWater: number;
   private readonly onOverflow?: () => void;
@@ -104,6 +170,10 @@ export class SessionMonitor {
 
   constructor(options: SessionMonitorOptions) {
     this.backlog = Math.max(1, options.backlog);
+    this.backlogChars = Math.max(1, options.backlogChars ?? Number.MAX_SAFE_INTEGER);
+    this.maxEventChars = Math.max(256, options.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS);
+    this.budget = options.budget ?? null;
+    this.budget?.monitors.add(this);
     this.replay = Math.max(0, Math.min(this.backlog, options.replay ?? DEFAULT_REPLAY));
     this.highWater = options.highWater;
     this.onOverflow = options.onOverflow;
@@ -122,27 +192,61 @@ export class SessionMonitor {
     return this.count;
   }
 
+  /** Characters of the serialized events currently kept. */
+  get keptChars(): number {
+    return this.chars;
+  }
+
   /** Adds an event to the session stream; returns its seq (0 once the session has ended). */
   emit(event: EventInput, t = Date.now()): number {
     if (this.ended) return 0;
-    if (this.count < this.backlog && this.count === this.ring.length) this.resize(Math.max(MIN_CAPACITY, this.ring.length * 2));
-    const seq = this.nextSeq++;
-    if (this.count === this.backlog) {
-      // The oldest event leaves the ring: a drop if some monitor (or the absent one) still needed it.
-      const oldest = seq - this.count;
-      let lost = this.subscribers.size === 0;
-      for (const sub of this.subscribers) if (sub.cursor <= oldest) lost = true;
-      if (lost && !this.overflowing) {
-        this.overflowing = true;
-        queueMicrotask(() => this.onOverflow?.());
-      }
-      this.ring[oldest & this.mask] = undefined;
-    } else {
-      this.count++;
-    }
-    this.ring[seq & this.mask] = serializeEvent(seq, t, event);
+    const seq = this.nextSeq;
+    let text = serializeEvent(seq, t, event);
+    if (text.length > this.maxEventChars) text = serializeEvent(seq, t, shrinkEvent(event, this.maxEventChars, text.length));
+    // The oldest events leave for the newest: the event count and the characters are both bounded.
+    while (this.count > 0 && (this.count >= this.backlog || this.chars + text.length > this.backlogChars)) this.dropOldest();
+    if (this.count === this.ring.length) this.resize(Math.max(MIN_CAPACITY, this.ring.length * 2));
+    this.nextSeq++;
+    this.count++;
+    this.ring[seq & this.mask] = text;
+    this.chars += text.length;
+    this.budget?.add(text.length);
     if (this.subscribers.size > 0) this.scheduleFlush();
     return seq;
+  }
+
+  /** Drops the oldest kept event; a drop if some monitor (or the absent one) still needed it. */
+  private dropOldest(): void {
+    const oldest = this.nextSeq - this.count;
+    let lost = this.subscribers.size === 0;
+    for (const sub of this.subscribers) if (sub.cursor <= oldest) lost = true;
+    if (lost && !this.overflowing) {
+      this.overflowing = true;
+      queueMicrotask(() => this.onOverflow?.());
+    }
+    this.forget(oldest);
+    this.count--;
+  }
+
+  /** Clears the slot of `seq` and its characters from the counts. */
+  private forget(seq: number): void {
+    const text = this.ring[seq & this.mask];
+    this.ring[seq & this.mask] = undefined;
+    if (text === undefined) return;
+    this.chars -= text.length;
+    if (this.budget) this.budget.used -= text.length;
+  }
+
+  /** Sheds the oldest events until `chars` characters are freed (the budget's call); returns how many. */
+  shed(chars: number): number {
+    const goal = this.chars - chars;
+    let n = 0;
+    while (this.count > 0 && this.chars > goal) {
+      this.dropOldest();
+      n++;
+    }
+    if (n > 0 && this.subscribers.size > 0) this.scheduleFlush();
+    return n;
   }
 
   /** Registers a monitor socket: sends its hello at once, then the backlog (see unsubscribe). */
@@ -175,6 +279,11 @@ export class SessionMonitor {
     }
     this.subscribers.clear();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.budget) {
+      this.budget.used -= this.chars;
+      this.budget.monitors.delete(this);
+    }
+    this.chars = 0;
     this.ring = [];
     this.mask = -1;
     this.count = 0;
@@ -193,7 +302,7 @@ export class SessionMonitor {
   private trimBefore(seq: number): void {
     const oldest = this.nextSeq - this.count;
     if (seq <= oldest) return;
-    for (let s = oldest; s < seq; s++) this.ring[s & this.mask] = undefined;
+    for (let s = oldest; s < seq; s++) this.forget(s);
     this.count -= seq - oldest;
     if (this.ring.length > MIN_CAPACITY && this.count * 4 <= this.ring.length) {
       let capacity = this.ring.length;
@@ -305,4 +414,33 @@ export class SessionMonitor {
       ws.send(text.slice(0, -1) + ']');
     }
   }
+}
+
+/**
+ * A smaller copy of an event whose JSON is over `max` characters: the captured text and payload
+ * are cut (marked `truncated`), since they are what can be large (a text of control characters is
+ * six times longer once escaped). Any other event too large becomes a short `info` saying so.
+ */
+export function shrinkEvent(event: EventInput, max: number, size: number): EventInput {
+  if (event.type === 'frame' || event.type === 'message') {
+    const cut: Record<string, unknown> = { ...event, truncated: true };
+    // Escaped text is at most 6 characters per UTF-16 unit; hex is 2 per byte.
+    const textUnits = Math.floor(max / 16);
+    const hexChars = Math.floor(max / 8) & ~1;
+    if (typeof cut.text === 'string') cut.text = cutUnits(cut.text, textUnits);
+    if (typeof cut.payload === 'string') cut.payload = cut.payload.slice(0, hexChars);
+    if (typeof cut.data === 'string') cut.data = cut.data.slice(0, hexChars);
+    if (typeof cut.reason === 'string') cut.reason = cutUnits(cut.reason, textUnits);
+    return cut as EventInput;
+  }
+  const conn = (event as { conn?: string }).conn;
+  const message = `Évènement «\u00a0${event.type}\u00a0» de ${size} caractères omis (au plus ${max} par évènement).`;
+  return conn ? { type: 'info', conn, message } : { type: 'info', message };
+}
+
+/** The first `n` UTF-16 units of `s`, without splitting a surrogate pair. */
+function cutUnits(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const code = s.charCodeAt(n - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
 }

@@ -69,4 +69,16 @@ describe('reliability', () => {
     expect(m.of('violation')).toEqual([]);
     m.close();
   });
+
+  it('over the memory budget, new sessions get 503 with a French JSON error; existing ones go on', async () => {
+    t = await startApp();
+    const id = await createSession(t);
+    // A budget below what the process already holds.
+    (t.app.sandbox.limits as { memoryBudget: number }).memoryBudget = 1024;
+    const res = await fetch(`${t.http}/api/sessions`, { method: 'POST' });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    expect(((await res.json()) as { error: string }).error).toMatch(/plein/);
+    expect((await fetch(`${t.http}/api/sessions/${id}`)).status).toBe(200);
+  });
 });

@@ -156,7 +156,12 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       req.resume();
       const ip = ipOf(req.socket.remoteAddress);
       const session = registry.create(ip);
-      if (!session) {
+      if (session === 'memory') {
+        const message = 'Le bac à sable est plein pour le moment\u00a0: réessayez dans une minute.';
+        sendJson(res, 503, { error: message }, { 'Retry-After': '30' });
+        return;
+      }
+      if (session === 'ip') {
         const message = `Trop de sessions ouvertes depuis votre adresse (au plus ${limits.maxSessionsPerIp})\u00a0: fermez des onglets ou attendez leur expiration.`;
         for (const s of registry.sessionsOf(ip)) s.notice({ limit: 'sessions', action: 'http 429', message });
         sendJson(res, 429, { error: message }, { 'Retry-After': '60' });

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { KeyedCounter, TokenBucket } from './limits.ts';
 import type { Limits } from './limits.ts';
-import { END_CLOSE_CODE, endCloseReason, SessionMonitor } from './monitor.ts';
+import { BacklogBudget, END_CLOSE_CODE, endCloseReason, SessionMonitor } from './monitor.ts';
 import type { EventInput } from './monitor.ts';
 import type { LimitEvent } from './protocol.ts';
 
@@ -44,19 +44,22 @@ export class Session {
   private connCounter = 0;
   ended = false;
 
-  constructor(id: string, ip: string, limits: Limits) {
+  constructor(id: string, ip: string, limits: Limits, budget?: BacklogBudget) {
     this.id = id;
     this.ip = ip;
     this.bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
     this.monitor = new SessionMonitor({
       backlog: limits.monitorBacklog,
+      backlogChars: limits.monitorBacklogBytes,
+      maxEventChars: limits.maxEventBytes,
+      budget,
       highWater: limits.monitorHighWater,
       replay: limits.monitorReplay,
       onOverflow: () =>
         this.limit({
           limit: 'backlog',
           action: 'drop oldest',
-          message: `Le moniteur ne suit pas\u00a0: les événements les plus anciens au-delà de ${limits.monitorBacklog} sont abandonnés.`,
+          message: `Le moniteur ne suit pas\u00a0: les évènements les plus anciens au-delà de ${limits.monitorBacklog} évènements ou ${Math.round(limits.monitorBacklogBytes / 1024)}\u00a0Kio sont abandonnés.`,
         }),
     });
   }
@@ -143,6 +146,8 @@ function onAdmittedClose(this: Admitted): void {
 
 export interface RegistryOptions {
   limits: Limits;
+  /** Resident memory of the process (default process.memoryUsage.rss; tests inject one). */
+  rss?: () => number;
   /** How often idle sessions are looked for (ms); default: a quarter of the idle time, at most 1 min. */
   sweepMs?: number;
 }
@@ -155,13 +160,31 @@ export class SessionRegistry {
   private readonly perIp = new KeyedCounter();
   private readonly ipConnections = new KeyedCounter();
   readonly limits: Limits;
+  /** Every session backlog of the process together. */
+  readonly budget: BacklogBudget;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly watchdog: NodeJS.Timeout;
+  /** Resident memory of the process (injectable for tests). */
+  private readonly rss: () => number;
 
   constructor(options: RegistryOptions) {
     this.limits = options.limits;
+    this.budget = new BacklogBudget(this.limits.backlogBudget);
+    this.rss = options.rss ?? process.memoryUsage.rss;
     const sweepMs = options.sweepMs ?? Math.max(10, Math.min(60_000, Math.floor(this.limits.sessionIdleMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();
+    // Once a second: over the memory budget, the backlogs give back half of what they hold (the
+    // rest of the process's memory is bounded by the other limits, not reclaimable here).
+    this.watchdog = setInterval(() => {
+      if (this.overMemory()) this.budget.shed(Math.floor(this.budget.used / 2));
+    }, 1000);
+    this.watchdog.unref();
+  }
+
+  /** The process is over its memory budget (resident memory) or its backlogs near theirs. */
+  overMemory(): boolean {
+    return this.budget.nearFull || this.rss() > this.limits.memoryBudget;
   }
 
   get size(): number {
@@ -169,17 +192,19 @@ export class SessionRegistry {
   }
 
   /**
-   * Creates a session for `ip`, or returns null when that IP has too many sessions in use.
+   * Creates a session for `ip`; 'ip' when that IP has too many sessions in use, 'memory' when the
+   * process is near its memory budget.
    * At the limit, the IP's oldest abandoned session (no monitor, no connection, quiet for
    * ABANDONED_MS: a lesson page the learner left) makes room, so browsing many lessons works.
    */
-  create(ip: string): Session | null {
+  create(ip: string): Session | 'ip' | 'memory' {
     if (this.perIp.get(ip) >= this.limits.maxSessionsPerIp) {
       const abandoned = this.oldestAbandoned(ip);
-      if (!abandoned) return null;
+      if (!abandoned) return 'ip';
       this.end(abandoned, 'expired');
     }
-    const session = new Session(newSessionId(), ip, this.limits);
+    if (this.overMemory()) return 'memory';
+    const session = new Session(newSessionId(), ip, this.limits, this.budget);
     this.sessions.set(session.id, session);
     this.perIp.increment(ip);
     return session;
@@ -248,5 +273,6 @@ export class SessionRegistry {
   endAll(reason: EndReason): void {
     for (const session of [...this.sessions.values()]) this.end(session, reason);
     clearInterval(this.sweeper);
+    clearInterval(this.watchdog);
   }
 }
