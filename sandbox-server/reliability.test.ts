@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ABANDONED_MS } from './sessions.ts';
 import { createStaticHandler } from './static-files.ts';
-import { Monitor, createSession, sleep, startApp } from './test-helpers.ts';
+import { io as connectIo } from 'socket.io-client';
+import { MAX_ROOMS_PER_SOCKET } from './scenarios/socket-io.ts';
+import { Monitor, createSession, sleep, startApp, within } from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 
 let t: TestApp | null = null;
@@ -80,5 +82,48 @@ describe('reliability', () => {
     expect(res.headers.get('retry-after')).toBeTruthy();
     expect(((await res.json()) as { error: string }).error).toMatch(/plein/);
     expect((await fetch(`${t.http}/api/sessions/${id}`)).status).toBe(200);
+  });
+
+  it('Socket.IO: a client label from the handshake query is checked like the WebSocket one', async () => {
+    t = await startApp();
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const s = connectIo(t.http, { path: `/s/${id}/socket.io/`, query: { client: 'x'.repeat(8000) }, reconnection: false, forceNew: true, transports: ['polling'] });
+    try {
+      await within(new Promise((r) => s.once('connect', () => r(null))), 5000, 'connect');
+      await within(new Promise((r) => s.emit('join', 'salon', r)), 5000, 'join ack');
+      const rooms = await m.waitFor((e) => e.type === 'rooms' && Object.keys(e.rooms).includes('salon'));
+      const labels = Object.values(rooms.sockets as Record<string, { client: string | null }>).map((x) => x.client);
+      expect(labels).toEqual([null]);
+    } finally {
+      s.disconnect();
+      m.close();
+    }
+  });
+
+  it('Socket.IO: a session holds at most maxEngineIoClients Engine.IO sessions; more get 403 and a limit event', async () => {
+    t = await startApp({ maxEngineIoClients: 3 });
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const handshake = () => fetch(`${t!.http}/s/${id}/socket.io/?EIO=4&transport=polling`);
+    for (let i = 0; i < 3; i++) expect((await handshake()).status).toBe(200);
+    expect((await handshake()).status).toBe(403);
+    expect(await m.waitFor((e) => e.type === 'limit')).toMatchObject({ limit: 'engine-io', action: 'http 403' });
+    m.close();
+  });
+
+  it('Socket.IO: a socket joins at most MAX_ROOMS_PER_SOCKET rooms', async () => {
+    t = await startApp();
+    const id = await createSession(t);
+    const s = connectIo(t.http, { path: `/s/${id}/socket.io/`, reconnection: false, forceNew: true });
+    try {
+      await within(new Promise((r) => s.once('connect', () => r(null))), 5000, 'connect');
+      const answers: unknown[] = [];
+      for (let i = 0; i <= MAX_ROOMS_PER_SOCKET; i++) answers.push(await within(new Promise((r) => s.emit('join', `r${i}`, r)), 5000, 'join ack'));
+      expect(answers.at(-2)).toHaveLength(MAX_ROOMS_PER_SOCKET + 1); // its own room and MAX rooms
+      expect(answers.at(-1)).toMatchObject({ error: expect.stringMatching(/Trop de salons/) });
+    } finally {
+      s.disconnect();
+    }
   });
 });

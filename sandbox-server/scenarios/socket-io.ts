@@ -16,11 +16,14 @@ import { Server } from 'socket.io';
 import type { Namespace, Socket } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import { wsProtections } from '../limits.ts';
+import { clientLabel } from '../routes.ts';
 import type { Session } from '../sessions.ts';
 import { connOf, reportWsError } from './common.ts';
 import type { ScenarioEnv } from './common.ts';
 
 const MAX_ROOM = 64;
+/** Rooms one socket may join (each membership change sends the session's whole room list). */
+export const MAX_ROOMS_PER_SOCKET = 8;
 const MAX_TEXT = 2000;
 export const THANKS = 'Merci pour votre commentaire.';
 
@@ -95,6 +98,18 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     connectTimeout: 10_000,
     cleanupEmptyChildNamespaces: true,
     wsEngine: ProtectedWss,
+    // Handshakes only (requests with a sid are checked by the engine): each Engine.IO session
+    // holds its request, buffers and timers until its ping timeout, so a session gets a few.
+    allowRequest: (req, fn) => {
+      if (io.engine.clientsCount < limits.maxEngineIoClients) return fn(null, true);
+      session.limit({
+        conn: connOf(env, req),
+        limit: 'engine-io',
+        action: 'http 403',
+        message: `Trop de clients Socket.IO ouverts dans cette session (au plus ${limits.maxEngineIoClients})\u00a0: fermez-en avant d’en ouvrir d’autres.`,
+      });
+      fn('too many Engine.IO sessions', false);
+    },
   });
   // Creates the engine; the placeholder server never listens (the sandbox router feeds the engine).
   io.attach(createServer());
@@ -105,8 +120,9 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     const info = env.tap.connInfo(tcp) ?? env.tap.connInfo(conn.request?.socket);
     // The handshake's own `client` query names the learner's client: a keep-alive TCP connection
     // may be shared by several clients of one page, so the connection's label can be another's.
+    // Checked like the WebSocket path's label: a query value is the learner's (or anyone's) text.
     const query = socket.handshake.query.client;
-    const client = typeof query === 'string' && query ? query : (info?.client ?? null);
+    const client = (typeof query === 'string' ? clientLabel(new URLSearchParams({ client: query })) : null) ?? info?.client ?? null;
     return { conn: info?.conn ?? null, client };
   };
 
@@ -170,6 +186,10 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     });
     socket.on('join', async (room: unknown, ack?: unknown) => {
       if (!validRoom(room)) return typeof ack === 'function' && ack({ error: `Nom de salon invalide (1 à ${MAX_ROOM} caractères).` });
+      // socket.rooms includes the socket's own room.
+      if (!socket.rooms.has(room) && socket.rooms.size > MAX_ROOMS_PER_SOCKET) {
+        return typeof ack === 'function' && ack({ error: `Trop de salons pour ce socket (au plus ${MAX_ROOMS_PER_SOCKET}).` });
+      }
       await socket.join(room);
       if (typeof ack === 'function') ack(roomsOf());
     });
