@@ -30,3 +30,124 @@ describe('frame diagram', () => {
     expect(rows.map((r) => r.cells.map((c) => c.bits.length))).toEqual([[1, 1, 1, 1, 4, 1, 7, 16], [32], [16]]);
   });
 });
+
+import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import { faultContext, frameFaults, headerInfo } from './frame-diagram.ts';
+
+/** A frame event from its header bytes (fields decoded here, as the server's decoder would). */
+function frame(header: string, extra: Partial<FrameEvent> = {}): FrameEvent {
+  const b0 = parseInt(header.slice(0, 2), 16);
+  const b1 = header.length >= 4 ? parseInt(header.slice(2, 4), 16) : 0;
+  const info = headerInfo({ header });
+  const masked = (b1 & 0x80) !== 0;
+  return {
+    seq: 10, t: 0, type: 'frame', conn: 'c1', from: 'client',
+    fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0,
+    opcode: b0 & 0x0f, opcodeName: 'x', masked,
+    maskKey: masked && header.length >= 12 ? header.slice(-8) : null,
+    length: info.length ?? 0, lengthForm: info.len7 === 126 ? 16 : info.len7 === 127 ? 64 : 7,
+    header, payload: '', violating: true, ...extra,
+  };
+}
+const fieldsOf = (faults: { field: string }[]) => faults.map((x) => x.field);
+const faultyCells = (f: FrameEvent) => frameDiagram(f).flatMap((r) => r.cells).filter((c) => c.fault).map((c) => [c.field, c.bits]);
+
+describe('violating frames: the wrong bits', () => {
+  it('a reserved opcode marks the opcode only', () => {
+    const f = frame('8385aabbccdd');
+    expect(frameFaults(f)).toEqual([{ field: 'opcode', reason: 'opcode 0x3 réservé' }]);
+    expect(faultyCells(f)).toEqual([['opcode', '0011']]);
+    const opcode = frameFields(f).find((x) => x.field === 'opcode')!;
+    expect(opcode.value).toBe('3 (x)  ⚠\u00a0opcode 0x3 réservé');
+    expect(frameDiagram(f)[0].cells.find((c) => c.field === 'opcode')!.label).toBe('code d’opération — ⚠\u00a0opcode 0x3 réservé');
+    expect(fieldsOf(frameFaults(frame('8b80aabbccdd')))).toEqual(['opcode']);
+    expect(frameFaults(frame('8280aabbccdd'))).toEqual([]);
+  });
+  it('MASK: an unmasked client frame, a masked server frame', () => {
+    expect(faultyCells(frame('8105'))).toEqual([['MASK', '0']]);
+    expect(frameFaults(frame('8105'))[0].reason).toBe('trame du client non masquée (MASK=0)');
+    expect(faultyCells(frame('8185aabbccdd', { from: 'server' }))).toEqual([['MASK', '1']]);
+    expect(frameFaults(frame('8105', { from: 'server' }))).toEqual([]);
+    expect(frameFaults(frame('8185aabbccdd'))).toEqual([]);
+  });
+  it('RSV2 and RSV3 always, RSV1 only when no extension allows it', () => {
+    expect(faultyCells(frame('b180aabbccdd'))).toEqual([['RSV2', '1'], ['RSV3', '1']]);
+    const rsv1 = frame('c180aabbccdd');
+    expect(fieldsOf(frameFaults(rsv1, { deflate: false }))).toEqual(['RSV1']);
+    expect(frameFaults(rsv1, { deflate: true })).toEqual([]);
+    // Handshake not seen: only the violation message can tell.
+    expect(frameFaults(rsv1)).toEqual([]);
+    expect(frameFaults(rsv1, { violation: 'RSV1 set but no extension was negotiated' })).toEqual([
+      { field: 'RSV1', reason: 'RSV1 à 1 sans extension négociée' },
+    ]);
+    expect(frameFaults(frame('c980aabbccdd'), { deflate: true })).toEqual([{ field: 'RSV1', reason: 'RSV1 à 1 sur une trame de contrôle' }]);
+    expect(frameFaults(frame('4080aabbccdd'), { deflate: true })).toEqual([{ field: 'RSV1', reason: 'RSV1 à 1 sur une trame de continuation' }]);
+  });
+  it('control frames: the length over 125, FIN when fragmented', () => {
+    const big = frame('89fe00c8aabbccdd');
+    expect(frameFaults(big)).toEqual([{ field: 'Payload len', reason: 'trame de contrôle de plus de 125 octets' }]);
+    expect(faultyCells(big)).toEqual([['Payload len', '1111110']]);
+    expect(frameFaults(frame('89fdaabbccdd'))).toEqual([]);
+    expect(faultyCells(frame('0980aabbccdd'))).toEqual([['FIN', '0']]);
+    expect(frameFaults(frame('0980aabbccdd'))[0].reason).toBe('trame de contrôle fragmentée (FIN=0)');
+    // A fragmented data frame is fine.
+    expect(frameFaults(frame('0180aabbccdd'))).toEqual([]);
+  });
+  it('the most significant bit of a 64-bit length', () => {
+    const f = frame('82ff8000000000000001aabbccdd');
+    expect(fieldsOf(frameFaults(f))).toEqual(['Extended payload length']);
+    expect(frameDiagram(f).flatMap((r) => r.cells).filter((c) => c.fault).map((c) => c.field)).toEqual([
+      'Extended payload length (64)', 'Extended payload length (64)', 'Extended payload length (64)',
+    ]);
+  });
+  it('several faults at once, in wire order', () => {
+    expect(fieldsOf(frameFaults(frame('3305')))).toEqual(['RSV2', 'RSV3', 'opcode', 'MASK']);
+    expect(fieldsOf(frameFaults(frame('0b7e0000')))).toEqual(['FIN', 'opcode', 'MASK', 'Payload len']);
+  });
+  it('a frame the server accepted is never marked, whatever its bits', () => {
+    expect(frameFaults(frame('8305', { violating: undefined }))).toEqual([]);
+    expect(frameDiagram(frame('8305', { violating: undefined })).flatMap((r) => r.cells).some((c) => c.fault)).toBe(false);
+  });
+  it('falls back on the violation message for what the fields cannot show', () => {
+    const cont = frame('8085aabbccdd');
+    expect(frameFaults(cont)).toEqual([]);
+    expect(frameFaults(cont, { violation: 'continuation frame without a message to continue' })).toEqual([
+      { field: 'opcode', reason: 'continuation sans message à continuer' },
+    ]);
+    expect(fieldsOf(frameFaults(frame('8182aabbccdd'), { violation: 'text message is not valid UTF-8' }))).toEqual(['Payload Data']);
+    expect(fieldsOf(frameFaults(frame('8882aabbccdd'), { violation: 'invalid close code 1005' }))).toEqual(['Payload Data']);
+    // The fields win over the message.
+    expect(fieldsOf(frameFaults(frame('8305'), { violation: 'anything' }))).toEqual(['opcode', 'MASK']);
+  });
+  it('partial frames: rules only on header bytes that arrived, unread fields « non reçu »', () => {
+    // One byte in: MASK is an unread zero, not a client's unmasked frame.
+    const one = frame('83', { partial: true });
+    expect(frameFaults(one)).toEqual([{ field: 'opcode', reason: 'opcode 0x3 réservé' }]);
+    const fields = frameFields(one);
+    expect(fields.find((x) => x.field === 'MASK')).toMatchObject({ bits: '', value: 'non reçu' });
+    expect(fields.find((x) => x.field === 'Payload len')).toMatchObject({ bits: '', value: 'non reçu' });
+    expect(frameDiagram(one).map((r) => r.cells.map((c) => c.field))).toEqual([['FIN', 'RSV1', 'RSV2', 'RSV3', 'opcode']]);
+    // Header without its masking key nor payload: the length from the header, the rest not received.
+    const two = frame('8385', { partial: true, length: 0 });
+    const f2 = frameFields(two);
+    expect(f2.find((x) => x.field === 'Payload len')!.value).toBe('5');
+    expect(f2.find((x) => x.field === 'Masking-key')).toMatchObject({ bits: '', value: 'non reçue' });
+    expect(f2.find((x) => x.field === 'Payload Data')).toMatchObject({ bits: '', value: 'non reçue' });
+    const ext = frame('827e01', { partial: true, from: 'server' });
+    expect(frameFields(ext).find((x) => x.field.startsWith('Extended'))).toMatchObject({ bits: '00000001', value: 'non reçu' });
+  });
+  it('finds the context of a frame in the run: deflate from the 101, the violation after it', () => {
+    const f = frame('c180aabbccdd', { seq: 5 });
+    const events: MonitorEvent[] = [
+      { seq: 3, t: 0, type: 'http', conn: 'c1', from: 'server', head: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket', headLength: 60 },
+      { seq: 4, t: 0, type: 'violation', conn: 'c1', from: 'client', code: 1002, message: 'earlier' },
+      f,
+      { seq: 6, t: 0, type: 'violation', conn: 'c2', from: 'client', code: 1002, message: 'other connection' },
+      { seq: 7, t: 0, type: 'violation', conn: 'c1', from: 'client', code: 1002, message: 'RSV1 set but no extension was negotiated' },
+    ];
+    expect(faultContext(events, f)).toEqual({ deflate: false, violation: 'RSV1 set but no extension was negotiated' });
+    const deflate = { ...events[0], head: 'HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Extensions: permessage-deflate' } as MonitorEvent;
+    expect(faultContext([deflate], f)).toEqual({ deflate: true });
+    expect(frameFaults(f, faultContext(events, f))).toEqual([{ field: 'RSV1', reason: 'RSV1 à 1 sans extension négociée' }]);
+  });
+});

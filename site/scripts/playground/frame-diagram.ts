@@ -1,6 +1,6 @@
 // The RFC 6455 §5.2 base framing diagram, filled with one frame's actual bits. Pure model;
 // element.ts renders it as a table (one row per 32 bits, as in the RFC).
-import type { FrameEvent } from '../../../sandbox-server/protocol.ts';
+import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
 
 export interface DiagramCell {
   /** Field name as in the RFC ("FIN", "opcode", "Payload len"…). */
@@ -13,6 +13,8 @@ export interface DiagramCell {
   continued: boolean;
   /** Bit offset of the cell from the start of the frame. */
   offset: number;
+  /** Set when the field breaks the protocol: why, in French. */
+  fault?: string;
 }
 
 export interface DiagramRow {
@@ -25,8 +27,10 @@ export interface DiagramField {
   field: string;
   label: string;
   bits: string;
-  /** Value to show (decimal, name, hex…). */
+  /** Value to show (decimal, name, hex…; « non reçu » for bits that did not arrive). */
   value: string;
+  /** Set when the field breaks the protocol: why, in French (the value then ends with « ⚠ … »). */
+  fault?: string;
 }
 
 const toBits = (hex: string) =>
@@ -41,58 +45,220 @@ export function maskHex(payloadHex: string, maskKey: string | null): string {
     .join('');
 }
 
-/** The fields of a frame in wire order, with their bits (payload limited to `payloadBytes` bytes). */
-export function frameFields(
-  f: Pick<FrameEvent, 'header' | 'payload' | 'maskKey' | 'length' | 'lengthForm' | 'opcodeName'>,
-  payloadBytes = 4,
-): DiagramField[] {
+// ---------------------------------------------------------------------------------------------
+// Violations. A frame marked `violating` is drawn with the fields that break RFC 6455 marked, as
+// Wireshark's expert info does. The faults are derived from the frame's own fields (the same rules
+// as the server's decoder, so they agree without parsing its message); only what the fields cannot
+// tell (RSV1 without negotiation when the handshake was not seen, a continuation without a message,
+// a bad close code…) falls back to the violation event's message.
+// ---------------------------------------------------------------------------------------------
+
+/** The diagram fields a fault can point at (the extended length matches both of its forms). */
+export type FaultField = 'FIN' | 'RSV1' | 'RSV2' | 'RSV3' | 'opcode' | 'MASK' | 'Payload len' | 'Extended payload length' | 'Payload Data';
+
+export interface FrameFault {
+  field: FaultField;
+  /** Why, in French, for the terminal and the frame detail. */
+  reason: string;
+}
+
+/** What the frame alone does not say. */
+export interface FaultContext {
+  /** permessage-deflate negotiated on the frame's connection (undefined: handshake not seen). */
+  deflate?: boolean;
+  /** Message of the `violation` event that followed the frame. */
+  violation?: string;
+}
+
+export type FaultInput = Pick<
+  FrameEvent,
+  'from' | 'header' | 'fin' | 'rsv1' | 'rsv2' | 'rsv3' | 'opcode' | 'masked' | 'violating'
+>;
+
+const isReservedOpcode = (op: number) => (op >= 0x3 && op <= 0x7) || op >= 0xb;
+
+/**
+ * What the header bytes on the wire say about the length. A partial frame's unread fields keep zero
+ * values, so its `length` cannot be trusted: the header bytes that did arrive can.
+ */
+export function headerInfo(f: Pick<FrameEvent, 'header'>): {
+  /** Bytes of the header that arrived. */
+  bytes: number;
+  /** The 7-bit length field, or null when the second byte did not arrive. */
+  len7: number | null;
+  /** Declared payload length, or null when the header bytes carrying it did not all arrive. */
+  length: number | null;
+} {
+  const bytes = Math.floor(f.header.length / 2);
+  const byte = (i: number) => parseInt(f.header.slice(i * 2, i * 2 + 2), 16);
+  if (bytes < 2) return { bytes, len7: null, length: null };
+  const len7 = byte(1) & 0x7f;
+  if (len7 < 126) return { bytes, len7, length: len7 };
+  if (len7 === 126) return { bytes, len7, length: bytes >= 4 ? byte(2) * 256 + byte(3) : null };
+  if (bytes < 10) return { bytes, len7, length: null };
+  let length = 0;
+  for (let i = 2; i < 10; i++) length = length * 256 + byte(i);
+  return { bytes, len7, length };
+}
+
+/**
+ * The fields of a violating frame that break the protocol, in wire order (empty for a frame not
+ * marked `violating`: a frame the server accepted is never marked, e.g. RSV1 under deflate).
+ */
+export function frameFaults(f: FaultInput, ctx: FaultContext = {}): FrameFault[] {
+  if (!f.violating) return [];
+  const { bytes, len7 } = headerInfo(f);
+  const faults: FrameFault[] = [];
+  // Rules on byte 0 (FIN, RSV, opcode) and byte 1 (MASK, length) apply only once that byte
+  // arrived: a partial frame's other fields are zero values, not the sender's bits.
+  if (bytes >= 1) {
+    const op = f.opcode;
+    const control = op >= 0x8;
+    if (!f.fin && control) faults.push({ field: 'FIN', reason: 'trame de contrôle fragmentée (FIN=0)' });
+    if (f.rsv1) {
+      const why = control
+        ? 'RSV1 à 1 sur une trame de contrôle'
+        : op === 0x0
+          ? 'RSV1 à 1 sur une trame de continuation'
+          : ctx.deflate === false || (ctx.deflate === undefined && /RSV1/i.test(ctx.violation ?? ''))
+            ? 'RSV1 à 1 sans extension négociée'
+            : null;
+      if (why) faults.push({ field: 'RSV1', reason: why });
+    }
+    if (f.rsv2) faults.push({ field: 'RSV2', reason: 'RSV2 à 1 sans extension qui le définisse' });
+    if (f.rsv3) faults.push({ field: 'RSV3', reason: 'RSV3 à 1 sans extension qui le définisse' });
+    if (isReservedOpcode(op)) faults.push({ field: 'opcode', reason: `opcode 0x${op.toString(16)} réservé` });
+    if (bytes >= 2) {
+      if (f.from === 'client' && !f.masked) faults.push({ field: 'MASK', reason: 'trame du client non masquée (MASK=0)' });
+      if (f.from === 'server' && f.masked) faults.push({ field: 'MASK', reason: 'trame du serveur masquée (MASK=1)' });
+      if (control && len7 !== null && len7 > 125) {
+        faults.push({ field: 'Payload len', reason: 'trame de contrôle de plus de 125 octets' });
+      }
+      // 64-bit form: the most significant bit must be 0 (RFC 6455 §5.2).
+      if (len7 === 127 && bytes >= 3 && parseInt(f.header.slice(4, 6), 16) & 0x80) {
+        faults.push({ field: 'Extended payload length', reason: 'longueur sur 64 bits avec le bit de poids fort à 1' });
+      }
+    }
+  }
+  if (faults.length === 0 && ctx.violation) {
+    const fallback = faultOfMessage(ctx.violation);
+    if (fallback) faults.push(fallback);
+  }
+  return faults;
+}
+
+/** Faults the fields cannot show, recognised in the server's violation message. */
+function faultOfMessage(message: string): FrameFault | null {
+  if (/RSV1/i.test(message)) return { field: 'RSV1', reason: 'RSV1 à 1 sans extension négociée' };
+  if (/continuation/i.test(message)) return { field: 'opcode', reason: 'continuation sans message à continuer' };
+  if (/fragment/i.test(message)) return { field: 'opcode', reason: 'nouveau message alors qu’un message fragmenté est en cours' };
+  if (/UTF-8|close|code|reason|raison|fermeture/i.test(message)) return { field: 'Payload Data', reason: 'charge utile invalide' };
+  if (/64-bit|64 bits|2\^53/.test(message)) return { field: 'Extended payload length', reason: 'longueur non prise en charge' };
+  return null;
+}
+
+/**
+ * Context of a frame from the run's events: the handshake answer of its connection (deflate) and
+ * the violation that followed it on the same connection and direction.
+ */
+export function faultContext(events: readonly MonitorEvent[], frame: Pick<FrameEvent, 'seq' | 'conn' | 'from'>): FaultContext {
+  const ctx: FaultContext = {};
+  for (const e of events) {
+    if (e.type === 'http' && e.conn === frame.conn && e.from === 'server' && / 101 /.test(e.head.split('\r\n')[0])) {
+      ctx.deflate = /^sec-websocket-extensions:.*permessage-deflate/im.test(e.head);
+    }
+    if (e.type === 'violation' && e.conn === frame.conn && e.from === frame.from && e.seq > frame.seq && ctx.violation === undefined) {
+      ctx.violation = e.message;
+    }
+  }
+  return ctx;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** A field of a violating frame: the reason, set on the diagram fields and cells it concerns. */
+const faultFor = (faults: readonly FrameFault[], field: string) =>
+  faults.filter((x) => field === x.field || (x.field === 'Extended payload length' && field.startsWith(x.field))).map((x) => x.reason).join(', ') ||
+  undefined;
+
+/** Bits not on the wire (a partial frame): shown as such rather than as zeros. */
+const NOT_RECEIVED = 'non reçu';
+
+export type FrameInput = Pick<FrameEvent, 'header' | 'payload' | 'maskKey' | 'length' | 'lengthForm' | 'opcodeName'> &
+  Partial<Pick<FrameEvent, 'partial'>> &
+  Partial<FaultInput>;
+
+/** Faults of a frame given with all its fields; none for a bare header (older callers, tests). */
+const defaultFaults = (f: FrameInput): FrameFault[] =>
+  f.violating && f.from !== undefined && f.opcode !== undefined ? frameFaults(f as FaultInput) : [];
+
+/**
+ * The fields of a frame in wire order, with their bits (payload limited to `payloadBytes` bytes).
+ * `faults` defaults to what the frame's own fields show (pass frameFaults(f, faultContext(…)) for
+ * the cases only the connection tells); a faulty field gets `fault` and a « ⚠ » in its value.
+ */
+export function frameFields(f: FrameInput, payloadBytes = 4, faults: readonly FrameFault[] = defaultFaults(f)): DiagramField[] {
   const h = toBits(f.header);
+  const bit = (i: number) => h.slice(i, i + 1);
+  const num = (bits: string) => (bits ? String(parseInt(bits, 2)) : NOT_RECEIVED);
+  const info = headerInfo(f);
   const fields: DiagramField[] = [
-    { field: 'FIN', label: 'dernier fragment', bits: h.slice(0, 1), value: h[0] },
-    { field: 'RSV1', label: 'réservé 1 (compression)', bits: h.slice(1, 2), value: h[1] },
-    { field: 'RSV2', label: 'réservé 2', bits: h.slice(2, 3), value: h[2] },
-    { field: 'RSV3', label: 'réservé 3', bits: h.slice(3, 4), value: h[3] },
-    { field: 'opcode', label: 'code d’opération', bits: h.slice(4, 8), value: `${parseInt(h.slice(4, 8), 2)} (${f.opcodeName})` },
-    { field: 'MASK', label: 'masquée', bits: h.slice(8, 9), value: h[8] },
-    { field: 'Payload len', label: 'longueur sur 7 bits', bits: h.slice(9, 16), value: String(parseInt(h.slice(9, 16), 2)) },
+    { field: 'FIN', label: 'dernier fragment', bits: bit(0), value: bit(0) || NOT_RECEIVED },
+    { field: 'RSV1', label: 'réservé 1 (compression)', bits: bit(1), value: bit(1) || NOT_RECEIVED },
+    { field: 'RSV2', label: 'réservé 2', bits: bit(2), value: bit(2) || NOT_RECEIVED },
+    { field: 'RSV3', label: 'réservé 3', bits: bit(3), value: bit(3) || NOT_RECEIVED },
+    { field: 'opcode', label: 'code d’opération', bits: h.slice(4, 8), value: h.length >= 8 ? `${parseInt(h.slice(4, 8), 2)} (${f.opcodeName})` : NOT_RECEIVED },
+    { field: 'MASK', label: 'masquée', bits: bit(8), value: bit(8) || NOT_RECEIVED },
+    { field: 'Payload len', label: 'longueur sur 7 bits', bits: h.slice(9, 16), value: h.length >= 16 ? num(h.slice(9, 16)) : NOT_RECEIVED },
   ];
   let pos = 16;
-  const extBits = f.lengthForm === 16 ? 16 : f.lengthForm === 64 ? 64 : 0;
+  // The length form and the mask come from the header bits when they arrived (a partial frame's
+  // lengthForm may be an unread zero value); a bare header (tests) falls back to the fields.
+  const extBits = info.len7 === null ? 0 : info.len7 === 126 ? 16 : info.len7 === 127 ? 64 : 0;
   if (extBits) {
     const bits = h.slice(pos, pos + extBits);
     fields.push({
       field: `Extended payload length (${extBits})`,
       label: `longueur étendue sur ${extBits} bits`,
       bits,
-      value: String(f.length),
+      value: info.length !== null ? String(info.length) : NOT_RECEIVED,
     });
     pos += extBits;
   }
-  if (f.maskKey) {
-    fields.push({ field: 'Masking-key', label: 'clé de masquage', bits: h.slice(pos, pos + 32), value: f.maskKey });
+  if (bit(8) === '1') {
+    const bits = h.slice(pos, pos + 32);
+    fields.push({ field: 'Masking-key', label: 'clé de masquage', bits, value: bits.length === 32 ? f.header.slice(pos / 4, pos / 4 + 8) : 'non reçue' });
     pos += 32;
   }
-  const shown = Math.min(payloadBytes, f.length, f.payload.length / 2);
+  const length = info.length ?? f.length;
+  const shown = Math.min(payloadBytes, length, f.payload.length / 2);
+  const key = bit(8) === '1' && h.length >= pos ? f.header.slice(pos / 4 - 8, pos / 4) : null;
   if (shown > 0) {
-    const wire = maskHex(f.payload.slice(0, shown * 2), f.maskKey);
+    const wire = maskHex(f.payload.slice(0, shown * 2), key ?? f.maskKey);
     fields.push({
       field: 'Payload Data',
-      label: f.maskKey ? 'charge utile (masquée, telle que sur le fil)' : 'charge utile',
+      label: key ? 'charge utile (masquée, telle que sur le fil)' : 'charge utile',
       bits: toBits(wire),
-      value: `${wire.match(/../g)!.join(' ')}${f.length > shown ? ' …' : ''}`,
+      value: `${wire.match(/../g)!.join(' ')}${length > shown ? ' …' : ''}`,
     });
+  } else if (f.partial && length > 0) {
+    fields.push({ field: 'Payload Data', label: 'charge utile', bits: '', value: 'non reçue' });
+  }
+  for (const field of fields) {
+    const fault = faultFor(faults, field.field);
+    if (fault) {
+      field.fault = fault;
+      field.value += `  ⚠\u00a0${fault}`;
+    }
   }
   return fields;
 }
 
 /** Packs the fields into 32-bit rows, splitting fields across rows as RFC 6455 §5.2 draws them. */
-export function frameDiagram(
-  f: Pick<FrameEvent, 'header' | 'payload' | 'maskKey' | 'length' | 'lengthForm' | 'opcodeName'>,
-  payloadBytes = 4,
-): DiagramRow[] {
+export function frameDiagram(f: FrameInput, payloadBytes = 4, faults: readonly FrameFault[] = defaultFaults(f)): DiagramRow[] {
   const rows: DiagramRow[] = [];
   let offset = 0;
-  for (const field of frameFields(f, payloadBytes)) {
+  for (const field of frameFields(f, payloadBytes, faults)) {
     let rest = field.bits;
     let continued = false;
     while (rest.length > 0) {
@@ -101,7 +267,10 @@ export function frameDiagram(
       if (!row || row.offset !== rowOffset) rows.push((row = { offset: rowOffset, cells: [] }));
       const room = rowOffset + 32 - offset;
       const take = rest.slice(0, room);
-      row.cells.push({ field: field.field, label: field.label, bits: take, continued, offset });
+      const cell: DiagramCell = { field: field.field, label: field.label, bits: take, continued, offset };
+      // The tooltip says what is wrong, so the detail panel shows it with no change of its own.
+      if (field.fault) Object.assign(cell, { fault: field.fault, label: `${field.label} — ⚠ ${field.fault}` });
+      row.cells.push(cell);
       offset += take.length;
       rest = rest.slice(take.length);
       continued = true;
