@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EventFormatter, PlainSink, spacedHex, summary, wireBytes } from './terminal-view.ts';
+import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import { EventFormatter, PlainSink, spacedHex, summary, wireBytes, type StyledLine } from './terminal-view.ts';
 import { ECHO_RUN } from './fixtures.test-data.ts';
 
 function render(f = new EventFormatter()) {
@@ -50,5 +51,87 @@ describe('terminal formatting', () => {
     f.format(ECHO_RUN[1]);
     expect(summary(ECHO_RUN[4], f)).toBe('Trame text A vers serveur, 5 octets\u00a0: Hello.');
     expect(spacedHex('00'.repeat(40), 4)).toBe('00 00 00 00 … (+36 o)');
+  });
+});
+
+/** A violating frame event of client A on c1, fields decoded from its header bytes. */
+function bad(header: string, extra: Partial<FrameEvent> = {}): FrameEvent {
+  const b0 = parseInt(header.slice(0, 2), 16);
+  const b1 = header.length >= 4 ? parseInt(header.slice(2, 4), 16) : 0;
+  return {
+    seq: 20, t: 0, type: 'frame', conn: 'c1', from: 'client',
+    fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0,
+    opcode: b0 & 0x0f, opcodeName: OPCODES[b0 & 0x0f] ?? 'text', masked: (b1 & 0x80) !== 0, maskKey: null,
+    length: 0, lengthForm: 7, header, payload: '', violating: true, ...extra,
+  };
+}
+const OPCODES: Record<number, string> = { 1: 'text', 3: 'reserved-non-control-3', 9: 'ping', 8: 'close' };
+
+/** A formatter that has seen client A's connection and its handshake answer (`extensions` header if given). */
+function formatter(extensions?: string): EventFormatter {
+  const f = new EventFormatter();
+  const answer = { ...ECHO_RUN[3] } as MonitorEvent & { head: string };
+  if (extensions) answer.head += `\r\nSec-WebSocket-Extensions: ${extensions}`;
+  for (const e of [ECHO_RUN[1], ECHO_RUN[2], answer]) f.format(e);
+  return f;
+}
+const text = (lines: StyledLine[]) => lines.map((l) => l.map((s) => s.text).join(''));
+/** The segments drawn red, i.e. the fields marked wrong (the « trame invalide » mark aside). */
+const red = (lines: StyledLine[]) => lines[0].filter((s) => s.fg === 'red' && !/trame invalide|incomplète|^[▸◆] $/.test(s.text)).map((s) => s.text);
+
+describe('violating frames in the terminal', () => {
+  it('marks a reserved opcode, partial: only the opcode in red, « (incomplète) », nothing unread drawn as zero', () => {
+    const lines = formatter().format(bad('8385', { partial: true }));
+    expect(text(lines)).toEqual([
+      'A   → ▸ reserved-non-control-3 (0x3)  FIN=1 RSV1=0 RSV2=0 RSV3=0  MASK=1  longueur 5 (forme 7 bits)  ⚠ trame invalide (incomplète)',
+      '        ⚠ opcode\u00a0: opcode 0x3 réservé',
+      '        en-tête 83 85 (en-tête incomplet)',
+      '        charge non reçue',
+    ]);
+    expect(red(lines)).toEqual(['reserved-non-control-3 (0x3)']);
+    expect(lines[0].find((s) => s.text.includes('trame invalide'))).toMatchObject({ fg: 'red', bold: true });
+  });
+  it('marks MASK=0 on an unmasked client frame, and shows its payload when complete', () => {
+    const lines = formatter().format(bad('8105', { length: 5, payload: '48656c6c6f', text: 'Hello' }));
+    expect(text(lines)[0]).toBe('A   → ▸ text (0x1)  FIN=1 RSV1=0 RSV2=0 RSV3=0  MASK=0  longueur 5 (forme 7 bits)  ⚠ trame invalide');
+    expect(text(lines)[1]).toBe('        ⚠ MASK\u00a0: trame du client non masquée (MASK=0)');
+    expect(text(lines)).toContain('        charge 48 65 6c 6c 6f');
+    expect(text(lines)).toContain('        texte «\u00a0Hello\u00a0»');
+    expect(red(lines)).toEqual(['MASK=0']);
+    // The same bits from the server are fine.
+    expect(red(formatter().format(bad('8105', { from: 'server', length: 5 })))).toEqual([]);
+  });
+  it('marks the length of a control frame over 125 and FIN of a fragmented one', () => {
+    const big = formatter().format(bad('89fe00c8aabbccdd', { length: 200, lengthForm: 16, partial: true }));
+    expect(red(big)).toEqual(['longueur 200 (forme 16 bits)']);
+    expect(text(big)[1]).toBe('        ⚠ Payload len\u00a0: trame de contrôle de plus de 125 octets');
+    const frag = formatter().format(bad('0980aabbccdd', { opcodeName: 'ping' }));
+    expect(red(frag)).toEqual(['FIN=0']);
+    expect(text(frag)[0]).toContain('◆ ping (0x9)  FIN=0');
+  });
+  it('marks RSV1 unless the handshake negotiated permessage-deflate; RSV2/RSV3 always', () => {
+    expect(red(formatter().format(bad('c180aabbccdd')))).toEqual(['RSV1=1']);
+    expect(red(formatter('permessage-deflate').format(bad('c180aabbccdd')))).toEqual([]);
+    expect(red(formatter('permessage-deflate').format(bad('b180aabbccdd')))).toEqual(['RSV2=1', 'RSV3=1']);
+  });
+  it('a frame cut after its first byte: unknown bits shown as such', () => {
+    const lines = formatter().format(bad('83', { partial: true }));
+    expect(text(lines)[0]).toBe('A   → ▸ reserved-non-control-3 (0x3)  FIN=1 RSV1=0 RSV2=0 RSV3=0  MASK=?  longueur non reçue  ⚠ trame invalide (incomplète)');
+    expect(red(lines)).toEqual(['reserved-non-control-3 (0x3)']);
+  });
+  it('shows violating frames whatever the filters; others keep no mark', () => {
+    const f = formatter();
+    f.filters = { data: false, control: false, heartbeats: false };
+    expect(text(f.format(bad('8305')))[0]).toContain('⚠ trame invalide');
+    expect(f.format({ ...bad('8305'), violating: undefined })).toEqual([]);
+    expect(render()).not.toContain('invalide');
+    expect(render()).not.toContain('incompl');
+  });
+  it('says it to screen readers and counts only the bytes that arrived', () => {
+    const f = formatter();
+    const e = bad('8385', { partial: true, length: 5 });
+    expect(summary(e, f)).toBe('Trame invalide reserved-non-control-3 A vers serveur (incomplète)\u00a0: opcode 0x3 réservé.');
+    expect(wireBytes(e)).toEqual({ from: 'client', bytes: 2 });
+    expect(wireBytes({ ...e, partial: undefined })).toEqual({ from: 'client', bytes: 7 });
   });
 });

@@ -2,6 +2,7 @@
 // with a plain-text sink and drawn by xterm.js in the page (terminal-xterm.ts).
 import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
 import { clientOf, learnClient, type ClientMap } from './checks.ts';
+import { frameFaults, headerInfo, type FaultField, type FrameFault } from './frame-diagram.ts';
 
 export type Color = 'red' | 'green' | 'yellow' | 'blue' | 'magenta' | 'cyan' | 'gray';
 export interface Segment {
@@ -49,7 +50,8 @@ const quote = (s: string, max = 160) => {
 
 /** Bytes on the wire of an event, by direction (HTTP heads and bodies, WebSocket frames). */
 export function wireBytes(e: MonitorEvent): { from: 'client' | 'server'; bytes: number } | null {
-  if (e.type === 'frame') return { from: e.from, bytes: e.header.length / 2 + e.length };
+  // A partial frame: only what arrived (its declared length may be an unread zero, or not all there).
+  if (e.type === 'frame') return { from: e.from, bytes: e.header.length / 2 + (e.partial ? e.payload.length / 2 : e.length) };
   if (e.type === 'http') return { from: e.from, bytes: e.headLength + (e.bodyLength ?? 0) };
   if (e.type === 'http-body') return { from: e.from, bytes: e.length };
   return null;
@@ -68,6 +70,13 @@ export class EventFormatter {
   /** Connections that carry Engine.IO (their "2"/"3" frames are heartbeats). */
   readonly eioConns = new Set<string>();
   filters: TerminalFilters = { data: true, control: true, heartbeats: true };
+  /** permessage-deflate per connection, from its 101 answer (tells whether RSV1 is allowed). */
+  readonly deflate = new Map<string, boolean>();
+
+  /** Fields of a violating frame that break the protocol (none for other frames). */
+  faultsOf(e: FrameEvent): FrameFault[] {
+    return frameFaults(e, { deflate: this.deflate.get(e.conn) });
+  }
 
   /**
    * Client label of an event, for the prefix: "A", "B"… (per request / Engine.IO session when
@@ -90,6 +99,8 @@ export class EventFormatter {
   /** Is the event hidden by the current filters? */
   hidden(e: MonitorEvent): boolean {
     if (e.type === 'frame') {
+      // A protocol violation is always shown, like the violation event that follows it.
+      if (e.violating) return false;
       if (isControlOpcode(e.opcode)) return !this.filters.control;
       if (!this.filters.data) return true;
       if (!this.filters.heartbeats && this.eioConns.has(e.conn) && (e.text === '2' || e.text === '3')) return true;
@@ -108,6 +119,9 @@ export class EventFormatter {
     learnClient(e, this.clients);
     if (e.type === 'conn-open' && e.path.startsWith('socket.io')) this.eioConns.add(e.conn);
     if (e.type === 'eio') this.eioConns.add(e.conn);
+    if (e.type === 'http' && e.from === 'server' && / 101 /.test(e.head.split('\r\n', 1)[0])) {
+      this.deflate.set(e.conn, /^sec-websocket-extensions:.*permessage-deflate/im.test(e.head));
+    }
     if (this.hidden(e)) return [];
     switch (e.type) {
       case 'hello':
@@ -198,19 +212,53 @@ export class EventFormatter {
   private frameLines(e: FrameEvent): StyledLine[] {
     const control = isControlOpcode(e.opcode);
     const color: Color = control ? 'yellow' : DIRECTION_COLOR[e.from];
-    const bits = `FIN=${e.fin ? 1 : 0} RSV1=${e.rsv1 ? 1 : 0} RSV2=${e.rsv2 ? 1 : 0} RSV3=${e.rsv3 ? 1 : 0}`;
+    const faults = this.faultsOf(e);
+    const wrong = new Set<FaultField>(faults.map((x) => x.field));
+    // A faulty field is drawn red and bold, the way Wireshark paints a malformed field.
+    const field = (name: FaultField, text: string, base: Segment = { text: '' }): Segment =>
+      wrong.has(name) ? { text, fg: 'red', bold: true } : { ...base, text };
+    // Bits of header bytes that did not arrive (partial frame) are unknown, not zero.
+    const info = headerInfo(e);
+    const b0 = info.bytes >= 1;
+    const flag = (name: string, v: boolean, known: boolean) => `${name}=${known ? (v ? 1 : 0) : '?'}`;
+    const length = e.partial ? info.length : e.length;
+    const lengthText =
+      length === null
+        ? 'longueur non reçue'
+        : `longueur ${length} (forme ${info.len7 === null ? e.lengthForm : info.len7 === 126 ? 16 : info.len7 === 127 ? 64 : 7} bits)`;
     const head: StyledLine = [
       ...this.prefix(e, e.from),
-      { text: control ? '◆ ' : '▸ ', fg: color, bold: true },
-      { text: `${e.opcodeName} (0x${e.opcode.toString(16)})`, fg: color, bold: true },
-      { text: `  ${bits}  MASK=${e.masked ? 1 : 0}  longueur ${e.length} (forme ${e.lengthForm} bits)` },
+      { text: control ? '◆ ' : '▸ ', fg: e.violating ? 'red' : color, bold: true },
+      field('opcode', b0 ? `${e.opcodeName} (0x${e.opcode.toString(16)})` : 'opcode non reçu', { text: '', fg: color, bold: true }),
+      { text: '  ' },
+      field('FIN', flag('FIN', e.fin, b0)),
+      { text: ' ' },
+      field('RSV1', flag('RSV1', e.rsv1, b0)),
+      { text: ' ' },
+      field('RSV2', flag('RSV2', e.rsv2, b0)),
+      { text: ' ' },
+      field('RSV3', flag('RSV3', e.rsv3, b0)),
+      { text: '  ' },
+      field('MASK', flag('MASK', e.masked, info.bytes >= 2)),
+      { text: '  ' },
+      wrong.has('Payload len') || wrong.has('Extended payload length') ? { text: lengthText, fg: 'red', bold: true } : { text: lengthText },
     ];
     if (e.code !== undefined) head.push({ text: `  code ${e.code}${e.reason ? ` «\u00a0${e.reason}\u00a0»` : ''}`, fg: color, bold: true });
+    if (e.violating) head.push({ text: '  ⚠ trame invalide', fg: 'red', bold: true });
+    if (e.partial) head.push({ text: ' (incomplète)', fg: 'red' });
     const lines: StyledLine[] = [head];
+    // One line per broken rule, under the frame: which field, and why.
+    for (const x of faults) lines.push([{ text: '        ' }, { text: `⚠ ${x.field}\u00a0: ${x.reason}`, fg: 'red', bold: true }]);
     const hex: StyledLine = [{ text: '        ' }, dim('en-tête '), { text: spacedHex(e.header, 14) }];
+    const headerSize = info.len7 === null ? null : 2 + (info.len7 === 126 ? 2 : info.len7 === 127 ? 8 : 0) + (e.masked ? 4 : 0);
+    if (headerSize === null || info.bytes < headerSize) hex.push(dim(' (en-tête incomplet)'));
     if (e.maskKey) hex.push(dim('  clé de masquage '), { text: spacedHex(e.maskKey), fg: 'yellow' });
     lines.push(hex);
-    if (e.length > 0) {
+    if (e.partial) {
+      // What did not arrive is said, rather than drawn as an empty payload.
+      if ((length ?? 1) > 0 && e.payload.length === 0) lines.push([{ text: '        ' }, dim('charge non reçue')]);
+      else if (e.payload.length > 0) lines.push([{ text: '        ' }, dim('charge reçue '), { text: spacedHex(e.payload) + ' …' }]);
+    } else if (e.length > 0) {
       lines.push([
         { text: '        ' },
         dim(e.masked ? 'charge (démasquée) ' : 'charge '),
@@ -251,8 +299,13 @@ export function summary(e: MonitorEvent, f: EventFormatter): string | null {
       return `Client ${who}\u00a0: connexion fermée (${e.reason}).`;
     case 'http':
       return `HTTP ${dir}\u00a0: ${e.head.split('\r\n')[0]}.`;
-    case 'frame':
+    case 'frame': {
+      if (e.violating) {
+        const why = f.faultsOf(e).map((x) => x.reason).join(', ');
+        return `Trame invalide ${e.opcodeName} ${dir}${e.partial ? ' (incomplète)' : ''}${why ? `\u00a0: ${why}` : ''}.`;
+      }
       return `Trame ${e.opcodeName} ${dir}, ${e.length} octets${e.text ? `\u00a0: ${truncate(e.text, 80)}` : ''}${e.code !== undefined ? `, code ${e.code}` : ''}.`;
+    }
     case 'violation':
       return `Violation du protocole, code ${e.code}\u00a0: ${e.message}.`;
     case 'limit':
