@@ -1,5 +1,6 @@
 // The one http server of production: the built site plus the sandbox, on one port.
 import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Limits } from './limits.ts';
 import { createSandbox, type Sandbox } from './sandbox.ts';
 import { refuseUpgrade } from './scenarios/common.ts';
@@ -24,10 +25,27 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
+/** Node's own 'timeout' listener destroys a socket idle that long; once bytes come, Node's parser and keep-alive timeouts take over. */
+function clearFirstByteTimeout(this: Socket): void {
+  this.setTimeout(0);
+}
+
 export function createAppServer(options: AppServerOptions): AppServer {
   const serveStatic = createStaticHandler(options.distDir);
-  const server = createServer();
+  // Node checks the head and request timeouts this often (30 s by default: a slowloris would get 30 s more).
+  const server = createServer({ connectionsCheckingInterval: 1000 });
   const sandbox = createSandbox(server, { limits: options.limits, publicUrl: options.publicUrl });
+  // Time limits on request heads and bodies (Node's defaults are 60 s and 5 min: a slowloris
+  // holds a socket that long), and on connections that never send a byte (Node has none).
+  server.headersTimeout = sandbox.limits.headersTimeoutMs;
+  server.requestTimeout = sandbox.limits.headersTimeoutMs * 3;
+  // Under the process's open-file limit (20 000 here), so that accept() never fails for want of
+  // descriptors; connections beyond it are dropped at once.
+  server.maxConnections = sandbox.limits.maxTcpConnections;
+  server.on('connection', (socket) => {
+    socket.setTimeout(sandbox.limits.headersTimeoutMs);
+    socket.once('data', clearFirstByteTimeout);
+  });
   server.on('request', async (req, res) => {
     try {
       if (sandbox.handleRequest(req, res)) return;

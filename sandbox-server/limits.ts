@@ -37,6 +37,13 @@ export interface Limits {
   /** Engine.IO sessions (Socket.IO clients) one sandbox session may hold at once. */
   maxEngineIoClients: number;
   /**
+   * Longest wait for a request head, and for the first byte of a new connection (ms); a whole
+   * request (head and body) gets three times as long. Production server only.
+   */
+  headersTimeoutMs: number;
+  /** TCP connections the production server accepts at once (under the open-file limit). */
+  maxTcpConnections: number;
+  /**
    * Events every connected monitor already received that are still kept for a monitor connecting
    * later (the rest of the backlog is freed once delivered).
    */
@@ -73,6 +80,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   frameTimeoutMs: 10_000,
   messageTimeoutMs: 30_000,
   maxEngineIoClients: 10,
+  headersTimeoutMs: 10_000,
+  maxTcpConnections: 18_000,
   monitorReplay: 0,
   monitorHighWater: 1024 * 1024,
   maxSessionsPerIp: 20,
@@ -102,6 +111,8 @@ const ENV_NAMES: Record<keyof Limits, string> = {
   frameTimeoutMs: 'SANDBOX_FRAME_TIMEOUT_MS',
   messageTimeoutMs: 'SANDBOX_MESSAGE_TIMEOUT_MS',
   maxEngineIoClients: 'SANDBOX_MAX_ENGINE_IO_CLIENTS',
+  headersTimeoutMs: 'SANDBOX_HEADERS_TIMEOUT_MS',
+  maxTcpConnections: 'SANDBOX_MAX_TCP_CONNECTIONS',
   monitorReplay: 'SANDBOX_MONITOR_REPLAY',
   monitorHighWater: 'SANDBOX_MONITOR_HIGH_WATER',
   maxSessionsPerIp: 'SANDBOX_MAX_SESSIONS_PER_IP',

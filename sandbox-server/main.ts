@@ -16,6 +16,12 @@ app.server.listen(port, host, () => {
   console.log(`Atelier WebSocket\u00a0: http://${shown}:${actual}/`);
 });
 app.server.on('error', (err) => {
+  // Only a failed listen is fatal; an error once listening (e.g. accept() out of descriptors)
+  // concerns one connection attempt, not the sessions already served.
+  if (app.server.listening) {
+    console.error(`Erreur du serveur (il continue)\u00a0: ${err.message}`);
+    return;
+  }
   console.error(`Impossible d’écouter sur ${host}:${port}\u00a0: ${err.message}`);
   process.exit(1);
 });

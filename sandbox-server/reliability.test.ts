@@ -11,7 +11,7 @@ import { ABANDONED_MS } from './sessions.ts';
 import { createStaticHandler } from './static-files.ts';
 import { io as connectIo } from 'socket.io-client';
 import { MAX_ROOMS_PER_SOCKET } from './scenarios/socket-io.ts';
-import { Monitor, createSession, sleep, startApp, within } from './test-helpers.ts';
+import { Monitor, closed, createSession, openWs, rawConnection, receivedUntil, sleep, startApp, upgradeRequest, within } from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 
 let t: TestApp | null = null;
@@ -125,5 +125,76 @@ describe('reliability', () => {
     } finally {
       s.disconnect();
     }
+  });
+
+  it('every client frame counts against the rate: a ping flood is closed with 1008 like a message flood', async () => {
+    t = await startApp({ messagesPerSecond: 5, messageBurst: 5 });
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const ws = await openWs(`${t.ws}/s/${id}/echo`);
+    const done = closed(ws);
+    let pongs = 0;
+    ws.on('pong', () => pongs++);
+    for (let i = 0; i < 50; i++) ws.ping('p');
+    expect((await done).code).toBe(1008);
+    expect(pongs).toBeLessThanOrEqual(6);
+    expect(await m.waitFor((e) => e.type === 'limit')).toMatchObject({ limit: 'rate', action: 'close 1008', conn: 'c1' });
+    m.close();
+  });
+
+  it('fragments of a message that never ends count too', async () => {
+    t = await startApp({ messagesPerSecond: 5, messageBurst: 5 });
+    const id = await createSession(t);
+    const ws = await openWs(`${t.ws}/s/${id}/echo`);
+    const done = closed(ws);
+    for (let i = 0; i < 30; i++) ws.send('x'.repeat(100), { fin: false });
+    expect((await done).code).toBe(1008);
+  });
+
+  it('a frame trickled byte by byte is cut after frameTimeoutMs (close 1008, limit event)', async () => {
+    t = await startApp({ frameTimeoutMs: 300 });
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const { socket, received } = await rawConnection(t.port);
+    socket.write(upgradeRequest(`/s/${id}/echo`));
+    await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
+    // A masked text frame of 100 bytes, of which only the header and mask arrive, then 1 byte.
+    socket.write(Buffer.from([0x81, 0x80 | 100, 1, 2, 3, 4]));
+    socket.write(Buffer.from([0x41]));
+    // A close frame (0x88, length < 126) with code 1008 (0x03f0).
+    const isClose1008 = (b: Buffer) => {
+      const at = b.indexOf(0x88, b.indexOf('\r\n\r\n'));
+      return at >= 0 && b.length >= at + 4 && b.readUInt16BE(at + 2) === 1008;
+    };
+    await receivedUntil(received, isClose1008, 'close 1008 from the server', 4000);
+    expect(await m.waitFor((e) => e.type === 'limit')).toMatchObject({ limit: 'timeout', action: 'close 1008' });
+    // The peer never completes the closing handshake: the socket is destroyed a little later.
+    await within(new Promise((r) => socket.once('close', r)), 5000, 'socket destroyed');
+    m.close();
+  });
+
+  it('a fragmented message without its last frame is cut after messageTimeoutMs', async () => {
+    t = await startApp({ messageTimeoutMs: 300 });
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const ws = await openWs(`${t.ws}/s/${id}/echo`);
+    const done = closed(ws);
+    ws.send('début', { fin: false });
+    expect((await done).code).toBe(1008);
+    const limit = await m.waitFor((e) => e.type === 'limit');
+    expect(limit).toMatchObject({ limit: 'timeout', action: 'close 1008' });
+    expect(limit.message).toMatch(/Message fragmenté inachevé/);
+    m.close();
+  });
+
+  it('a connection that never sends a byte, or never finishes its head, is closed after headersTimeoutMs', async () => {
+    t = await startApp({ headersTimeoutMs: 300 });
+    const idle = await rawConnection(t.port);
+    const slow = await rawConnection(t.port);
+    slow.socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+    const started = Date.now();
+    await within(new Promise((r) => idle.socket.once('close', r)), 3000, 'idle connection closed');
+    await within(new Promise((r) => slow.socket.once('close', r)), 3000, 'slow head closed');
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 });

@@ -13,6 +13,7 @@ import { WS_SCENARIOS } from './protocol.ts';
 import { parseMonitorPath, parseSessionPath } from './routes.ts';
 import type { HelloInput } from './monitor.ts';
 import { acceptMonitor, MonitorSocket } from './monitor-socket.ts';
+import { createGuard } from './guard.ts';
 import { SessionRegistry } from './sessions.ts';
 import type { Session } from './sessions.ts';
 import { attachTap } from './tap/connection-tap.ts';
@@ -65,7 +66,11 @@ export function monitorBatch(url: string): boolean {
 export function createSandbox(server: Server, options: SandboxOptions = {}): Sandbox {
   const limits = resolveLimits(options.limits);
   const registry = new SessionRegistry({ limits });
-  const tap = attachTap(server, { lookup: (id) => registry.get(id) });
+  const tap: Tap = attachTap(server, {
+    lookup: (id) => registry.get(id),
+    onClientFrames: (socket, session, frames) => guard.onClientFrames(socket, session, frames),
+  });
+  const guard = createGuard(registry, () => tap, limits);
   const env: ScenarioEnv = { limits, tap };
   const scenarios = new Map<string, WsScenario>();
   for (const s of [
@@ -244,6 +249,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   async function shutdown(graceMs = 2000): Promise<void> {
     const sockets = [...registry.allWebSockets(), ...monitors.keys()];
     registry.endAll('shutdown');
+    guard.stop();
     for (const s of scenarios.values()) s.close();
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && sockets.some((ws) => ws.readyState !== ws.CLOSED)) {

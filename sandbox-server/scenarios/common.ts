@@ -105,22 +105,35 @@ function onLearnerClose(this: WebSocket): void {
   (this as Learner)[LEARNER].session.websockets.delete(this);
 }
 
+/**
+ * The frames were already charged to the session's rate by the tap (every frame, whatever its
+ * kind: see guard.ts); a socket closed for a limit gets no more replies.
+ */
 function onLearnerMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const l = (this as Learner)[LEARNER];
   if (l.limited) return;
   coalesceWrites(l.socket);
-  if (l.session.bucket.take()) {
-    l.onMessage?.call(this, data, isBinary);
-    return;
+  l.onMessage?.call(this, data, isBinary);
+}
+
+/** Socket.IO's WebSockets, which have no learner state, carry the mark here. */
+const LIMITED = Symbol('limited');
+
+/**
+ * Marks a learner WebSocket as closed for a limit (its later messages are not answered); false
+ * when it already was, so that a limit is reported and acted on once per socket.
+ */
+export function markLimited(ws: WebSocket): boolean {
+  const l = (ws as Partial<Learner>)[LEARNER];
+  if (l) {
+    if (l.limited) return false;
+    l.limited = true;
+    return true;
   }
-  l.limited = true;
-  l.session.limit({
-    conn: l.conn,
-    limit: 'rate',
-    action: 'close 1008',
-    message: `Trop de messages\u00a0: au plus ${l.limits.messagesPerSecond} par seconde (rafale de ${l.limits.messageBurst}). Connexion fermée (1008).`,
-  });
-  this.close(1008, 'Trop de messages');
+  const marked = ws as WebSocket & { [LIMITED]?: true };
+  if (marked[LIMITED]) return false;
+  marked[LIMITED] = true;
+  return true;
 }
 
 function onLearnerError(this: WebSocket, err: Error & { code?: string }): void {

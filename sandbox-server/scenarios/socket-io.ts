@@ -147,7 +147,9 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
   const rateLimit = (socket: Socket) => {
     let limited = false;
     socket.use((_packet, next) => {
-      if (session.bucket.take()) return next();
+      // Over WebSocket, the tap has already charged every frame (guard.ts): only polling counts here.
+      const name = (socket.conn as unknown as { transport?: { name?: string } }).transport?.name;
+      if (name === 'websocket' || session.bucket.take()) return next();
       if (!limited) {
         limited = true;
         const { conn } = connOfSocket(socket);

@@ -16,7 +16,7 @@ import type { Socket } from 'node:net';
 import type { Direction } from '../protocol.ts';
 import { clientLabel, parseSessionPath } from '../routes.ts';
 import type { Session } from '../sessions.ts';
-import { ConnectionDecoder } from '../wire/connection-decoder.ts';
+import { ConnectionDecoder, PENDING_FRAME, PENDING_MESSAGE } from '../wire/connection-decoder.ts';
 import type { DecodedEvent } from '../wire/connection-decoder.ts';
 
 /** Bytes kept from a connection not (yet) attributed, to find the start of a later request head. */
@@ -24,6 +24,8 @@ const UNFED_LIMIT = 32 * 1024;
 
 export interface Decoder {
   push(from: Direction, chunk: Uint8Array): DecodedEvent[];
+  /** PENDING_FRAME / PENDING_MESSAGE bits: what the client left unfinished (for time limits). */
+  clientPending?(): number;
 }
 
 export interface TapOptions {
@@ -32,6 +34,17 @@ export interface TapOptions {
   captureLimit?: number;
   /** Decoder factory (tests inject failing ones). */
   createDecoder?: () => Decoder;
+  /**
+   * Called after the client's bytes held `frames` whole or violating WebSocket frames of any kind
+   * (data, continuation, ping, pong, close): the sandbox charges them to the session's rate.
+   */
+  onClientFrames?(socket: Socket, session: Session, frames: number): void;
+}
+
+/** Since when the client has left a frame or a message unfinished (ms epoch; 0: nothing pending). */
+export interface Pending {
+  frameSince: number;
+  messageSince: number;
 }
 
 export interface ConnInfo {
@@ -43,12 +56,14 @@ export interface ConnInfo {
 export interface Tap {
   /** Latest attribution of a TCP socket, even closed (decodes pending bytes first), or null. */
   connInfo(socket: unknown): ConnInfo | null;
+  /** What the client of an attributed, open connection has left unfinished, or null. */
+  pending(socket: unknown): Pending | null;
   /** Stops tapping new connections. */
   detach(): void;
 }
 
 /** Also the connection's last ConnInfo (kept after it closed, without its decoder). */
-interface Attribution extends ConnInfo {
+interface Attribution extends ConnInfo, Pending {
   decoder: Decoder | null;
   bytesIn: number;
   bytesOut: number;
@@ -316,6 +331,8 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       decoder: null,
       bytesIn: 0,
       bytesOut: 0,
+      frameSince: 0,
+      messageSince: 0,
     };
     try {
       att.decoder = makeDecoder();
@@ -354,11 +371,19 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       return;
     }
     // Decoded events are fresh objects: conn is set on them, not copied.
+    let frames = 0;
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as DecodedEvent & { conn: string };
       event.conn = att.conn;
+      if (event.type === 'frame') frames++;
       session.emit(event, t);
     }
+    if (from !== 'client') return;
+    const pending = att.decoder?.clientPending?.() ?? 0;
+    // A frame that ended in this chunk restarts the clock of the next one.
+    att.frameSince = pending & PENDING_FRAME ? (frames > 0 || att.frameSince === 0 ? t : att.frameSince) : 0;
+    att.messageSince = pending & PENDING_MESSAGE ? att.messageSince || t : 0;
+    if (frames > 0 && options.onClientFrames) options.onClientFrames(state.socket, session, frames);
   }
 
   function reportDecoderFailure(att: Attribution, from: Direction, err: unknown, t: number): void {
@@ -400,6 +425,10 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       if (!state) return null;
       if (state.queue.length) drain(state);
       return state.last;
+    },
+    pending(socket: unknown): Pending | null {
+      const state = socket && typeof socket === 'object' ? (socket as Tapped)[STATE] : undefined;
+      return state && !state.closed ? state.current : null;
     },
     detach() {
       server.off('connection', onConnection);

@@ -74,6 +74,10 @@ function requestInfo(info: HeadInfo): RequestInfo {
   };
 }
 
+/** Bits of clientPending(). */
+export const PENDING_FRAME = 1;
+export const PENDING_MESSAGE = 2;
+
 /** Shared empty lists (never pushed to): a connection gets its own only while it has some. */
 const NO_REQUESTS: RequestInfo[] = [];
 const NO_CHUNKS: Uint8Array[] = [];
@@ -106,14 +110,13 @@ export class ConnectionDecoder {
   }
 
   /**
-   * What the client has left unfinished on the WebSocket: 'frame' (a frame begun, not all its
-   * bytes in), 'message' (a fragmented message without its last frame), or null. For time limits.
+   * What the client has left unfinished on the WebSocket, for time limits: PENDING_FRAME (a frame
+   * begun, not all its bytes in) and PENDING_MESSAGE (a fragmented message without its last frame).
    */
-  clientPending(): 'frame' | 'message' | null {
+  clientPending(): number {
     const frames = this.client.mode === WS ? this.client.frames : null;
-    if (!frames) return null;
-    if (frames.midFrame) return 'frame';
-    return frames.midMessage ? 'message' : null;
+    if (!frames) return 0;
+    return (frames.midFrame ? PENDING_FRAME : 0) | (frames.midMessage ? PENDING_MESSAGE : 0);
   }
 
   push(from: Direction, chunk: Uint8Array): DecodedEvent[] {
