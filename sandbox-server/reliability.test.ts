@@ -197,4 +197,26 @@ describe('reliability', () => {
     await within(new Promise((r) => slow.socket.once('close', r)), 3000, 'slow head closed');
     expect(Date.now() - started).toBeLessThan(3000);
   });
+
+  it('pipelined requests of two sessions on one connection (A, B, A): B’s answer never reaches A’s monitor', async () => {
+    t = await startApp();
+    const a = await createSession(t);
+    const b = await createSession(t);
+    const ma = await Monitor.open(t, a);
+    const mb = await Monitor.open(t, b);
+    const { socket, received } = await rawConnection(t.port);
+    const get = (id: string, path: string) => `GET /s/${id}/${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+    socket.write(get(a, 'premier-a') + get(b, 'secret-b') + get(a, 'second-a'));
+    await receivedUntil(received, (buf) => (buf.toString().match(/HTTP\/1\.1 404/g) ?? []).length === 3, 'three answers');
+    await ma.waitFor((e) => e.type === 'http' && e.from === 'server' && (e.body ?? '').includes('second-a'));
+    await mb.waitFor((e) => e.type === 'http' && e.from === 'client' && e.head.includes('secret-b'));
+    await sleep(50);
+    const inA = JSON.stringify(ma.events);
+    expect(inA).not.toContain('secret-b');
+    // And A's answers are not shown as B's.
+    expect(JSON.stringify(mb.events)).not.toContain('-a');
+    socket.destroy();
+    ma.close();
+    mb.close();
+  });
 });

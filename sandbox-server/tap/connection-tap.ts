@@ -11,7 +11,7 @@
 // request heads that chunk held. After a WebSocket upgrade no more heads can come, and bytes are
 // decoded synchronously (no copies). Connections that are not attributed keep at most
 // UNFED_LIMIT bytes; upgraded connections outside the sandbox (monitor, Vite HMR) are untapped.
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Direction } from '../protocol.ts';
 import { clientLabel, parseSessionPath } from '../routes.ts';
@@ -76,6 +76,8 @@ interface Item {
   t: number;
   /** Inbound chunk ordinal (client items). */
   n: number;
+  /** Server items written by an HTTP response: the head of the request it answers. */
+  owner: Mark | null;
 }
 
 interface Mark {
@@ -85,7 +87,16 @@ interface Mark {
   path: string;
   client: string | null;
   upgrade: boolean;
+  /**
+   * The attribution the head fell in, once decoded (null: none). Pipelined requests of two
+   * sessions on one connection (A, B, A) are all decoded before the first answer is written:
+   * each answer goes to its request's attribution, not to whichever came last.
+   */
+  att: Attribution | null | undefined;
 }
+
+/** On a ServerResponse: the mark of the request it answers. */
+const MARK = Symbol('tapMark');
 
 interface State {
   socket: Socket;
@@ -151,7 +162,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       return;
     }
     // Queued bytes are copied: consumers (ws unmasking) may rewrite the buffer in place.
-    enqueue(state, { from: 'client', chunk: Buffer.from(chunk), t: Date.now(), n: state.inChunks });
+    enqueue(state, { from: 'client', chunk: Buffer.from(chunk), t: Date.now(), n: state.inChunks, owner: null });
   }
   function tappedWrite(this: Tapped, data: unknown, encoding?: unknown, cb?: unknown): boolean {
     const state = this[STATE] as State;
@@ -226,7 +237,9 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       if (state.current) feed(state, state.current, 'server', chunk, Date.now());
       return;
     }
-    enqueue(state, { from: 'server', chunk, t: Date.now(), n: state.inChunks });
+    // Node writes a response only while it owns the socket (later pipelined ones wait their turn).
+    const res = (state.socket as Socket & { _httpMessage?: { [MARK]?: Mark } | null })._httpMessage;
+    enqueue(state, { from: 'server', chunk, t: Date.now(), n: state.inChunks, owner: res?.[MARK] ?? null });
   }
 
   function enqueue(state: State, item: Item): void {
@@ -238,20 +251,23 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     }
   }
 
-  function onHead(req: IncomingMessage, upgrade: boolean): void {
+  function onHead(req: IncomingMessage, upgrade: boolean, res: ServerResponse | null): void {
     const state = (req.socket as Tapped)[STATE];
     if (!state || state.sync) return;
     const parsed = parseSessionPath(req.url);
     const session = parsed ? (options.lookup(parsed.id) ?? null) : null;
     if (state.marks === NO_MARKS) state.marks = [];
-    state.marks.push({
+    const mark: Mark = {
       n: state.inChunks,
       line: `${req.method} ${req.url} HTTP/`,
       session,
       path: parsed?.rest ?? '',
       client: parsed ? clientLabel(parsed.query) : null,
       upgrade,
-    });
+      att: undefined,
+    };
+    state.marks.push(mark);
+    if (res) (res as ServerResponse & { [MARK]?: Mark })[MARK] = mark;
   }
 
   function drain(state: State): void {
@@ -261,7 +277,11 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     state.queue = NO_ITEMS;
     for (const item of queue) {
       if (item.from === 'server') {
-        if (state.current) feed(state, state.current, 'server', item.chunk, item.t);
+        // An answer whose request's attribution has closed since (another session's request came
+        // next on the connection) is not decoded: its monitor has had its conn-close, and no
+        // other session may see it.
+        const att = item.owner && item.owner.att !== undefined ? item.owner.att : state.current;
+        if (att && att === state.current) feed(state, att, 'server', item.chunk, item.t);
         continue;
       }
       let buf = item.chunk as Buffer;
@@ -273,7 +293,10 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       while (state.marks.length && state.marks[0].n <= item.n) {
         const mark = state.marks.shift() as Mark;
         if (mark.upgrade) state.upgradeSeen = true;
-        if (mark.session === (state.current?.session ?? null)) continue;
+        if (mark.session === (state.current?.session ?? null)) {
+          mark.att = state.current;
+          continue;
+        }
         let pos = buf.indexOf(mark.line, offset, 'latin1');
         if (pos < 0) pos = offset;
         if (state.current) {
@@ -282,6 +305,7 @@ export function attachTap(server: Server, options: TapOptions): Tap {
         }
         offset = pos;
         if (mark.session) openAttribution(state, mark.session, mark, item.t);
+        mark.att = state.current;
       }
       if (state.current) {
         if (offset < buf.length) feed(state, state.current, 'client', buf.subarray(offset), item.t);
@@ -409,9 +433,9 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     return 'destroyed';
   }
 
-  const onRequest = (req: IncomingMessage) => onHead(req, false);
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => onHead(req, false, res);
   const onUpgrade = (req: IncomingMessage, _socket: unknown, head: Buffer) => {
-    onHead(req, true);
+    onHead(req, true, null);
     const state = (req.socket as Tapped)[STATE];
     if (state && head.length > 0) state.upgradeHead = head;
   };
