@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Limits } from './limits.ts';
 import type { LimitEvent } from './protocol.ts';
-import { flushWrites, markLimited } from './scenarios/common.ts';
+import { CLOSED_AT, closeOverLimit } from './scenarios/common.ts';
 import type { Session, SessionRegistry } from './sessions.ts';
 import type { Tap } from './tap/connection-tap.ts';
 
@@ -21,7 +21,6 @@ export const TERMINATE_AFTER_MS = 2000;
 /** How often the time limits are checked. */
 export const SWEEP_MS = 1000;
 
-const CLOSED_AT = Symbol('closedForLimitAt');
 type Closing = WebSocket & { [CLOSED_AT]?: number };
 
 export interface Guard {
@@ -39,16 +38,14 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
     return null;
   }
 
-  function closeFor(session: Session, socket: Socket, ws: WebSocket | null, fields: Omit<LimitEvent, 'seq' | 't' | 'type' | 'conn'>, reason: string, now: number): void {
-    if (ws && !markLimited(ws)) return;
-    session.limit({ conn: tap().connInfo(socket)?.conn, ...fields });
-    if (!ws) {
-      socket.destroy();
+  function closeFor(session: Session, socket: Socket, ws: WebSocket | null, fields: Omit<LimitEvent, 'seq' | 't' | 'type' | 'conn'>, reason: string): void {
+    const conn = tap().connInfo(socket)?.conn;
+    if (ws) {
+      closeOverLimit(ws, session, conn, fields, reason);
       return;
     }
-    (ws as Closing)[CLOSED_AT] = now;
-    flushWrites(ws);
-    ws.close(1008, reason);
+    session.limit({ conn, ...fields });
+    socket.destroy();
   }
 
   function onClientFrames(socket: Socket, session: Session, frames: number): void {
@@ -65,7 +62,6 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
           message: `Trop de trames\u00a0: au plus ${limits.messagesPerSecond} par seconde (rafale de ${limits.messageBurst}), toutes comptées (messages, fragments, ping, pong). Connexion fermée (1008).`,
         },
         'Trop de messages',
-        now,
       );
       return;
     }
@@ -88,13 +84,13 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
           limit: 'timeout',
           action: 'close 1008',
           message: `Trame inachevée depuis plus de ${limits.frameTimeoutMs / 1000}\u00a0s\u00a0: une trame commencée doit arriver en entier. Connexion fermée (1008).`,
-        }, 'Trame trop lente', now);
+        }, 'Trame trop lente');
       } else if (pending.messageSince && now - pending.messageSince >= limits.messageTimeoutMs) {
         closeFor(session, socket, ws, {
           limit: 'timeout',
           action: 'close 1008',
           message: `Message fragmenté inachevé depuis plus de ${limits.messageTimeoutMs / 1000}\u00a0s (pas de trame finale, FIN = 1). Connexion fermée (1008).`,
-        }, 'Message inachevé', now);
+        }, 'Message inachevé');
       }
     }
   }

@@ -43,6 +43,8 @@ export interface Limits {
   headersTimeoutMs: number;
   /** TCP connections the production server accepts at once (under the open-file limit). */
   maxTcpConnections: number;
+  /** Bytes a learner socket may hold unread (sent, not yet taken by the client) before it is closed. */
+  maxSendBuffer: number;
   /**
    * Events every connected monitor already received that are still kept for a monitor connecting
    * later (the rest of the backlog is freed once delivered).
@@ -82,6 +84,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxEngineIoClients: 10,
   headersTimeoutMs: 10_000,
   maxTcpConnections: 18_000,
+  maxSendBuffer: 1024 * 1024,
   monitorReplay: 0,
   monitorHighWater: 1024 * 1024,
   maxSessionsPerIp: 20,
@@ -113,6 +116,7 @@ const ENV_NAMES: Record<keyof Limits, string> = {
   maxEngineIoClients: 'SANDBOX_MAX_ENGINE_IO_CLIENTS',
   headersTimeoutMs: 'SANDBOX_HEADERS_TIMEOUT_MS',
   maxTcpConnections: 'SANDBOX_MAX_TCP_CONNECTIONS',
+  maxSendBuffer: 'SANDBOX_MAX_SEND_BUFFER',
   monitorReplay: 'SANDBOX_MONITOR_REPLAY',
   monitorHighWater: 'SANDBOX_MONITOR_HIGH_WATER',
   maxSessionsPerIp: 'SANDBOX_MAX_SESSIONS_PER_IP',

@@ -161,6 +161,19 @@ describe('SessionMonitor: memory bounded in bytes', () => {
     });
   });
 
+  it('an HTTP event over maxEventChars keeps its fields, head and body cut and marked truncated', async () => {
+    const m = new SessionMonitor({ backlog: 10, highWater: 1 << 20, maxEventChars: 2048 });
+    const head = `GET /x HTTP/1.1\r\nX-Long: ${'h'.repeat(5000)}`;
+    m.emit({ type: 'http', conn: 'c1', from: 'client', head, headLength: head.length + 4, body: '\u0002'.repeat(3000), bodyLength: 3000 }, 1);
+    const ws = new FakeWs();
+    m.subscribe(ws, hello);
+    await tick();
+    const [, got] = ws.events();
+    expect(got).toMatchObject({ type: 'http', conn: 'c1', from: 'client', headLength: head.length + 4, bodyLength: 3000, truncated: true });
+    expect(head.startsWith(got.head)).toBe(true);
+    expect(ws.sent[1].length).toBeLessThanOrEqual(2048);
+  });
+
   it('other events over maxEventChars become a short info naming them', async () => {
     const m = new SessionMonitor({ backlog: 10, highWater: 1 << 20, maxEventChars: 1024 });
     m.emit({ type: 'rooms', nsp: '/', rooms: { r: Array.from({ length: 200 }, (_, i) => `socket-${i}`) }, sockets: {} }, 1);

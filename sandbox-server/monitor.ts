@@ -417,22 +417,32 @@ export class SessionMonitor {
 }
 
 /**
- * A smaller copy of an event whose JSON is over `max` characters: the captured text and payload
- * are cut (marked `truncated`), since they are what can be large (a text of control characters is
- * six times longer once escaped). Any other event too large becomes a short `info` saying so.
+ * A smaller copy of an event whose JSON is over `max` characters. What can be large is captured
+ * content (text, payload, HTTP head and body, Socket.IO data — a text of control characters is
+ * six times longer once escaped): it is cut and the event marked `truncated`, keeping every other
+ * field. An event still too large becomes a short `info` saying so.
  */
 export function shrinkEvent(event: EventInput, max: number, size: number): EventInput {
-  if (event.type === 'frame' || event.type === 'message') {
-    const cut: Record<string, unknown> = { ...event, truncated: true };
-    // Escaped text is at most 6 characters per UTF-16 unit; hex is 2 per byte.
-    const textUnits = Math.floor(max / 16);
-    const hexChars = Math.floor(max / 8) & ~1;
-    if (typeof cut.text === 'string') cut.text = cutUnits(cut.text, textUnits);
-    if (typeof cut.payload === 'string') cut.payload = cut.payload.slice(0, hexChars);
-    if (typeof cut.data === 'string') cut.data = cut.data.slice(0, hexChars);
-    if (typeof cut.reason === 'string') cut.reason = cutUnits(cut.reason, textUnits);
-    return cut as EventInput;
+  // Escaped text is at most 6 characters per UTF-16 unit; hex is 2 per byte.
+  const textUnits = Math.floor(max / 16);
+  const hexChars = Math.floor(max / 8) & ~1;
+  const cut: Record<string, unknown> = { ...event };
+  let changed = false;
+  for (const key of Object.keys(cut)) {
+    const value = cut[key];
+    if (typeof value !== 'string') continue;
+    const hex = key === 'payload' || key === 'data' || key === 'header';
+    const limit = hex ? hexChars : textUnits;
+    if (value.length <= limit || key === 'type' || key === 'conn') continue;
+    cut[key] = hex ? value.slice(0, limit) : cutUnits(value, limit);
+    changed = true;
   }
+  if (event.type === 'eio' && event.sio && JSON.stringify(event.sio.data ?? null).length > textUnits) {
+    cut.sio = { ...event.sio, data: '…' };
+    changed = true;
+  }
+  if (changed && (event.type === 'frame' || event.type === 'message' || event.type === 'http' || event.type === 'http-body')) cut.truncated = true;
+  if (changed && JSON.stringify(cut).length <= max) return cut as EventInput;
   const conn = (event as { conn?: string }).conn;
   const message = `Évènement «\u00a0${event.type}\u00a0» de ${size} caractères omis (au plus ${max} par évènement).`;
   return conn ? { type: 'info', conn, message } : { type: 'info', message };

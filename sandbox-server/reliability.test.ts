@@ -219,4 +219,24 @@ describe('reliability', () => {
     ma.close();
     mb.close();
   });
+
+  it('a client that never reads its echoes is closed once maxSendBuffer bytes wait for it', async () => {
+    t = await startApp({ maxSendBuffer: 64 * 1024, messagesPerSecond: 1e6, messageBurst: 1e6 });
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const { socket, received } = await rawConnection(t.port);
+    socket.write(upgradeRequest(`/s/${id}/echo`));
+    await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
+    socket.pause(); // never reads again: the kernel buffers fill, then the server's
+    const payload = Buffer.alloc(32 * 1024, 0x61);
+    const frame = Buffer.concat([Buffer.from([0x82, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0x80, 0x00, 0, 0, 0, 0]), payload]); // mask 0: bytes as is
+    for (let i = 0; i < 400 && !m.events.some((e) => e.type === 'limit'); i++) {
+      socket.write(frame);
+      if (i % 20 === 19) await sleep(10);
+    }
+    const limit = await m.waitFor((e) => e.type === 'limit', 10_000);
+    expect(limit).toMatchObject({ limit: 'buffer', action: 'close 1008', conn: 'c1' });
+    socket.destroy();
+    m.close();
+  });
 });

@@ -11,6 +11,7 @@ import { wsProtections } from '../limits.ts';
 import type { Limits } from '../limits.ts';
 import type { SessionPath } from '../routes.ts';
 import type { Session } from '../sessions.ts';
+import type { LimitEvent } from '../protocol.ts';
 import type { Tap } from '../tap/connection-tap.ts';
 
 export interface ScenarioEnv {
@@ -107,17 +108,36 @@ function onLearnerClose(this: WebSocket): void {
 
 /**
  * The frames were already charged to the session's rate by the tap (every frame, whatever its
- * kind: see guard.ts); a socket closed for a limit gets no more replies.
+ * kind: see guard.ts); a socket closed for a limit gets no more replies, and neither does a client
+ * that does not read what it is sent (its replies would pile up in the server's memory).
  */
 function onLearnerMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const l = (this as Learner)[LEARNER];
   if (l.limited) return;
+  if (!checkReader(this, l.session, l.limits)) return;
   coalesceWrites(l.socket);
   l.onMessage?.call(this, data, isBinary);
 }
 
+/**
+ * False (and the socket closed, limit reported) when `ws` holds more than maxSendBuffer bytes the
+ * client has not read: whoever sends to a learner socket checks this first.
+ */
+export function checkReader(ws: WebSocket, session: Session, limits: Limits): boolean {
+  if (ws.bufferedAmount <= limits.maxSendBuffer) return true;
+  const l = (ws as Partial<Learner>)[LEARNER];
+  closeOverLimit(ws, session, l?.conn, {
+    limit: 'buffer',
+    action: 'close 1008',
+    message: `Le client ne lit pas ce qu’on lui envoie\u00a0: plus de ${Math.round(limits.maxSendBuffer / 1024)}\u00a0Kio en attente. Connexion fermée (1008).`,
+  }, 'Client trop lent');
+  return false;
+}
+
 /** Socket.IO's WebSockets, which have no learner state, carry the mark here. */
 const LIMITED = Symbol('limited');
+/** When a socket was closed for a limit (the guard destroys it if the peer never answers). */
+export const CLOSED_AT = Symbol('closedForLimitAt');
 
 /**
  * Marks a learner WebSocket as closed for a limit (its later messages are not answered); false
@@ -134,6 +154,19 @@ export function markLimited(ws: WebSocket): boolean {
   if (marked[LIMITED]) return false;
   marked[LIMITED] = true;
   return true;
+}
+
+/**
+ * Closes a learner WebSocket over a limit, once: a `limit` event, what is corked sent, a 1008
+ * close; guard.ts destroys the socket if the peer does not answer the close in time.
+ */
+export function closeOverLimit(ws: WebSocket, session: Session, conn: string | undefined, fields: Omit<LimitEvent, 'seq' | 't' | 'type' | 'conn'>, reason: string): void {
+  if (!markLimited(ws)) return;
+  session.limit({ conn, ...fields });
+  (ws as WebSocket & { [CLOSED_AT]?: number })[CLOSED_AT] = Date.now();
+  const l = (ws as Partial<Learner>)[LEARNER];
+  if (l) uncork(l.socket);
+  ws.close(1008, reason);
 }
 
 function onLearnerError(this: WebSocket, err: Error & { code?: string }): void {

@@ -15,10 +15,11 @@ import type { Duplex } from 'node:stream';
 import { Server } from 'socket.io';
 import type { Namespace, Socket } from 'socket.io';
 import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import { wsProtections } from '../limits.ts';
 import { clientLabel } from '../routes.ts';
 import type { Session } from '../sessions.ts';
-import { connOf, reportWsError } from './common.ts';
+import { checkReader, connOf, reportWsError } from './common.ts';
 import type { ScenarioEnv } from './common.ts';
 
 const MAX_ROOM = 64;
@@ -147,9 +148,14 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
   const rateLimit = (socket: Socket) => {
     let limited = false;
     socket.use((_packet, next) => {
-      // Over WebSocket, the tap has already charged every frame (guard.ts): only polling counts here.
-      const name = (socket.conn as unknown as { transport?: { name?: string } }).transport?.name;
-      if (name === 'websocket' || session.bucket.take()) return next();
+      // Over WebSocket, the tap has already charged every frame (guard.ts): only polling counts
+      // here; a client that does not read its answers is cut (checkReader).
+      const transport = (socket.conn as unknown as { transport?: { name?: string; socket?: WebSocket } }).transport;
+      if (transport?.name === 'websocket') {
+        if (transport.socket && !checkReader(transport.socket, session, limits)) return;
+        return next();
+      }
+      if (session.bucket.take()) return next();
       if (!limited) {
         limited = true;
         const { conn } = connOfSocket(socket);

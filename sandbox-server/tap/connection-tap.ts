@@ -21,6 +21,8 @@ import type { DecodedEvent } from '../wire/connection-decoder.ts';
 
 /** Bytes kept from a connection not (yet) attributed, to find the start of a later request head. */
 const UNFED_LIMIT = 32 * 1024;
+/** Characters of a request path shown in `conn-open`. */
+const PATH_SHOWN = 256;
 
 export interface Decoder {
   push(from: Direction, chunk: Uint8Array): DecodedEvent[];
@@ -261,7 +263,8 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       n: state.inChunks,
       line: `${req.method} ${req.url} HTTP/`,
       session,
-      path: parsed?.rest ?? '',
+      // A path is the client's text: shown, but not without bound.
+      path: (parsed?.rest ?? '').slice(0, PATH_SHOWN),
       client: parsed ? clientLabel(parsed.query) : null,
       upgrade,
       att: undefined,
