@@ -39,6 +39,9 @@ export class SessionClient {
   private async open(): Promise<HelloEvent> {
     const res = await fetch(new URL('/api/sessions', this.base), { method: 'POST' });
     if (res.status !== 201 && res.status !== 200) {
+      // The server's refusals (429, 503) carry a French message for the learner: show it.
+      const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
+      if (typeof body?.error === 'string' && body.error.length < 300) throw new Error(body.error);
       throw new Error(res.status === 429 ? 'Trop de sessions ouvertes\u00a0: réessayez dans un instant.' : `Le bac à sable ne répond pas (HTTP ${res.status}).`);
     }
     const { id } = (await res.json()) as CreateSessionResponse;
