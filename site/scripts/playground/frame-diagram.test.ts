@@ -100,6 +100,14 @@ describe('violating frames: the wrong bits', () => {
       'Extended payload length (64)', 'Extended payload length (64)', 'Extended payload length (64)',
     ]);
   });
+  it('a 64-bit length beyond 2^53 − 1, a close frame of one byte', () => {
+    expect(frameFaults(frame('82ff0020000000000000aabbccdd'))).toEqual([
+      { field: 'Extended payload length', reason: 'longueur au-delà de 2⁵³ − 1 octets (non prise en charge)' },
+    ]);
+    expect(frameFaults(frame('82ff001fffffffffffffaabbccdd'))).toEqual([]);
+    expect(frameFaults(frame('8881aabbccdd'))).toEqual([{ field: 'Payload len', reason: 'trame de fermeture d’un seul octet (un code en demande 2)' }]);
+    expect(frameFaults(frame('8882aabbccdd'))).toEqual([]);
+  });
   it('several faults at once, in wire order', () => {
     expect(fieldsOf(frameFaults(frame('3305')))).toEqual(['RSV2', 'RSV3', 'opcode', 'MASK']);
     expect(fieldsOf(frameFaults(frame('0b7e0000')))).toEqual(['FIN', 'opcode', 'MASK', 'Payload len']);

@@ -134,9 +134,15 @@ export function frameFaults(f: FaultInput, ctx: FaultContext = {}): FrameFault[]
       if (control && len7 !== null && len7 > 125) {
         faults.push({ field: 'Payload len', reason: 'trame de contrôle de plus de 125 octets' });
       }
-      // 64-bit form: the most significant bit must be 0 (RFC 6455 §5.2).
-      if (len7 === 127 && bytes >= 3 && parseInt(f.header.slice(4, 6), 16) & 0x80) {
+      // A close frame's payload is empty or starts with a 2-byte status code (RFC 6455 §5.5.1).
+      if (op === 0x8 && len7 === 1) faults.push({ field: 'Payload len', reason: 'trame de fermeture d’un seul octet (un code en demande 2)' });
+      // 64-bit form: the most significant bit must be 0 (RFC 6455 §5.2); beyond 2^53 − 1 the
+      // server (ws, like any JS number) cannot count the bytes and answers 1009.
+      const high = len7 === 127 && bytes >= 6 ? parseInt(f.header.slice(4, 12), 16) : 0;
+      if (high >= 0x80000000) {
         faults.push({ field: 'Extended payload length', reason: 'longueur sur 64 bits avec le bit de poids fort à 1' });
+      } else if (high > 0x1fffff) {
+        faults.push({ field: 'Extended payload length', reason: 'longueur au-delà de 2⁵³ − 1 octets (non prise en charge)' });
       }
     }
   }
