@@ -20,7 +20,9 @@ import { ConnectionDecoder, PENDING_FRAME, PENDING_MESSAGE } from '../wire/conne
 import type { DecodedEvent } from '../wire/connection-decoder.ts';
 
 /** Bytes kept from a connection not (yet) attributed, to find the start of a later request head. */
-const UNFED_LIMIT = 32 * 1024;
+// A head is at most Node's maxHeaderSize (16 KiB): more is never needed, and every open
+// connection of the process may hold this much (18 000 × 16 KiB is the worst case).
+const UNFED_LIMIT = 16 * 1024 + 1024;
 /** Characters of a request path shown in `conn-open`. */
 const PATH_SHOWN = 256;
 
