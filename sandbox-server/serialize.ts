@@ -59,6 +59,9 @@ function frame(seq: number, t: number, e: Frame): string {
   if (e.code !== undefined) s += ',"code":' + e.code;
   if (e.reason !== undefined) s += ',"reason":' + quote(e.reason);
   if (e.text !== undefined) s += ',"text":' + quote(e.text);
+  // Set by the frame decoder on a frame that breaks the protocol, before the connection decoder adds `from`.
+  if (e.violating !== undefined) s += ',"violating":' + e.violating;
+  if (e.partial !== undefined) s += ',"partial":' + e.partial;
   s += ',"from":"' + e.from + '"';
   if (e.wholeMessage !== undefined) s += ',"wholeMessage":' + e.wholeMessage;
   return s + ',"conn":"' + e.conn + '"}';

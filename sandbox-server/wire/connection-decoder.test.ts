@@ -78,7 +78,11 @@ describe('ConnectionDecoder on hand-made traffic', () => {
     const d = new ConnectionDecoder();
     d.push('client', enc(UPGRADE_REQ));
     d.push('server', enc(UPGRADE_RES));
-    expect(d.push('client', frame('x', false))).toMatchObject([{ type: 'violation', from: 'client', code: 1002 }]);
+    // The unmasked frame itself, marked as the violating one, then the violation.
+    expect(d.push('client', frame('x', false))).toMatchObject([
+      { type: 'frame', from: 'client', masked: false, payload: '78', text: 'x', violating: true },
+      { type: 'violation', from: 'client', code: 1002 },
+    ]);
     expect(d.push('client', frame('x', true))).toEqual([]);
     expect(summary(d.push('server', frame('encore', false)))).toEqual(['server:frame:text=message']);
   });

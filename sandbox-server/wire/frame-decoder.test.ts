@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FrameDecoder, isValidCloseCode } from './frame-decoder.ts';
 import type { FrameItem, MessageItem, WireItem } from './frame-decoder.ts';
+import { constants, deflateRawSync } from 'node:zlib';
 import { bytes, concatAll, cutsArb, feed, textWithin, toHex } from './test-util.ts';
 import { Sender } from './test-util.ts';
 
@@ -179,7 +180,8 @@ describe('violations', () => {
     ['new data frame inside a fragmented message', 'server', [0x01, 0x01, 0x61, 0x81, 0x00], 1002],
     ['unmasked client frame', 'client', [0x81, 0x00], 1002],
     ['masked server frame', 'server', [0x81, 0x80, 1, 2, 3, 4], 1002],
-    ['64-bit length with MSB set', 'server', [0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1], 1002],
+    // RFC 6455 makes it a protocol error, but ws answers 1009 (length above 2^53 - 1): the monitor reports what ws sends.
+    ['64-bit length with MSB set', 'server', [0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1], 1009],
     ['64-bit length beyond 2^53 - 1', 'server', [0x82, 0x7f, 0x00, 0x20, 0, 0, 0, 0, 0, 0], 1009],
     ['invalid UTF-8 text', 'server', [0x81, 0x02, 0xc3, 0x28], 1007],
     ['text ending inside a UTF-8 sequence', 'server', [0x01, 0x01, 0xe2, 0x80, 0x01, 0x82], 1007],
@@ -296,5 +298,112 @@ describe('shared and reused UTF-8 decoders', () => {
     const payload = [...Array(20).fill(0x61), 0xc3, 0x28];
     const items = decode('server', bytes(0x81, payload.length, ...payload), [], 8);
     expect(violations(items)).toEqual([{ type: 'violation', code: 1007, message: 'text message is not valid UTF-8' }]);
+  });
+});
+
+/** A masked client frame (key 01 02 03 04). */
+function clientFrame(b0: number, payload: number[] | Uint8Array): Uint8Array {
+  const key = [1, 2, 3, 4];
+  const p = Array.from(payload);
+  const len = p.length < 126 ? [0x80 | p.length] : [0x80 | 126, p.length >> 8, p.length & 255];
+  return Uint8Array.from([b0, ...len, ...key, ...p.map((b, i) => b ^ key[i & 3])]);
+}
+
+describe('the close code ws 8.23 sends (issue #9)', () => {
+  it('invalid UTF-8 in an early fragment is reported at the message end, so a later protocol error wins', () => {
+    // ws validates text only once the message is whole: a reserved opcode in between closes 1002.
+    const items = decode('client', concatAll([clientFrame(0x01, [0xff]), clientFrame(0x83, [])]));
+    expect(violations(items)).toEqual([{ type: 'violation', code: 1002, message: 'reserved opcode 0x3' }]);
+    // With a clean end of message, the invalid byte is reported then (1007), at the last frame.
+    const ended = decode('client', concatAll([clientFrame(0x01, [0xff]), clientFrame(0x89, []), clientFrame(0x80, [0x61])]));
+    expect(ended.map((i) => (i.type === 'frame' ? `${i.opcodeName}${i.violating ? '!' : ''}` : i.type))).toEqual(['text', 'ping', 'continuation!', 'violation']);
+    expect(violations(ended)[0]).toMatchObject({ code: 1007 });
+  });
+
+  it('corrupt deflate data in a first fragment is 1007 at that frame, not at the message end', () => {
+    const d = new FrameDecoder({ role: 'client', deflate: true });
+    const items = d.push(clientFrame(0x41, [0xff, 0xff, 0xff]));
+    expect(items.map((i) => i.type)).toEqual(['frame', 'violation']);
+    expect(items[0]).toMatchObject({ fin: false, rsv1: true, violating: true });
+    expect(items[0]).not.toHaveProperty('partial');
+    expect(items[1]).toMatchObject({ code: 1007 });
+    // Only a complete frame is inflated by ws: the same bytes without their last one say nothing yet.
+    const waiting = new FrameDecoder({ role: 'client', deflate: true });
+    expect(waiting.push(clientFrame(0x41, [0xff, 0xff, 0xff]).subarray(0, 8))).toEqual([]);
+  });
+
+  it('a deflate stream ended by a final block drops what follows it, and the next message starts without history (as ws)', () => {
+    const first = deflateRawSync(Buffer.from('hello hello hello')); // BFINAL set
+    const second = deflateRawSync(Buffer.from('hello hello'), { finishFlush: constants.Z_SYNC_FLUSH, dictionary: Buffer.from('hello hello hello') }).subarray(0, -4);
+    const d = new FrameDecoder({ role: 'client', deflate: true });
+    const one = d.push(clientFrame(0xc1, [...first, 0xff, 0xff]));
+    expect(messages(one)).toMatchObject([{ text: 'hello hello hello', compressed: true }]);
+    // The second message refers back to the first one: ws's fresh inflater fails with 1007, so does ours.
+    expect(violations(d.push(clientFrame(0xc1, second)))).toMatchObject([{ code: 1007 }]);
+  });
+
+  it('a 64-bit length with its top bit set is 1009 (what ws sends), the frame shown with its header', () => {
+    const items = decode('client', bytes(0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 9, 9, 9, 9, 0xaa));
+    expect(items[0]).toMatchObject({ type: 'frame', opcode: 2, lengthForm: 64, header: '82ff800000000000000109090909', maskKey: '09090909', payload: 'a3', violating: true, partial: true });
+    expect(items[1]).toMatchObject({ type: 'violation', code: 1009 });
+  });
+
+  it('a close frame of one byte fails as soon as its header is in (ws checks the length there)', () => {
+    const items = decode('client', bytes(0x88, 0x81));
+    expect(items.map((i) => i.type)).toEqual(['frame', 'violation']);
+    expect(items[0]).toMatchObject({ opcode: 8, length: 1, header: '8881', maskKey: null, violating: true, partial: true });
+  });
+
+  it('nothing after a valid close frame is read (ws stops there)', () => {
+    const d = new FrameDecoder({ role: 'client' });
+    const items = d.push(concatAll([clientFrame(0x88, [0x03, 0xe8]), bytes(0x83, 0x00)]));
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ opcodeName: 'close', code: 1000 });
+    expect(d.closed).toBe(true);
+    expect(d.push(bytes(0xff, 0xff))).toEqual([]);
+    expect(d.midFrame).toBe(false);
+  });
+});
+
+describe('the violating frame (issue #9): every field the decoder could read', () => {
+  it('a reserved opcode, whole in the chunk: all fields, its payload, not partial', () => {
+    const items = decode('client', clientFrame(0x83, [0x61, 0x62]));
+    expect(items[0]).toEqual({
+      type: 'frame', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 3, opcodeName: 'reserved-non-control-3',
+      masked: true, maskKey: '01020304', length: 2, lengthForm: 7, header: '838201020304', payload: '6162', violating: true,
+    });
+    expect(items[1]).toEqual({ type: 'violation', code: 1002, message: 'reserved opcode 0x3' });
+  });
+
+  it('an unmasked client frame: MASK=0, no key, payload and text as sent', () => {
+    const items = decode('client', bytes(0x81, 0x05, ...HELLO));
+    expect(items[0]).toMatchObject({ masked: false, maskKey: null, length: 5, payload: '48656c6c6f', text: 'Hello', violating: true });
+    expect(items[0]).not.toHaveProperty('partial');
+  });
+
+  it('only the bytes of the chunk being parsed count: a frame cut short is partial, with zero values for what is missing', () => {
+    const whole = bytes(0x83, 0xfe, 0x01, 0x00, 1, 2, 3, 4, 0x60, 0x60);
+    // Cut inside the extended length: the length is unknown (0), no key, no payload.
+    const cut = decode('client', whole, [3]);
+    expect(cut[0]).toMatchObject({ opcode: 3, lengthForm: 16, length: 0, header: '83fe01', maskKey: null, payload: '', partial: true, violating: true });
+    // The fault is found on the first two bytes: bytes of later chunks are not used.
+    expect(decode('client', whole, [2])[0]).toMatchObject({ header: '83fe', partial: true });
+    // Whole header, payload cut: what arrived, unmasked.
+    expect(decode('client', whole)[0]).toMatchObject({ length: 256, maskKey: '01020304', payload: '6162', partial: true });
+  });
+
+  it('a control frame over 125 bytes, a fragmented one, RSV bits: the frame then the violation', () => {
+    for (const data of [bytes(0x89, 0xfe, 0x00, 0x7e), bytes(0x09, 0x80), bytes(0xc1, 0x80), bytes(0xa2, 0x80)]) {
+      const items = decode('client', data);
+      expect(items.map((i) => i.type)).toEqual(['frame', 'violation']);
+      expect(items[0]).toMatchObject({ violating: true, header: toHex(data) });
+    }
+  });
+
+  it('a bad close payload: the whole frame with its code, then 1002', () => {
+    const items = decode('client', clientFrame(0x88, [0x03, 0xed]));
+    expect(items[0]).toMatchObject({ opcodeName: 'close', code: 1005, violating: true });
+    expect(items[0]).not.toHaveProperty('partial');
+    expect(items[1]).toMatchObject({ code: 1002, message: 'invalid close code 1005' });
   });
 });
