@@ -81,6 +81,9 @@ test('des trames qui violent le protocole apparaissent marquées dans le termina
     await expect(table.locator('td[data-field="opcode"] .aw-pg-bits')).toHaveText('0011');
     await expect(table.locator('td[data-field="opcode"]')).toHaveAttribute('title', /⚠\sopcode 0x3 réservé/);
     await expect(table.locator('td[data-field="MASK"]')).not.toHaveAttribute('title', /⚠/);
+    // Drawn in red: the faulty cell, and only it.
+    await expect(table.locator('td.aw-pg-fault')).toHaveCount(1);
+    await expect(table.locator('td.aw-pg-fault')).toHaveAttribute('data-field', 'opcode');
     await expect(playground(page).locator('.aw-pg-frame-detail dd').filter({ hasText: '⚠' })).toHaveText([/^3 \(reserved-non-control-3\)\s+⚠\sopcode 0x3 réservé$/]);
 
     // (2) On another connection, an unmasked client text frame « Hello »: MASK is wrong.

@@ -4,7 +4,7 @@
 import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
 import { evaluateCheck, learnClient } from './checks.ts';
 import { countDelivery, describeDeliveries, type Deliveries } from './deliveries.ts';
-import { frameDiagram, frameFields } from './frame-diagram.ts';
+import { faultContext, frameDiagram, frameFaults, frameFields } from './frame-diagram.ts';
 import { isPassed, markPassed, markSidebar, registerChecks } from './progress.ts';
 import type { RunHandle } from './runner-host.ts';
 import type { RuntimeMessage } from './runner-runtime.ts';
@@ -442,7 +442,10 @@ class AwPlayground extends HTMLElement {
     const thead = document.createElement('thead');
     thead.append(head);
     const tbody = document.createElement('tbody');
-    for (const row of frameDiagram(e, 8)) {
+    // The violation that follows and the connection's 101 tell what the fields alone cannot (RSV1
+    // without a negotiated extension, a bad close code…).
+    const faults = frameFaults(e, faultContext(this.events, e));
+    for (const row of frameDiagram(e, 8, faults)) {
       const tr = document.createElement('tr');
       const th = document.createElement('th');
       th.scope = 'row';
@@ -453,6 +456,7 @@ class AwPlayground extends HTMLElement {
         td.colSpan = cell.bits.length;
         td.dataset.field = cell.field;
         td.title = cell.label;
+        if (cell.fault) td.classList.add('aw-pg-fault');
         const name = document.createElement('span');
         name.className = 'aw-pg-field';
         name.textContent = cell.continued ? `${cell.field} (suite)` : cell.field;
@@ -466,11 +470,12 @@ class AwPlayground extends HTMLElement {
     }
     table.append(thead, tbody);
     const dl = document.createElement('dl');
-    for (const f of frameFields(e, 8)) {
+    for (const f of frameFields(e, 8, faults)) {
       const dt = document.createElement('dt');
       dt.textContent = `${f.field} (${f.label})`;
       const dd = document.createElement('dd');
       dd.textContent = f.value;
+      if (f.fault) dd.classList.add('aw-pg-fault');
       dl.append(dt, dd);
     }
     if (e.text !== undefined) {
