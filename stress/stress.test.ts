@@ -1,0 +1,13 @@
+// The short stress run (a few seconds per attack) against a real server process: every attack of
+// `npm run stress`, none may break the server (die, pass 1 GiB of RSS, or show its defect).
+// "degraded" rows (bystander p99 ≥ 50 ms, new session refused) are printed, not failed: other test
+// files share the two cores while this runs, so latency here says little.
+import { expect, it } from 'vitest';
+import { runSuite } from './suite.ts';
+
+it('no attack breaks the server (short stress run)', async () => {
+  const lines: string[] = [];
+  const suite = await runSuite({ short: true, log: (line) => lines.push(line) });
+  console.log(`${suite.table}\n`);
+  expect(suite.broke.map((r) => `${r.name}: ${r.notes.join('; ')}`)).toEqual([]);
+}, 180_000);
