@@ -12,7 +12,8 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Limits } from './limits.ts';
 import type { LimitEvent } from './protocol.ts';
-import { CLOSED_AT, closeOverLimit } from './scenarios/common.ts';
+import { CLOSED_AT, closeOverLimit, LIMITED_SOCKET } from './scenarios/common.ts';
+import type { LimitedSocket } from './scenarios/common.ts';
 import type { Session, SessionRegistry } from './sessions.ts';
 import type { Tap } from './tap/connection-tap.ts';
 
@@ -24,6 +25,8 @@ export const SWEEP_MS = 1000;
 type Closing = WebSocket & { [CLOSED_AT]?: number };
 
 export interface Guard {
+  /** The tap's question before decoding client bytes (see TapOptions.decodeClient). */
+  decodeClient(socket: Socket, session: Session): boolean;
   /** The tap's report of `frames` client frames on `socket` (charged to the session's rate). */
   onClientFrames(socket: Socket, session: Session, frames: number): void;
   /** Checks the time limits of every learner WebSocket (called every SWEEP_MS). */
@@ -46,6 +49,15 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
     }
     session.limit({ conn, ...fields });
     socket.destroy();
+  }
+
+  /** Before decoding a chunk: not for a socket closed for a limit, nor past the session's rate. */
+  function decodeClient(socket: Socket, session: Session): boolean {
+    if ((socket as LimitedSocket)[LIMITED_SOCKET]) return false;
+    const now = Date.now();
+    if (!session.bucket.empty(now)) return true;
+    onClientFrames(socket, session, 1);
+    return !(socket as LimitedSocket)[LIMITED_SOCKET];
   }
 
   function onClientFrames(socket: Socket, session: Session, frames: number): void {
@@ -97,5 +109,5 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
 
   const timer = setInterval(sweep, SWEEP_MS);
   timer.unref();
-  return { onClientFrames, sweep, stop: () => clearInterval(timer) };
+  return { decodeClient, onClientFrames, sweep, stop: () => clearInterval(timer) };
 }

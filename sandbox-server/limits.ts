@@ -174,6 +174,11 @@ export class TokenBucket {
     this.last = now;
   }
 
+  /** True when a take() now would fail (nothing is taken). */
+  empty(now = Date.now()): boolean {
+    return this.tokens + (Math.max(0, now - this.last) / 1000) * this.rate < 1;
+  }
+
   /** Takes one token; false when the bucket is empty. */
   take(now = Date.now()): boolean {
     const elapsed = Math.max(0, now - this.last) / 1000;

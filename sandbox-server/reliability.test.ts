@@ -239,4 +239,22 @@ describe('reliability', () => {
     socket.destroy();
     m.close();
   });
+
+  it('after a flood close, nothing more is read or decoded, and the socket is destroyed soon', async () => {
+    t = await startApp({ messagesPerSecond: 5, messageBurst: 5 });
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const { socket, received } = await rawConnection(t.port);
+    socket.write(upgradeRequest(`/s/${id}/echo`));
+    await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
+    const ping = Buffer.from([0x89, 0x80, 0, 0, 0, 0]); // masked empty ping
+    socket.write(Buffer.concat(Array.from({ length: 50 }, () => ping)));
+    await m.waitFor((e) => e.type === 'limit' && e.limit === 'rate');
+    await sleep(50);
+    const before = m.of('frame').filter((e) => e.from === 'client').length;
+    for (let i = 0; i < 20; i++) socket.write(Buffer.concat(Array.from({ length: 200 }, () => ping)));
+    await within(new Promise((r) => socket.once('close', r)), 5000, 'socket destroyed');
+    expect(m.of('frame').filter((e) => e.from === 'client').length).toBe(before);
+    m.close();
+  });
 });

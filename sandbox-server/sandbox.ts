@@ -69,6 +69,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   const tap: Tap = attachTap(server, {
     lookup: (id) => registry.get(id),
     onClientFrames: (socket, session, frames) => guard.onClientFrames(socket, session, frames),
+    decodeClient: (socket, session) => guard.decodeClient(socket, session),
   });
   const guard = createGuard(registry, () => tap, limits);
   const env: ScenarioEnv = { limits, tap };

@@ -166,8 +166,17 @@ export function closeOverLimit(ws: WebSocket, session: Session, conn: string | u
   (ws as WebSocket & { [CLOSED_AT]?: number })[CLOSED_AT] = Date.now();
   const l = (ws as Partial<Learner>)[LEARNER];
   if (l) uncork(l.socket);
+  const socket = (ws as unknown as { _socket?: LimitedSocket })._socket;
+  if (socket) socket[LIMITED_SOCKET] = true;
   ws.close(1008, reason);
+  // Nothing more is read from a peer closed for a limit (a flood would go on costing the parsing
+  // of every frame until the socket is destroyed, TERMINATE_AFTER_MS later: see guard.ts).
+  ws.pause();
 }
+
+/** On the TCP socket of a WebSocket closed for a limit: the tap decodes no more of it. */
+export const LIMITED_SOCKET = Symbol('limitedSocket');
+export type LimitedSocket = Duplex & { [LIMITED_SOCKET]?: true };
 
 function onLearnerError(this: WebSocket, err: Error & { code?: string }): void {
   const l = (this as Learner)[LEARNER];

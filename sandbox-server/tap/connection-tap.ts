@@ -43,6 +43,12 @@ export interface TapOptions {
    * (data, continuation, ping, pong, close): the sandbox charges them to the session's rate.
    */
   onClientFrames?(socket: Socket, session: Session, frames: number): void;
+  /**
+   * Asked before client bytes of an upgraded connection are decoded: false when the connection
+   * was closed for a limit (or is now, the session's rate being spent): its bytes are then only
+   * counted, never decoded again (a flood costs no decoding, and no events).
+   */
+  decodeClient?(socket: Socket, session: Session): boolean;
 }
 
 /** Since when the client has left a frame or a message unfinished (ms epoch; 0: nothing pending). */
@@ -391,6 +397,11 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     if (session.ended) return;
     session.lastActivity = t;
     if (!att.decoder) return;
+    if (from === 'client' && state.sync && options.decodeClient && !options.decodeClient(state.socket, session)) {
+      att.decoder = null;
+      session.emit({ type: 'info', conn: att.conn, message: 'Connexion fermée pour une limite\u00a0: la suite de ses octets n’est plus décodée.' }, t);
+      return;
+    }
     let events: DecodedEvent[];
     try {
       events = att.decoder.push(from, chunk);
