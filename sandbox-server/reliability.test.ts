@@ -1,6 +1,8 @@
 // Reliability fixes of issue 9, each on real sockets: what a hostile client could do before, and
 // what the server does now. (The abuse suite, `npm run stress`, runs the same attacks at scale.)
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { createServer, get } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -256,5 +258,33 @@ describe('reliability', () => {
     await within(new Promise((r) => socket.once('close', r)), 5000, 'socket destroyed');
     expect(m.of('frame').filter((e) => e.from === 'client').length).toBe(before);
     m.close();
+  });
+
+  it('a deflate client that fails a frame while ws inflates does not crash the process (ws 8.23 bug, worked around)', async () => {
+    t = await startApp({ messagesPerSecond: 1e6, messageBurst: 1e6 });
+    const id = await createSession(t);
+    const text = Buffer.from('lorem ipsum dolor sit amet '.repeat(2000)).subarray(0, 60_000);
+    const mframe = (b0: number, payload: Buffer) => {
+      const key = randomBytes(4);
+      const n = payload.length;
+      const h = n < 126 ? [b0, 0x80 | n] : [b0, 0x80 | 126, n >> 8, n & 255];
+      return Buffer.concat([Buffer.from(h), key, Buffer.from(payload.map((b, i) => b ^ key[i & 3]))]);
+    };
+    const msg = mframe(0xc1, deflateRawSync(text, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, -4));
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const { socket, received } = await rawConnection(t.port);
+      socket.setNoDelay(true);
+      socket.write(upgradeRequest(`/s/${id}/echo-deflate`).replace('\r\n\r\n', '\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n'));
+      await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
+      socket.write(Buffer.concat(Array(40).fill(msg)));
+      await sleep(1);
+      socket.write(mframe(0x88, Buffer.from([0x03, 0xed]))); // close code 1005: fails in ws's data phase
+      await sleep(1);
+      socket.write(randomBytes(8));
+      await sleep(30);
+      socket.destroy();
+    }
+    // Still serving (an uncaught exception would have ended this test process).
+    expect((await fetch(`${t.http}/api/sessions/${id}`)).status).toBe(200);
   });
 });

@@ -14,6 +14,7 @@ import { parseMonitorPath, parseSessionPath } from './routes.ts';
 import type { HelloInput } from './monitor.ts';
 import { acceptMonitor, MonitorSocket } from './monitor-socket.ts';
 import { createGuard } from './guard.ts';
+import './ws-receiver-fix.ts';
 import { SessionRegistry } from './sessions.ts';
 import type { Session } from './sessions.ts';
 import { attachTap } from './tap/connection-tap.ts';
