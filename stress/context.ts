@@ -311,7 +311,8 @@ export class RawWs {
     });
     this.gone = new Promise((resolve) =>
       this.socket.once('close', () => {
-        if (upgraded && this.serverClose === null && !this.localClose) ctx.answer('cut');
+        // Only while the attack runs: at its end the runner destroys every socket itself.
+        if (upgraded && this.serverClose === null && !this.localClose && ctx.running) ctx.answer('cut');
         settle();
         resolve();
       }),

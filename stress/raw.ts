@@ -59,8 +59,9 @@ export interface Frame {
 }
 
 /**
- * Streaming reader of server frames (unmasked). Payloads larger than `keep` bytes are counted
- * but not kept (their payload is empty), so a flood of large echoes costs the client no copies.
+ * Streaming reader of server frames (unmasked). Data payloads larger than `keep` bytes are
+ * counted but not kept (their payload is empty), so a flood of large echoes costs the client no
+ * copies; control frames (at most 125 bytes) are always kept, for their close code.
  */
 export class FrameReader {
   private buf: Buffer = Buffer.alloc(0);
@@ -100,7 +101,7 @@ export class FrameReader {
       }
       if (b[1] & 0x80) at += 4; // a masked server frame is a server bug; skip its key anyway
       const frame: Frame = { fin: (b[0] & 0x80) !== 0, opcode: b[0] & 0x0f, payload: Buffer.alloc(0) };
-      if (len > this.keep) {
+      if (len > this.keep && (b[0] & 0x08) === 0) {
         // Count it, skip its payload as it streams in.
         if (b.length < at) return;
         const have = b.length - at;

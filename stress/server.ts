@@ -31,13 +31,17 @@ export class ServerProcess {
   exitSignal: string | null = null;
   /** The end of the server's stderr (why it died). */
   private stderrTail = '';
+  /** Lines written to stderr since the last takeStderr (at most 50 kept). */
+  private stderrLines: string[] = [];
   private onExit: Array<() => void> = [];
 
   private constructor(child: ChildProcess, port: number) {
     this.child = child;
     this.port = port;
     child.stderr?.on('data', (d: Buffer) => {
-      this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
+      const text = d.toString();
+      this.stderrTail = (this.stderrTail + text).slice(-4000);
+      for (const line of text.split('\n')) if (line.trim() && this.stderrLines.length < 50) this.stderrLines.push(line.trim());
     });
     child.stdout?.resume();
     child.once('exit', (code, signal) => {
@@ -57,7 +61,11 @@ export class ServerProcess {
     }
     Object.assign(env, { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' });
     delete env.PUBLIC_URL;
-    const child = spawn(process.execPath, ['sandbox-server/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // STRESS_SERVER_DIR runs another checkout's server (e.g. an older commit extracted with
+    // `git archive`, to see that an attack does catch the defect it is about).
+    const cwd = process.env.STRESS_SERVER_DIR || ROOT;
+    delete env.STRESS_SERVER_DIR;
+    const child = spawn(process.execPath, ['sandbox-server/main.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const server = new ServerProcess(child, port);
     const deadline = Date.now() + 20_000;
     while (!(await server.accepts())) {
@@ -84,6 +92,11 @@ export class ServerProcess {
       s.once('connect', () => done(true));
       s.once('error', () => done(false));
     });
+  }
+
+  /** What the server wrote to stderr since the last call (warnings, errors). */
+  takeStderr(): string[] {
+    return this.stderrLines.splice(0);
   }
 
   /** Calls `fn` when the process exits (at once if it already has). */

@@ -7,7 +7,7 @@ import { runSuite } from './suite.ts';
 
 it('no attack breaks the server (short stress run)', async () => {
   const lines: string[] = [];
-  const suite = await runSuite({ short: true, log: (line) => lines.push(line) });
+  const suite = await runSuite({ short: true, command: 'npx vitest run stress', log: (line) => lines.push(line) });
   console.log(`${suite.table}\n`);
   expect(suite.broke.map((r) => `${r.name}: ${r.notes.join('; ')}`)).toEqual([]);
 }, 180_000);

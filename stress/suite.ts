@@ -29,6 +29,8 @@ export interface SuiteOptions {
   durationMs?: number;
   /** Only these attacks (names). */
   only?: string[];
+  /** How the run was started, for the table's first line (default: the npm script). */
+  command?: string;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
 }
@@ -155,6 +157,8 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteResult>
   let checkAddress = 0;
   try {
     await bystander.connect(server.port);
+    // A second of ordinary traffic first: the first attack's row should not pay for the JIT.
+    await new Promise((r) => setTimeout(r, 1000));
     for (const [index, attack] of attacks.entries()) {
       if (server.exited || !(await server.accepts())) {
         log(`restarting the server (${server.exited ? server.why() : 'not accepting'})`);
@@ -167,12 +171,15 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteResult>
         log(`${attack.name}: skipped (no dist/)`);
         continue;
       }
-      const result = await runOne(attack, index, server, bystander, short, Math.max(durationMs, short ? (attack.minMs ?? 0) : 0), ++checkAddress);
+      const result = await runOne(attack, index, server, bystander, short, Math.max(durationMs, attack.minMs ?? 0), ++checkAddress);
       runPeak = Math.max(runPeak, result.peakMiB);
       results.push(result);
       log(`${attack.name}: ${result.verdict}, peak ${result.peakMiB.toFixed(0)} MiB, p99 ${result.bystander?.p99 ?? '—'} ms, ${formatAnswers(result.answers) || 'no answer'}${result.notes.length ? ` — ${result.notes.join('; ')}` : ''}`);
       // A bloated server would blur the next rows: start afresh (a dead one is restarted above).
-      if (!server.exited && (result.peakMiB >= RSS_LIMIT_MIB || result.afterMiB >= RSS_LIMIT_MIB / 2)) await server.kill();
+      if (!server.exited && (result.peakMiB >= RSS_LIMIT_MIB || result.afterMiB >= RSS_LIMIT_MIB / 2)) {
+        result.notes.push(`server restarted after this attack (RSS ${result.afterMiB.toFixed(0)} MiB)`);
+        await server.kill();
+      }
     }
   } finally {
     bystander.stop();
@@ -181,7 +188,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteResult>
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
   const broke = results.filter((r) => r.verdict === 'broke');
   const suite = { results, broke, peakMiB: runPeak, startedAt, seconds, nodeVersion: process.version, table: '' };
-  suite.table = formatTable(suite, short, durationMs);
+  suite.table = formatTable(suite, options.command ?? `npm run stress${short ? ' -- --short' : ''}`, durationMs);
   return suite;
 }
 
@@ -227,6 +234,7 @@ async function runOne(attack: Attack, index: number, server: ServerProcess, byst
     }
   });
   server.whenExit(() => controller.abort());
+  server.takeStderr();
   const ctx = new AttackContext({ port: server.port, ipPrefix: `127.0.${10 + index}`, durationMs, short, signal: controller.signal });
   bystander.window();
   const started = Date.now();
@@ -292,6 +300,9 @@ async function runOne(attack: Attack, index: number, server: ServerProcess, byst
   // Memory the attack left behind (its sessions live on: they expire after 30 min idle).
   if (afterMiB - startMiB >= 32) notes.push(`RSS +${(afterMiB - startMiB).toFixed(0)} MiB kept after the attack`);
   notes.push(...ctx.notes);
+  // Warnings and errors the server printed during the attack (first two, without stack lines).
+  const stderr = server.takeStderr().filter((l) => !l.startsWith('at ') && !l.startsWith('(Use `node --trace'));
+  for (const line of [...new Set(stderr)].slice(0, 2)) notes.push(`server stderr: ${line.slice(0, 200)}`);
   return { name: attack.name, title: attack.title, verdict, startMiB, peakMiB, afterMiB, bystander: stats, answers: ctx.answers, notes, seconds };
 }
 
@@ -304,11 +315,11 @@ export function formatAnswers(answers: Map<string, number>): string {
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function formatTable(suite: Omit<SuiteResult, 'table'>, short: boolean, durationMs: number): string {
+export function formatTable(suite: Omit<SuiteResult, 'table'>, command: string, durationMs: number): string {
   const when = suite.startedAt.toISOString().replace('T', ' ').slice(0, 16);
   const counts = (v: Verdict) => suite.results.filter((r) => r.verdict === v).length;
   const lines = [
-    `Stress run started ${when} UTC: \`npm run stress${short ? ' -- --short' : ''}\`, ${(durationMs / 1000).toFixed(1)} s per attack, Node ${suite.nodeVersion.slice(1)}, ` +
+    `Stress run started ${when} UTC: \`${command}\`, ${(durationMs / 1000).toFixed(1)} s per attack (at least what an attack needs), Node ${suite.nodeVersion.slice(1)}, ` +
       `server \`node sandbox-server/main.ts\` with default limits on 127.0.0.1 (attacks from other 127.x addresses than the learners, load client at nice ${LOAD_CLIENT_NICE}); ${suite.seconds.toFixed(0)} s in all. ` +
       `Held ${counts('held')}, degraded ${counts('degraded')}, broke ${counts('broke')}${counts('skipped') ? `, skipped ${counts('skipped')}` : ''}; highest RSS ${suite.peakMiB.toFixed(0)} MiB.`,
     '',

@@ -51,12 +51,22 @@ export const neverReadingClients: Attack = {
     if (ids.length === 0) return ctx.note('no session');
     for (const id of ids) if (ctx.running) await ctx.monitor(ctx.ip(1), id);
     let sent = 0;
+    let connections = 0;
     await ctx.workers(ids.length, async (w) => {
-      const ws = await ctx.ws(ctx.ip(2), `/s/${ids[w]}/echo`, { pauseAfterOpen: true });
-      if (!ws.open) return;
-      const n = await pumpRated(ctx, ws);
-      sent += n;
+      // A client the server cuts comes back at once, as a careless script would.
+      while (ctx.running) {
+        const ws = await ctx.ws(ctx.ip(2), `/s/${ids[w]}/echo`, { pauseAfterOpen: true });
+        if (!ws.open) {
+          ws.destroy();
+          await ctx.sleep(100);
+          continue;
+        }
+        connections++;
+        const n = await pumpRated(ctx, ws);
+        sent += n;
+        ws.destroy();
+      }
     });
-    ctx.note(`${sent} messages of 60 KiB sent on ${ids.length} sessions, echoes never read`);
+    ctx.note(`${sent} messages of 60 KiB sent on ${ids.length} sessions over ${connections} connections, echoes never read`);
   },
 };

@@ -93,15 +93,23 @@ export const frameTrickle: Attack = {
     const sockets = opened.filter((ws) => ws.open);
     for (const ws of sockets) ws.send(frameHeader(OP.binary, 1000));
     const t0 = Date.now();
+    // When each connection stopped being open (close frame or cut), seen at the next tick.
     const closedAfter: number[] = [];
-    for (const ws of sockets) void ws.gone.then(() => ctx.running && closedAfter.push(Date.now() - t0));
+    const seen = new Set<unknown>();
     let sent = 0;
     const one = Buffer.from([0x42]);
     while (ctx.running && sockets.some((ws) => ws.open)) {
       await ctx.sleep(50);
-      for (const ws of sockets) if (ws.open) ws.send(one);
+      for (const ws of sockets) {
+        if (ws.open) ws.send(one);
+        else if (!seen.has(ws)) {
+          seen.add(ws);
+          closedAfter.push(Date.now() - t0);
+        }
+      }
       sent++;
     }
+    for (const ws of sockets) if (!ws.open && !seen.has(ws)) closedAfter.push(Date.now() - t0);
     if (sockets.length === 0) return ctx.note('no connection accepted');
     const still = sockets.filter((ws) => ws.open).length;
     const seconds = ((Date.now() - t0) / 1000).toFixed(1);

@@ -22,6 +22,8 @@ async function handshake(ctx: AttackContext, conn: HttpConn, id: string, query =
 export const socketIoClientQuery: Attack = {
   name: 'sio-client-query',
   title: 'Socket.IO polling handshake + `40` CONNECT with an 8,000-char `?client=`, in a loop, one session',
+  // Before the fix this passed 500 MiB in 2.5 s; 5 s is enough to pass 1 GiB.
+  minMs: 5000,
   async run(ctx) {
     const id = await ctx.createSession(ctx.ip());
     if (!id) return ctx.note('no session');
@@ -51,18 +53,18 @@ export const socketIoClientQuery: Attack = {
 /** 6,400 Engine.IO handshakes without a label (the issue: RSS 1.1 GB, 947 MB a minute later). */
 export const engineIoHandshakeFlood: Attack = {
   name: 'eio-handshake-flood',
-  title: 'Engine.IO polling handshakes without a label, up to 6,400, one session',
+  title: 'Engine.IO polling handshakes without a label, up to 6,400, over 20 sessions, 8 keep-alive connections',
   async run(ctx) {
-    const id = await ctx.createSession(ctx.ip());
-    if (!id) return ctx.note('no session');
+    const ids = await ctx.createSessions(ctx.ip(), 20);
+    if (ids.length === 0) return ctx.note('no session');
     const total = 6400;
     let started = 0;
     let opened = 0;
-    await ctx.workers(4, async () => {
-      let conn = ctx.http(ctx.ip());
+    await ctx.workers(8, async (w) => {
+      let conn = ctx.http(ctx.ip(1 + (w % 2)));
       while (ctx.running && started < total) {
-        started++;
-        if (!conn.alive) conn = ctx.http(ctx.ip());
+        const id = ids[started++ % ids.length];
+        if (!conn.alive) conn = ctx.http(ctx.ip(1 + (w % 2)));
         if (await handshake(ctx, conn, id)) opened++;
       }
     });
@@ -140,6 +142,7 @@ export const malformedEngineIo: Attack = {
           }
           await Promise.race([ws.gone, ctx.sleep(200)]);
           ws.destroy();
+          if (!ws.status || ws.status !== 101) await ctx.sleep(50); // refused: no tight loop
           continue;
         }
         if (!conn.alive) conn = ctx.http(ctx.ip(1 + w));
@@ -160,6 +163,10 @@ export const malformedEngineIo: Attack = {
         if (res?.status === 200) {
           const poll = await ctx.request(ctx.ip(1 + w), 'GET', `/s/${id}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {}, 300);
           if (poll && poll.status !== 200) ctx.answer(`http ${poll.status}`);
+          // Close the Engine.IO session if the garbage left it open (`1`): the session's
+          // Engine.IO client limit would otherwise refuse the next handshakes.
+          if (!conn.alive) conn = ctx.http(ctx.ip(1 + w));
+          await conn.request('POST', `/s/${id}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, body: '1' });
         }
       }
     });
