@@ -1,5 +1,6 @@
 // The attacks, in the order the suite runs them (the crashes and defects first).
 import type { Attack } from '../context.ts';
+import { manyIpBacklogs } from './budget.ts';
 import { longPollFlood, sseFlood } from './feeds.ts';
 import { oversizedBodies, oversizedFrames } from './oversized.ts';
 import { neverReadingClients, neverReadingMonitors } from './readers.ts';
@@ -32,4 +33,6 @@ export const ATTACKS: Attack[] = [
   neverReadingClients,
   malformedEngineIo,
   staticRedirect,
+  // Last: its hundreds of full sessions stay (30 min idle expiry) and would weigh on later rows.
+  manyIpBacklogs,
 ];
