@@ -287,4 +287,20 @@ describe('reliability', () => {
     // Still serving (an uncaught exception would have ended this test process).
     expect((await fetch(`${t.http}/api/sessions/${id}`)).status).toBe(200);
   });
+
+  it('a keep-alive connection that moves to another session leaves the first (counted once per IP)', async () => {
+    t = await startApp({ maxConnectionsPerIp: 1 });
+    const a = await createSession(t);
+    const b = await createSession(t);
+    const { socket, received } = await rawConnection(t.port);
+    const get = (id: string) => `GET /s/${id}/rien HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+    socket.write(get(a));
+    await receivedUntil(received, (buf) => (buf.toString().match(/HTTP\/1\.1 /g) ?? []).length === 1, 'first answer');
+    socket.write(get(b));
+    const all = await receivedUntil(received, (buf) => (buf.toString().match(/HTTP\/1\.1 /g) ?? []).length === 2, 'second answer');
+    expect(all.toString().match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 404', 'HTTP/1.1 404']);
+    expect(t.app.sandbox.registry.get(a)!.sockets.size).toBe(0);
+    expect(t.app.sandbox.registry.get(b)!.sockets.size).toBe(1);
+    socket.destroy();
+  });
 });

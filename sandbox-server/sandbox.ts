@@ -57,6 +57,8 @@ const CORS: Record<string, string> = {
 };
 
 const NO_SESSION = 'Session inconnue ou expirée.';
+/** Shortest time between two notices of refused session requests to one IP's sessions. */
+const REFUSAL_NOTICE_MS = 5000;
 
 /** `?batch=1` on the monitor URL: every message is a JSON array of events (opt-in). */
 export function monitorBatch(url: string): boolean {
@@ -86,6 +88,8 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   }
   const httpRoutes: HttpRoute[] = [createMatchHttpRoute(env)];
   const socketIo = createSocketIoScenario(env);
+  /** When each IP's sessions were last told of a refused session request. */
+  const refusalNoticed = new Map<string, number>();
   /** Open monitors and their sessions. */
   const monitors = new Map<MonitorSocket, Session>();
 
@@ -170,7 +174,14 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       }
       if (session === 'ip') {
         const message = `Trop de sessions ouvertes depuis votre adresse (au plus ${limits.maxSessionsPerIp})\u00a0: fermez des onglets ou attendez leur expiration.`;
-        for (const s of registry.sessionsOf(ip)) s.notice({ limit: 'sessions', action: 'http 429', message });
+        // Told at most every REFUSAL_NOTICE_MS per IP: a client posting in a loop would otherwise
+        // cost a scan of every session and an event per session of that IP per request.
+        const now = Date.now();
+        if (now - (refusalNoticed.get(ip) ?? 0) >= REFUSAL_NOTICE_MS) {
+          if (refusalNoticed.size > 10_000) refusalNoticed.clear();
+          refusalNoticed.set(ip, now);
+          for (const s of registry.sessionsOf(ip)) s.notice({ limit: 'sessions', action: 'http 429', message });
+        }
         sendJson(res, 429, { error: message }, { 'Retry-After': '60' });
         return;
       }

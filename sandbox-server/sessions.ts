@@ -222,13 +222,22 @@ export class SessionRegistry {
    */
   admitSocket(session: Session, socket: Duplex, ip: string): 'connections' | 'ip-connections' | null {
     if (session.sockets.has(socket)) return null;
+    const admitted = socket as Admitted;
+    const previous = admitted[ADMITTED];
+    // A keep-alive connection that moves to another session leaves the first one (once counted
+    // in two sessions, it was uncounted from one only, and got a close listener per move).
+    const moving = previous ? 1 : 0;
     if (session.sockets.size >= this.limits.maxConnectionsPerSession) return 'connections';
-    if (this.ipConnections.get(ip) >= this.limits.maxConnectionsPerIp) return 'ip-connections';
+    if (this.ipConnections.get(ip) - moving >= this.limits.maxConnectionsPerIp) return 'ip-connections';
+    if (previous) {
+      previous.session.sockets.delete(socket);
+      previous.counter.decrement(previous.ip);
+    }
     session.sockets.add(socket);
     this.ipConnections.increment(ip);
     // One shared listener; what it needs is kept on the socket (no closure per connection).
-    (socket as Admitted)[ADMITTED] = { session, ip, counter: this.ipConnections };
-    socket.on('close', onAdmittedClose);
+    admitted[ADMITTED] = { session, ip, counter: this.ipConnections };
+    if (previous === undefined) socket.on('close', onAdmittedClose);
     return null;
   }
 
