@@ -27,8 +27,10 @@ type Closing = WebSocket & { [CLOSED_AT]?: number };
 export interface Guard {
   /** The tap's question before decoding client bytes (see TapOptions.decodeClient). */
   decodeClient(socket: Socket, session: Session): boolean;
-  /** The tap's report of `frames` client frames on `socket` (charged to the session's rate). */
-  onClientFrames(socket: Socket, session: Session, frames: number): void;
+  /** Charges `frames` client frames to the session's rate; returns how many were within it. */
+  admitClientFrames(session: Session, frames: number): number;
+  /** Closes a connection whose frames went past the session's rate. */
+  onClientFlood(socket: Socket, session: Session): void;
   /** Checks the time limits of every learner WebSocket (called every SWEEP_MS). */
   sweep(now?: number): void;
   stop(): void;
@@ -54,29 +56,30 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
   /** Before decoding a chunk: not for a socket closed for a limit, nor past the session's rate. */
   function decodeClient(socket: Socket, session: Session): boolean {
     if ((socket as LimitedSocket)[LIMITED_SOCKET]) return false;
-    const now = Date.now();
-    if (!session.bucket.empty(now)) return true;
-    onClientFrames(socket, session, 1);
-    return !(socket as LimitedSocket)[LIMITED_SOCKET];
+    if (!session.bucket.empty(Date.now())) return true;
+    onClientFlood(socket, session);
+    return false;
   }
 
-  function onClientFrames(socket: Socket, session: Session, frames: number): void {
+  /** Takes a token per frame; returns how many frames were within the rate. */
+  function admitClientFrames(session: Session, frames: number): number {
     const now = Date.now();
-    for (let i = 0; i < frames; i++) {
-      if (session.bucket.take(now)) continue;
-      closeFor(
-        session,
-        socket,
-        wsOf(session, socket),
-        {
-          limit: 'rate',
-          action: 'close 1008',
-          message: `Trop de trames\u00a0: au plus ${limits.messagesPerSecond} par seconde (rafale de ${limits.messageBurst}), toutes comptées (messages, fragments, ping, pong). Connexion fermée (1008).`,
-        },
-        'Trop de messages',
-      );
-      return;
-    }
+    for (let i = 0; i < frames; i++) if (!session.bucket.take(now)) return i;
+    return frames;
+  }
+
+  function onClientFlood(socket: Socket, session: Session): void {
+    closeFor(
+      session,
+      socket,
+      wsOf(session, socket),
+      {
+        limit: 'rate',
+        action: 'close 1008',
+        message: `Trop de trames\u00a0: au plus ${limits.messagesPerSecond} par seconde (rafale de ${limits.messageBurst}), toutes comptées (messages, fragments, ping, pong). Connexion fermée (1008).`,
+      },
+      'Trop de messages',
+    );
   }
 
   function sweep(now = Date.now()): void {
@@ -109,5 +112,5 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
 
   const timer = setInterval(sweep, SWEEP_MS);
   timer.unref();
-  return { decodeClient, onClientFrames, sweep, stop: () => clearInterval(timer) };
+  return { decodeClient, admitClientFrames, onClientFlood, sweep, stop: () => clearInterval(timer) };
 }

@@ -254,6 +254,9 @@ describe('reliability', () => {
     await m.waitFor((e) => e.type === 'limit' && e.limit === 'rate');
     await sleep(50);
     const before = m.of('frame').filter((e) => e.from === 'client').length;
+    // Only the frames within the rate are shown (50 came in one chunk, or a few), then a note.
+    expect(before).toBeLessThanOrEqual(5);
+    expect(m.of('info').some((e) => /au-delà de la limite de débit/.test(e.message))).toBe(true);
     for (let i = 0; i < 20; i++) socket.write(Buffer.concat(Array.from({ length: 200 }, () => ping)));
     await within(new Promise((r) => socket.once('close', r)), 5000, 'socket destroyed');
     expect(m.of('frame').filter((e) => e.from === 'client').length).toBe(before);

@@ -71,7 +71,8 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   const registry = new SessionRegistry({ limits });
   const tap: Tap = attachTap(server, {
     lookup: (id) => registry.get(id),
-    onClientFrames: (socket, session, frames) => guard.onClientFrames(socket, session, frames),
+    admitClientFrames: (session, frames) => guard.admitClientFrames(session, frames),
+    onClientFlood: (socket, session) => guard.onClientFlood(socket, session),
     decodeClient: (socket, session) => guard.decodeClient(socket, session),
   });
   const guard = createGuard(registry, () => tap, limits);

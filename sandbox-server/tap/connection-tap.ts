@@ -39,10 +39,12 @@ export interface TapOptions {
   /** Decoder factory (tests inject failing ones). */
   createDecoder?: () => Decoder;
   /**
-   * Called after the client's bytes held `frames` whole or violating WebSocket frames of any kind
-   * (data, continuation, ping, pong, close): the sandbox charges them to the session's rate.
+   * Called when the client's bytes held `frames` whole or violating WebSocket frames of any kind
+   * (data, continuation, ping, pong, close): the sandbox charges them to the session's rate and
+   * answers how many were within it. Only those are shown; past them, onClientFlood.
    */
-  onClientFrames?(socket: Socket, session: Session, frames: number): void;
+  admitClientFrames?(session: Session, frames: number): number;
+  onClientFlood?(socket: Socket, session: Session): void;
   /**
    * Asked before client bytes of an upgraded connection are decoded: false when the connection
    * was closed for a limit (or is now, the session's rate being spent): its bytes are then only
@@ -410,20 +412,45 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       reportDecoderFailure(att, from, err, t);
       return;
     }
-    // Decoded events are fresh objects: conn is set on them, not copied.
+    // Client frames are charged to the session's rate before they are shown: a chunk of a flood
+    // (thousands of tiny frames) shows the frames within the rate, then the limit, not them all.
     let frames = 0;
-    for (let i = 0; i < events.length; i++) {
+    let shown = events.length;
+    if (from === 'client' && options.admitClientFrames) {
+      for (let i = 0; i < events.length; i++) if (events[i].type === 'frame') frames++;
+      const admitted = frames > 0 ? options.admitClientFrames(session, frames) : 0;
+      if (admitted < frames) shown = indexOfFrame(events, admitted);
+    }
+    // Decoded events are fresh objects: conn is set on them, not copied.
+    for (let i = 0; i < shown; i++) {
       const event = events[i] as DecodedEvent & { conn: string };
       event.conn = att.conn;
-      if (event.type === 'frame') frames++;
       session.emit(event, t);
     }
     if (from !== 'client') return;
+    if (shown < events.length) {
+      let hidden = 0;
+      for (let i = shown; i < events.length; i++) if (events[i].type === 'frame') hidden++;
+      att.decoder = null;
+      session.emit({ type: 'info', conn: att.conn, message: `${hidden}\u00a0trame(s) de plus dans ce paquet, au-delà de la limite de débit\u00a0: non montrées, et la suite n’est plus décodée.` }, t);
+      options.onClientFlood?.(state.socket, session);
+      return;
+    }
     const pending = att.decoder?.clientPending?.() ?? 0;
     // A frame that ended in this chunk restarts the clock of the next one.
     att.frameSince = pending & PENDING_FRAME ? (frames > 0 || att.frameSince === 0 ? t : att.frameSince) : 0;
     att.messageSince = pending & PENDING_MESSAGE ? att.messageSince || t : 0;
-    if (frames > 0 && options.onClientFrames) options.onClientFrames(state.socket, session, frames);
+  }
+
+  /** Index of the frame event number `n` (0-based) in `events`: the first one not shown. */
+  function indexOfFrame(events: DecodedEvent[], n: number): number {
+    let seen = 0;
+    for (let i = 0; i < events.length; i++) {
+      if (events[i].type !== 'frame') continue;
+      if (seen === n) return i;
+      seen++;
+    }
+    return events.length;
   }
 
   function reportDecoderFailure(att: Attribution, from: Direction, err: unknown, t: number): void {
