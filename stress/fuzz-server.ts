@@ -5,7 +5,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAppServer } from '../sandbox-server/http-server.ts';
+import * as ws from 'ws';
+
+// FUZZ_WITHOUT_WS_FIX=1: leave ws 8.23's Receiver unpatched (sandbox-server/ws-receiver-fix.ts skips
+// a prototype already marked), to check that the fuzz does find the crash that fix prevents.
+if (process.env.FUZZ_WITHOUT_WS_FIX === '1') {
+  (ws as unknown as { Receiver: { prototype: Record<symbol, boolean> } }).Receiver.prototype[Symbol.for('atelier.wsReceiverFix')] = true;
+}
+const { createAppServer } = await import('../sandbox-server/http-server.ts');
 
 const limits = JSON.parse(process.env.FUZZ_LIMITS ?? '{}');
 const distDir = mkdtempSync(join(tmpdir(), 'atelier-fuzz-'));

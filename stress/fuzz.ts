@@ -142,7 +142,10 @@ class ServerProcess {
     });
     this.child.on('exit', (code, signal) => {
       this.exited = true;
-      this.exitDetail = `exit ${code ?? signal}: ${this.stderr.trim().split('\n').slice(-6).join(' | ')}`;
+      const lines = this.stderr.trim().split('\n');
+      const error = lines.find((l) => /\b\w*Error\b/.test(l)) ?? '';
+      const stack = lines.filter((l) => /^\s+at /.test(l)).slice(0, 3).map((l) => l.trim());
+      this.exitDetail = `exit ${code ?? signal}: ${[error.trim(), ...stack].filter(Boolean).join(' | ')}`;
       for (const w of this.rssWaiters.splice(0)) w(0);
     });
   }
@@ -618,7 +621,7 @@ export function fuzzFailed(r: FuzzResult): boolean {
 export function summaryTable(r: FuzzResult): string {
   const lines: string[] = [];
   const row = (cells: (string | number)[], widths: number[]) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  const w = [22, 9, 11, 9];
+  const w = [26, 9, 11, 9];
   lines.push(`Fuzz du décodeur de trames — graine ${r.seed}, ${r.cases} cas en ${(r.durationMs / 1000).toFixed(1)} s`);
   lines.push('');
   lines.push(row(['Mutation (la première)', 'cas', 'fermés ws', 'écarts'], w));
@@ -628,7 +631,9 @@ export function summaryTable(r: FuzzResult): string {
   for (const [k, [n, closed, bad]] of Object.entries(r.byDeflate)) lines.push(row([names[k] ?? k, n, closed, bad], w));
   lines.push(row(['Total', r.cases, r.wsClosed, r.mismatched], w));
   lines.push('');
-  const codes = Object.entries(r.byCode).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}×${n}`).join(', ');
+  const sorted = Object.entries(r.byCode).sort((a, b) => b[1] - a[1]);
+  const rare = sorted.slice(12).reduce((sum, [, n]) => sum + n, 0);
+  const codes = sorted.slice(0, 12).map(([c, n]) => `${c}×${n}`).join(', ') + (rare ? `, ${sorted.length - 12} autres codes×${rare}` : '');
   lines.push(`Codes de fermeture envoyés par ws : ${codes || '—'}`);
   lines.push(`Fermés par ws : ${r.wsClosed} (dont ${r.terminated} sans trame close) · concordants : ${r.matched} · écarts : ${r.mismatched} · erreurs du banc : ${r.errors}`);
   lines.push(

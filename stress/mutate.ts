@@ -262,7 +262,9 @@ export function makeCase(seedValue: number, id: number): FuzzCase {
     mutations.push(k);
   }
   if (mutations.length === 0) mutations.push('seed');
-  const cuts = chance(r, 0.25) ? Array.from({ length: 1 + int(r, 3) }, () => int(r, bytes.length + 1)).sort((a, b) => a - b) : [];
+  // Cut writes: separate TCP reads for ws, some of them while it inflates (then they queue in its
+  // Receiver, a path that once crashed ws 8.23: sandbox-server/ws-receiver-fix.ts).
+  const cuts = chance(r, 0.4) ? Array.from({ length: 1 + int(r, 6) }, () => int(r, bytes.length + 1)).sort((a, b) => a - b) : [];
   return { id, deflate, mutations, bytes, cuts, early: chance(r, 0.1) };
 }
 
