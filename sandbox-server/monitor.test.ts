@@ -2,7 +2,7 @@
 // window), overflow for an absent monitor, and the opt-in batched mode.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { BacklogBudget, BATCH_BYTES, SessionMonitor } from './monitor.ts';
+import { BacklogBudget, BATCH_BYTES, fitText, SessionMonitor } from './monitor.ts';
 
 class FakeWs extends EventEmitter {
   readyState = 1;
@@ -172,6 +172,22 @@ describe('SessionMonitor: memory bounded in bytes', () => {
     expect(got).toMatchObject({ type: 'http', conn: 'c1', from: 'client', headLength: head.length + 4, bodyLength: 3000, truncated: true });
     expect(head.startsWith(got.head)).toBe(true);
     expect(ws.sent[1].length).toBeLessThanOrEqual(2048);
+  });
+
+  it('fitText: a text that escapes long is cut to fit before serialization; a long JSON text with quotes is kept whole', () => {
+    const base = {
+      type: 'frame' as const, conn: 'c1', from: 'client' as const, fin: true, rsv1: false, rsv2: false, rsv3: false,
+      opcode: 1, opcodeName: 'text', masked: true, maskKey: '01020304', length: 4096, lengthForm: 16 as const,
+      header: '81fe100001020304', payload: '00'.repeat(4096),
+    };
+    const costly = { ...base, text: '\u0001"'.repeat(2048) };
+    const fitted = fitText(costly, 16 * 1024) as typeof costly & { truncated?: true };
+    expect(fitted.truncated).toBe(true);
+    expect(costly.text.startsWith(fitted.text)).toBe(true);
+    expect(JSON.stringify(fitted).length).toBeLessThanOrEqual(16 * 1024);
+    expect(JSON.stringify({ ...fitted, text: costly.text.slice(0, fitted.text.length + 2) }).length).toBeGreaterThan(16 * 1024 - 600);
+    const json = { ...base, text: JSON.stringify({ a: 'x'.repeat(4000) }).slice(0, 4096) };
+    expect(fitText(json, 16 * 1024)).toBe(json);
   });
 
   it('other events over maxEventChars become a short info naming them', async () => {

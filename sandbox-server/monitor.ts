@@ -22,7 +22,7 @@
 // and the ring shrinks back.
 import type { HelloEvent, MonitorEvent } from './protocol.ts';
 import { writeFrameHeader } from './monitor-socket.ts';
-import { serializeEvent } from './serialize.ts';
+import { PLAIN, serializeEvent } from './serialize.ts';
 
 type WithoutBase<T> = T extends unknown ? Omit<T, 'seq' | 't'> : never;
 /** An event as producers hand it to the monitor (seq and t are added here). */
@@ -201,7 +201,7 @@ export class SessionMonitor {
   emit(event: EventInput, t = Date.now()): number {
     if (this.ended) return 0;
     const seq = this.nextSeq;
-    let text = serializeEvent(seq, t, event);
+    let text = serializeEvent(seq, t, fitText(event, this.maxEventChars));
     if (text.length > this.maxEventChars) text = serializeEvent(seq, t, shrinkEvent(event, this.maxEventChars, text.length));
     // The oldest events leave for the newest: the event count and the characters are both bounded.
     while (this.count > 0 && (this.count >= this.backlog || this.chars + text.length > this.backlogChars)) this.dropOldest();
@@ -442,10 +442,37 @@ export function shrinkEvent(event: EventInput, max: number, size: number): Event
     changed = true;
   }
   if (changed && (event.type === 'frame' || event.type === 'message' || event.type === 'http' || event.type === 'http-body')) cut.truncated = true;
-  if (changed && JSON.stringify(cut).length <= max) return cut as EventInput;
+  // Frames and messages are within `max` by construction (text ≤ 6 × max/16, hex ≤ max/8 twice).
+  const bounded = event.type === 'frame' || event.type === 'message';
+  if (changed && (bounded || JSON.stringify(cut).length <= max)) return cut as EventInput;
   const conn = (event as { conn?: string }).conn;
   const message = `Évènement «\u00a0${event.type}\u00a0» de ${size} caractères omis (au plus ${max} par évènement).`;
   return conn ? { type: 'info', conn, message } : { type: 'info', message };
+}
+
+/**
+ * A frame or message whose text, once escaped for JSON, would take the event past `max`: a copy
+ * with the text cut to fit (marked `truncated`), found by counting escapes, so that the event is
+ * serialized once. A text of control characters is six times longer escaped: serializing it whole
+ * and then again cut cost 20 times a plain text's event (a cheap way to load the server).
+ */
+export function fitText(event: EventInput, max: number): EventInput {
+  if (event.type !== 'frame' && event.type !== 'message') return event;
+  const text = event.text;
+  if (text === undefined) return event;
+  const hexLength = event.type === 'frame' ? event.payload.length + event.header.length : (event.data?.length ?? 0);
+  // Room for the text: the event's other fields take well under 600 characters.
+  const room = max - hexLength - 600;
+  if (text.length * 6 <= room || PLAIN.test(text)) return event;
+  let size = 2;
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    size += c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 2 : c < 0x20 || (c >= 0xd800 && c <= 0xdfff) ? 6 : 1;
+    if (size > room) break;
+  }
+  if (i === text.length) return event;
+  return { ...event, text: cutUnits(text, i), truncated: true };
 }
 
 /** The first `n` UTF-16 units of `s`, without splitting a surrogate pair. */

@@ -8,7 +8,7 @@
 import type { FrameEvent, MessageEvent } from './protocol.ts';
 
 /** No character that JSON.stringify would escape (quote, backslash, control, lone surrogate). */
-const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+export const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
 function quote(s: string): string {
   return PLAIN.test(s) ? '"' + s + '"' : JSON.stringify(s);
