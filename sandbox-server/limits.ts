@@ -6,6 +6,9 @@ export interface Limits {
   sessionIdleMs: number;
   /** Live TCP connections attributed to one session (learner sockets, polling requests). */
   maxConnectionsPerSession: number;
+  /** New connections per second per session (token bucket refill), and the burst. */
+  connectionsPerSecond: number;
+  connectionBurst: number;
   /** Monitor sockets open on one session at once. */
   maxMonitorsPerSession: number;
   /** Messages per second per session (token bucket refill rate). */
@@ -67,6 +70,8 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   sessionIdleMs: 30 * 60_000,
   maxConnectionsPerSession: 20,
+  connectionsPerSecond: 10,
+  connectionBurst: 30,
   maxMonitorsPerSession: 4,
   messagesPerSecond: 50,
   messageBurst: 100,
@@ -99,6 +104,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
 const ENV_NAMES: Record<keyof Limits, string> = {
   sessionIdleMs: 'SANDBOX_SESSION_IDLE_MS',
   maxConnectionsPerSession: 'SANDBOX_MAX_CONNECTIONS_PER_SESSION',
+  connectionsPerSecond: 'SANDBOX_CONNECTIONS_PER_SECOND',
+  connectionBurst: 'SANDBOX_CONNECTION_BURST',
   maxMonitorsPerSession: 'SANDBOX_MAX_MONITORS_PER_SESSION',
   messagesPerSecond: 'SANDBOX_MESSAGES_PER_SECOND',
   messageBurst: 'SANDBOX_MESSAGE_BURST',

@@ -306,4 +306,20 @@ describe('reliability', () => {
     expect(t.app.sandbox.registry.get(b)!.sockets.size).toBe(1);
     socket.destroy();
   });
+
+  it('new connections per session are rate-limited (429 and a limit event past the burst)', async () => {
+    t = await startApp({ connectionsPerSecond: 1, connectionBurst: 3 });
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      // A new TCP connection each time (no keep-alive): each one is a new admission.
+      const res = await new Promise<IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port: t!.port, path: `/s/${id}/rien`, agent: false }, resolve).on('error', reject));
+      res.resume();
+      statuses.push(res.statusCode ?? 0);
+    }
+    expect(statuses).toEqual([404, 404, 404, 429, 429]);
+    expect(await m.waitFor((e) => e.type === 'limit')).toMatchObject({ limit: 'connection-rate', action: 'http 429' });
+    m.close();
+  });
 });

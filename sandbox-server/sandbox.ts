@@ -114,7 +114,9 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     const message =
       refused === 'connections'
         ? `Trop de connexions ouvertes dans cette session (au plus ${limits.maxConnectionsPerSession}).`
-        : `Trop de connexions ouvertes depuis votre adresse (au plus ${limits.maxConnectionsPerIp}).`;
+        : refused === 'connection-rate'
+          ? `Trop de nouvelles connexions dans cette session\u00a0: au plus ${limits.connectionsPerSecond} par seconde (rafale de ${limits.connectionBurst}).`
+          : `Trop de connexions ouvertes depuis votre adresse (au plus ${limits.maxConnectionsPerIp}).`;
     session.limit({ limit: refused, action: 'http 429', message });
     return message;
   }

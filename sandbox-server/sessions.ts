@@ -34,6 +34,8 @@ export class Session {
   lastActivity = Date.now();
   readonly monitor: SessionMonitor;
   readonly bucket: TokenBucket;
+  /** New connections (each one costs a handshake and its decoding, whatever it sends after). */
+  readonly connBucket: TokenBucket;
   /** TCP sockets currently attributed to the session by the router (for limits and closing). */
   readonly sockets = new Set<Duplex>();
   /** Learner WebSockets (closed with 1001 when the session ends). */
@@ -48,6 +50,7 @@ export class Session {
     this.id = id;
     this.ip = ip;
     this.bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
+    this.connBucket = new TokenBucket(limits.connectionsPerSecond, limits.connectionBurst);
     this.monitor = new SessionMonitor({
       backlog: limits.monitorBacklog,
       backlogChars: limits.monitorBacklogBytes,
@@ -220,7 +223,7 @@ export class SessionRegistry {
    * Counts `socket` as one of the session's connections (once). Returns which limit refuses it,
    * or null when admitted.
    */
-  admitSocket(session: Session, socket: Duplex, ip: string): 'connections' | 'ip-connections' | null {
+  admitSocket(session: Session, socket: Duplex, ip: string): 'connections' | 'ip-connections' | 'connection-rate' | null {
     if (session.sockets.has(socket)) return null;
     const admitted = socket as Admitted;
     const previous = admitted[ADMITTED];
@@ -229,6 +232,7 @@ export class SessionRegistry {
     const moving = previous ? 1 : 0;
     if (session.sockets.size >= this.limits.maxConnectionsPerSession) return 'connections';
     if (this.ipConnections.get(ip) - moving >= this.limits.maxConnectionsPerIp) return 'ip-connections';
+    if (!session.connBucket.take()) return 'connection-rate';
     if (previous) {
       previous.session.sockets.delete(socket);
       previous.counter.decrement(previous.ip);

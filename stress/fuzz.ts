@@ -14,8 +14,9 @@
 // Server limits raised for the fuzz, and why: the fuzz opens many connections at once from one IP
 // (maxConnectionsPerSession, maxConnectionsPerIp, maxSessionsPerIp), sends far more messages than a
 // learner (messagesPerSecond, messageBurst: a rate-limit close would hide the frame checks the fuzz
-// is about), and must see every event of every connection (monitorBacklog: a dropped event would
-// look like a mismatch). maxPayload, maxFragments and the other ws protections keep their defaults:
+// is about; connectionsPerSecond, connectionBurst likewise), and must see every event of every
+// connection (monitorBacklog, monitorBacklogBytes, backlogBudget: a dropped event would look like
+// a mismatch). maxPayload, maxFragments and the other ws protections keep their defaults:
 // their `limit` events are part of what is compared.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -93,6 +94,12 @@ export const FUZZ_LIMITS: Record<string, number> = {
   messagesPerSecond: 1_000_000,
   messageBurst: 1_000_000,
   monitorBacklog: 1_000_000,
+  // Same reasons: the fuzz opens connections far faster than a learner, and its backlog in bytes
+  // must not drop events either.
+  connectionsPerSecond: 1_000_000,
+  connectionBurst: 1_000_000,
+  monitorBacklogBytes: 512 * 1024 * 1024,
+  backlogBudget: 1024 * 1024 * 1024,
 };
 
 /** How long a connection the monitor already saw fail may take to get its close frame (ws may be inflating). */
