@@ -31,7 +31,7 @@ export interface Limits {
   maxEventBytes: number;
   /** Characters every session backlog of the process may hold together; past it the largest are shed. */
   backlogBudget: number;
-  /** Resident memory (bytes) above which new sessions get 503 and backlogs are shed. */
+  /** Live memory (JS heap in use + external buffers, bytes) above which new sessions get 503 and backlogs are shed. */
   memoryBudget: number;
   /** Longest time a client may take to send one WebSocket frame, once begun (ms; closes 1008). */
   frameTimeoutMs: number;
@@ -83,7 +83,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   monitorBacklogBytes: 2 * 1024 * 1024,
   maxEventBytes: 16 * 1024,
   backlogBudget: 192 * 1024 * 1024,
-  memoryBudget: 768 * 1024 * 1024,
+  memoryBudget: 512 * 1024 * 1024,
   frameTimeoutMs: 10_000,
   messageTimeoutMs: 30_000,
   maxEngineIoClients: 10,

@@ -147,10 +147,16 @@ function onAdmittedClose(this: Admitted): void {
   admitted.counter.decrement(admitted.ip);
 }
 
+/** JS heap in use plus memory outside it (Buffers, zlib): what the process really holds now. */
+function liveMemory(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
 export interface RegistryOptions {
   limits: Limits;
-  /** Resident memory of the process (default process.memoryUsage.rss; tests inject one). */
-  rss?: () => number;
+  /** Live memory of the process (default: JS heap in use + external buffers; tests inject one). */
+  liveMemory?: () => number;
   /** How often idle sessions are looked for (ms); default: a quarter of the idle time, at most 1 min. */
   sweepMs?: number;
 }
@@ -167,27 +173,29 @@ export class SessionRegistry {
   readonly budget: BacklogBudget;
   private readonly sweeper: NodeJS.Timeout;
   private readonly watchdog: NodeJS.Timeout;
-  /** Resident memory of the process (injectable for tests). */
-  private readonly rss: () => number;
+  /** Live memory of the process (injectable for tests). */
+  private readonly liveMemory: () => number;
 
   constructor(options: RegistryOptions) {
     this.limits = options.limits;
     this.budget = new BacklogBudget(this.limits.backlogBudget);
-    this.rss = options.rss ?? process.memoryUsage.rss;
+    this.liveMemory = options.liveMemory ?? liveMemory;
     const sweepMs = options.sweepMs ?? Math.max(10, Math.min(60_000, Math.floor(this.limits.sessionIdleMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();
     // Once a second: over the memory budget, the backlogs give back half of what they hold (the
     // rest of the process's memory is bounded by the other limits, not reclaimable here).
+    // Live memory, not RSS: after a burst V8 keeps its pages, and RSS alone would refuse
+    // sessions long after the memory was free again.
     this.watchdog = setInterval(() => {
       if (this.overMemory()) this.budget.shed(Math.floor(this.budget.used / 2));
     }, 1000);
     this.watchdog.unref();
   }
 
-  /** The process is over its memory budget (resident memory) or its backlogs near theirs. */
+  /** The process is over its memory budget (live memory) or its backlogs near theirs. */
   overMemory(): boolean {
-    return this.budget.nearFull || this.rss() > this.limits.memoryBudget;
+    return this.budget.nearFull || this.liveMemory() > this.limits.memoryBudget;
   }
 
   get size(): number {
