@@ -2,7 +2,7 @@
 // window), overflow for an absent monitor, and the opt-in batched mode.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { BacklogBudget, BATCH_BYTES, fitText, SessionMonitor } from './monitor.ts';
+import { BacklogBudget, BATCH_BYTES, fitText, SessionMonitor, UNWATCHED_EVENT_CHARS } from './monitor.ts';
 
 class FakeWs extends EventEmitter {
   readyState = 1;
@@ -188,6 +188,26 @@ describe('SessionMonitor: memory bounded in bytes', () => {
     expect(JSON.stringify({ ...fitted, text: costly.text.slice(0, fitted.text.length + 2) }).length).toBeGreaterThan(16 * 1024 - 600);
     const json = { ...base, text: JSON.stringify({ a: 'x'.repeat(4000) }).slice(0, 4096) };
     expect(fitText(json, 16 * 1024)).toBe(json);
+  });
+
+  it('while no monitor is connected, events are kept at most UNWATCHED_EVENT_CHARS long; watched ones whole', async () => {
+    const m = new SessionMonitor({ backlog: 10, highWater: 1 << 20 });
+    const frame = {
+      type: 'frame' as const, conn: 'c1', from: 'client' as const, fin: true, rsv1: false, rsv2: false, rsv3: false,
+      opcode: 1, opcodeName: 'text', masked: true, maskKey: '01020304', length: 4096, lengthForm: 16 as const,
+      header: '81fe100001020304', payload: '61'.repeat(4096), text: 'a'.repeat(4096), wholeMessage: true as const,
+    };
+    m.emit(frame, 1);
+    expect(m.keptChars).toBeLessThanOrEqual(UNWATCHED_EVENT_CHARS);
+    const ws = new FakeWs();
+    m.subscribe(ws, hello);
+    m.emit(frame, 1);
+    await tick();
+    const [, unwatched, watched] = ws.events();
+    expect(unwatched).toMatchObject({ truncated: true, length: 4096 });
+    expect(watched.text).toBe(frame.text);
+    expect(watched.payload).toBe(frame.payload);
+    expect(watched.truncated).toBeUndefined();
   });
 
   it('other events over maxEventChars become a short info naming them', async () => {

@@ -130,6 +130,8 @@ const MIN_CAPACITY = 8;
 export const BATCH_BYTES = 64 * 1024;
 export const DEFAULT_REPLAY = 0;
 export const DEFAULT_MAX_EVENT_CHARS = 16 * 1024;
+/** Largest event kept while no monitor is connected (its captured content cut, `truncated`). */
+export const UNWATCHED_EVENT_CHARS = 2048;
 
 /** A batch of frames written at once stops growing past this many bytes. */
 const WRITE_BYTES = 256 * 1024;
@@ -201,8 +203,11 @@ export class SessionMonitor {
   emit(event: EventInput, t = Date.now()): number {
     if (this.ended) return 0;
     const seq = this.nextSeq;
-    let text = serializeEvent(seq, t, fitText(event, this.maxEventChars));
-    if (text.length > this.maxEventChars) text = serializeEvent(seq, t, shrinkEvent(event, this.maxEventChars, text.length));
+    // With no monitor connected, events wait for one that may never come (a page left, a script
+    // without a page): they are kept smaller, and cost less to make.
+    const max = this.subscribers.size > 0 ? this.maxEventChars : Math.min(this.maxEventChars, UNWATCHED_EVENT_CHARS);
+    let text = serializeEvent(seq, t, fitText(event, max));
+    if (text.length > max) text = serializeEvent(seq, t, shrinkEvent(event, max, text.length));
     // The oldest events leave for the newest: the event count and the characters are both bounded.
     while (this.count > 0 && (this.count >= this.backlog || this.chars + text.length > this.backlogChars)) this.dropOldest();
     if (this.count === this.ring.length) this.resize(Math.max(MIN_CAPACITY, this.ring.length * 2));
@@ -458,6 +463,14 @@ export function shrinkEvent(event: EventInput, max: number, size: number): Event
  */
 export function fitText(event: EventInput, max: number): EventInput {
   if (event.type !== 'frame' && event.type !== 'message') return event;
+  // Hex over half the room is cut first (to a quarter): the text gets the rest.
+  const hexMax = Math.floor(max / 4) & ~1;
+  if (event.type === 'frame' ? event.payload.length > max / 2 : (event.data?.length ?? 0) > max / 2) {
+    const cut = { ...event, truncated: true as const };
+    if (cut.type === 'frame') cut.payload = cut.payload.slice(0, hexMax);
+    else if (cut.data !== undefined) cut.data = cut.data.slice(0, hexMax);
+    event = cut;
+  }
   const text = event.text;
   if (text === undefined) return event;
   const hexLength = event.type === 'frame' ? event.payload.length + event.header.length : (event.data?.length ?? 0);
