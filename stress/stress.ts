@@ -3,6 +3,7 @@
 //   npm run stress -- --short               a few seconds each (also STRESS_SHORT=1)
 //   npm run stress -- --seconds=20          per-attack duration (also STRESS_SECONDS)
 //   npm run stress -- --only=ping-flood,pipelining
+//   npm run stress -- --fresh                a new server process for every attack
 //   npm run stress -- --list
 // Prints one markdown table (ready for sandbox-server/README.md); exits 1 if any attack broke.
 import { spawnSync } from 'node:child_process';
@@ -31,7 +32,7 @@ if (!existsSync(join(ROOT, 'dist', 'index.html')) && !flag('no-build')) {
   if (built.status !== 0) console.error('build failed: the static-site attack will be skipped');
 }
 
-const suite = await runSuite({ short, durationMs: Number.isFinite(seconds) ? seconds * 1000 : undefined, only, command: `npm run stress${args.length ? ` -- ${args.join(' ')}` : ''}` });
+const suite = await runSuite({ short, fresh: Boolean(flag('fresh')), durationMs: Number.isFinite(seconds) ? seconds * 1000 : undefined, only, command: `npm run stress${args.length ? ` -- ${args.join(' ')}` : ''}` });
 console.log(`\n${suite.table}\n`);
 if (suite.broke.length) console.error(`broke: ${suite.broke.map((r) => r.name).join(', ')}`);
 process.exit(suite.broke.length ? 1 : 0);

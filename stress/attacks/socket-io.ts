@@ -159,9 +159,13 @@ export const malformedEngineIo: Attack = {
         sent++;
         if (res && res.status !== 200) ctx.answer(`http ${res.status}`);
         // Ask for what the server queued, which makes it serialize its answers to the garbage.
-        // (its own connection, given up after 300 ms: with nothing queued, a poll waits 25 s).
+        // With nothing queued a poll waits 25 s: given up after 300 ms with its connection (the
+        // same keep-alive connection otherwise: new connections per session are rate-limited).
         if (res?.status === 200) {
-          const poll = await ctx.request(ctx.ip(1 + w), 'GET', `/s/${id}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {}, 300);
+          const stuck = conn;
+          const timer = setTimeout(() => stuck.close(), 300);
+          const poll = await conn.request('GET', `/s/${id}/socket.io/?EIO=4&transport=polling&sid=${sid}`);
+          clearTimeout(timer);
           if (poll && poll.status !== 200) ctx.answer(`http ${poll.status}`);
           // Close the Engine.IO session if the garbage left it open (`1`): the session's
           // Engine.IO client limit would otherwise refuse the next handshakes.
