@@ -8,4 +8,9 @@ export const BENCH_LIMITS: Partial<Limits> = {
   messageBurst: 1_000_000_000,
   maxSessionsPerIp: 100_000,
   maxConnectionsPerIp: 100_000,
+  // The load client opens thousands of connections from one IP at once.
+  connectionsPerSecond: 1_000_000,
+  connectionBurst: 1_000_000,
+  ipConnectionsPerSecond: 1_000_000,
+  ipConnectionBurst: 1_000_000,
 };

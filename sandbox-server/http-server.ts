@@ -1,6 +1,7 @@
 // The one http server of production: the built site plus the sandbox, on one port.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { ipOf, KeyedRate } from './limits.ts';
 import type { Limits } from './limits.ts';
 import { createSandbox, type Sandbox } from './sandbox.ts';
 import { refuseUpgrade } from './scenarios/common.ts';
@@ -42,7 +43,14 @@ export function createAppServer(options: AppServerOptions): AppServer {
   // Under the process's open-file limit (20 000 here), so that accept() never fails for want of
   // descriptors; connections beyond it are dropped at once.
   server.maxConnections = sandbox.limits.maxTcpConnections;
-  server.on('connection', (socket) => {
+  // Before anything else looks at a connection: past its IP's rate, a connection is closed
+  // unread (a connection flood otherwise costs a head parse, a handshake and events each).
+  const ipRate = new KeyedRate(sandbox.limits.ipConnectionsPerSecond, sandbox.limits.ipConnectionBurst);
+  server.prependListener('connection', (socket) => {
+    if (!ipRate.take(ipOf(socket.remoteAddress))) {
+      socket.destroy();
+      return;
+    }
     socket.setTimeout(sandbox.limits.headersTimeoutMs);
     socket.once('data', clearFirstByteTimeout);
   });
@@ -72,6 +80,7 @@ export function createAppServer(options: AppServerOptions): AppServer {
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        ipRate.stop();
         await sandbox.shutdown();
         server.closeAllConnections();
         await stopped;

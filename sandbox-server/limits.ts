@@ -46,6 +46,12 @@ export interface Limits {
   headersTimeoutMs: number;
   /** TCP connections the production server accepts at once (under the open-file limit). */
   maxTcpConnections: number;
+  /**
+   * New TCP connections per second from one IP address (token bucket refill), and the burst;
+   * past it a connection is closed as soon as accepted, before any of it is read.
+   */
+  ipConnectionsPerSecond: number;
+  ipConnectionBurst: number;
   /** Bytes a learner socket may hold unread (sent, not yet taken by the client) before it is closed. */
   maxSendBuffer: number;
   /**
@@ -89,6 +95,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxEngineIoClients: 10,
   headersTimeoutMs: 10_000,
   maxTcpConnections: 18_000,
+  ipConnectionsPerSecond: 100,
+  ipConnectionBurst: 300,
   maxSendBuffer: 1024 * 1024,
   monitorReplay: 0,
   monitorHighWater: 1024 * 1024,
@@ -123,6 +131,8 @@ const ENV_NAMES: Record<keyof Limits, string> = {
   maxEngineIoClients: 'SANDBOX_MAX_ENGINE_IO_CLIENTS',
   headersTimeoutMs: 'SANDBOX_HEADERS_TIMEOUT_MS',
   maxTcpConnections: 'SANDBOX_MAX_TCP_CONNECTIONS',
+  ipConnectionsPerSecond: 'SANDBOX_IP_CONNECTIONS_PER_SECOND',
+  ipConnectionBurst: 'SANDBOX_IP_CONNECTION_BURST',
   maxSendBuffer: 'SANDBOX_MAX_SEND_BUFFER',
   monitorReplay: 'SANDBOX_MONITOR_REPLAY',
   monitorHighWater: 'SANDBOX_MONITOR_HIGH_WATER',
@@ -220,4 +230,35 @@ export class KeyedCounter {
 export function ipOf(remoteAddress: string | undefined): string {
   if (!remoteAddress) return 'unknown';
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+}
+
+/**
+ * A token bucket per key (client IP), for rates of rare events. Keys whose bucket has refilled
+ * are forgotten every `forgetMs` (the map holds only the keys active lately).
+ */
+export class KeyedRate {
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly rate: number;
+  private readonly burst: number;
+
+  constructor(rate: number, burst: number, forgetMs = 10_000) {
+    this.rate = rate;
+    this.burst = burst;
+    this.timer = setInterval(() => this.buckets.clear(), Math.max(forgetMs, Math.ceil((burst / rate) * 1000)));
+    this.timer.unref();
+  }
+
+  take(key: string, now = Date.now()): boolean {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(this.rate, this.burst, now);
+      this.buckets.set(key, bucket);
+    }
+    return bucket.take(now);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }

@@ -322,4 +322,20 @@ describe('reliability', () => {
     expect(await m.waitFor((e) => e.type === 'limit')).toMatchObject({ limit: 'connection-rate', action: 'http 429' });
     m.close();
   });
+
+  it('past an IP’s rate of new TCP connections, a connection is closed unread', async () => {
+    t = await startApp({ ipConnectionsPerSecond: 1, ipConnectionBurst: 3 });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      outcomes.push(
+        await new Promise<string>((resolve) => {
+          get({ host: '127.0.0.1', port: t!.port, path: '/', agent: false }, (res) => {
+            res.resume();
+            resolve(String(res.statusCode));
+          }).on('error', () => resolve('closed'));
+        }),
+      );
+    }
+    expect(outcomes).toEqual(['200', '200', '200', 'closed', 'closed']);
+  });
 });

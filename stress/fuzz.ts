@@ -98,6 +98,8 @@ export const FUZZ_LIMITS: Record<string, number> = {
   // must not drop events either.
   connectionsPerSecond: 1_000_000,
   connectionBurst: 1_000_000,
+  ipConnectionsPerSecond: 1_000_000,
+  ipConnectionBurst: 1_000_000,
   monitorBacklogBytes: 512 * 1024 * 1024,
   backlogBudget: 1024 * 1024 * 1024,
 };
