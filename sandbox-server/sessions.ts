@@ -8,6 +8,8 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { KeyedCounter, TokenBucket } from './limits.ts';
 import type { Limits } from './limits.ts';
+import { createMemoryGauge } from './memory.ts';
+import type { MemoryGauge } from './memory.ts';
 import { BacklogBudget, END_CLOSE_CODE, endCloseReason, SessionMonitor } from './monitor.ts';
 import type { EventInput } from './monitor.ts';
 import type { LimitEvent } from './protocol.ts';
@@ -147,12 +149,6 @@ function onAdmittedClose(this: Admitted): void {
   admitted.counter.decrement(admitted.ip);
 }
 
-/** JS heap in use plus memory outside it (Buffers, zlib): what the process really holds now. */
-function liveMemory(): number {
-  const m = process.memoryUsage();
-  return m.heapUsed + m.external;
-}
-
 export interface RegistryOptions {
   limits: Limits;
   /** Live memory of the process (default: JS heap in use + external buffers; tests inject one). */
@@ -173,20 +169,18 @@ export class SessionRegistry {
   readonly budget: BacklogBudget;
   private readonly sweeper: NodeJS.Timeout;
   private readonly watchdog: NodeJS.Timeout;
-  /** Live memory of the process (injectable for tests). */
-  private readonly liveMemory: () => number;
+  /** Live memory of the process, confirmed after a full collection (see memory.ts). */
+  private readonly memory: MemoryGauge;
 
   constructor(options: RegistryOptions) {
     this.limits = options.limits;
     this.budget = new BacklogBudget(this.limits.backlogBudget);
-    this.liveMemory = options.liveMemory ?? liveMemory;
+    this.memory = createMemoryGauge(options.liveMemory);
     const sweepMs = options.sweepMs ?? Math.max(10, Math.min(60_000, Math.floor(this.limits.sessionIdleMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();
     // Once a second: over the memory budget, the backlogs give back half of what they hold (the
     // rest of the process's memory is bounded by the other limits, not reclaimable here).
-    // Live memory, not RSS: after a burst V8 keeps its pages, and RSS alone would refuse
-    // sessions long after the memory was free again.
     this.watchdog = setInterval(() => {
       if (this.overMemory()) this.budget.shed(Math.floor(this.budget.used / 2));
     }, 1000);
@@ -195,7 +189,7 @@ export class SessionRegistry {
 
   /** The process is over its memory budget (live memory) or its backlogs near theirs. */
   overMemory(): boolean {
-    return this.budget.nearFull || this.liveMemory() > this.limits.memoryBudget;
+    return this.budget.nearFull || this.memory.over(this.limits.memoryBudget);
   }
 
   get size(): number {
