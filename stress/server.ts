@@ -65,7 +65,10 @@ export class ServerProcess {
     // `git archive`, to see that an attack does catch the defect it is about).
     const cwd = process.env.STRESS_SERVER_DIR || ROOT;
     delete env.STRESS_SERVER_DIR;
-    const child = spawn(process.execPath, ['sandbox-server/main.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // STRESS_NODE_ARGS: options for the server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeArgs = (process.env.STRESS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    delete env.STRESS_NODE_ARGS;
+    const child = spawn(process.execPath, [...nodeArgs, 'sandbox-server/main.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const server = new ServerProcess(child, port);
     const deadline = Date.now() + 20_000;
     while (!(await server.accepts())) {
