@@ -158,6 +158,7 @@ describe('reliability', () => {
     const id = await createSession(t);
     const m = await Monitor.open(t, id);
     const { socket, received } = await rawConnection(t.port);
+    const socketClosed = new Promise((r) => socket.once('close', r));
     socket.write(upgradeRequest(`/s/${id}/echo`));
     await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
     // A masked text frame of 100 bytes, of which only the header and mask arrive, then 1 byte.
@@ -171,7 +172,7 @@ describe('reliability', () => {
     await receivedUntil(received, isClose1008, 'close 1008 from the server', 4000);
     expect(await m.waitFor((e) => e.type === 'limit')).toMatchObject({ limit: 'timeout', action: 'close 1008' });
     // The peer never completes the closing handshake: the socket is destroyed a little later.
-    await within(new Promise((r) => socket.once('close', r)), 5000, 'socket destroyed');
+    await within(socketClosed, 5000, 'socket destroyed');
     m.close();
   });
 
@@ -247,6 +248,7 @@ describe('reliability', () => {
     const id = await createSession(t);
     const m = await Monitor.open(t, id);
     const { socket, received } = await rawConnection(t.port);
+    const socketClosed = new Promise((r) => socket.once('close', r));
     socket.write(upgradeRequest(`/s/${id}/echo`));
     await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
     const ping = Buffer.from([0x89, 0x80, 0, 0, 0, 0]); // masked empty ping
@@ -257,8 +259,8 @@ describe('reliability', () => {
     // Only the frames within the rate are shown (50 came in one chunk, or a few), then a note.
     expect(before).toBeLessThanOrEqual(5);
     expect(m.of('info').some((e) => /au-delà de la limite de débit/.test(e.message))).toBe(true);
-    for (let i = 0; i < 20; i++) socket.write(Buffer.concat(Array.from({ length: 200 }, () => ping)));
-    await within(new Promise((r) => socket.once('close', r)), 5000, 'socket destroyed');
+    for (let i = 0; i < 20 && !socket.destroyed; i++) socket.write(Buffer.concat(Array.from({ length: 200 }, () => ping)));
+    await within(socketClosed, 5000, 'socket destroyed');
     expect(m.of('frame').filter((e) => e.from === 'client').length).toBe(before);
     m.close();
   });
