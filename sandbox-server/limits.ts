@@ -191,6 +191,11 @@ export class TokenBucket {
     this.last = now;
   }
 
+  /** True when the bucket has refilled to its burst (nothing is taken). */
+  full(now = Date.now()): boolean {
+    return this.tokens + (Math.max(0, now - this.last) / 1000) * this.rate >= this.burst;
+  }
+
   /** True when a take() now would fail (nothing is taken). */
   empty(now = Date.now()): boolean {
     return this.tokens + (Math.max(0, now - this.last) / 1000) * this.rate < 1;
@@ -245,7 +250,11 @@ export class KeyedRate {
   constructor(rate: number, burst: number, forgetMs = 10_000) {
     this.rate = rate;
     this.burst = burst;
-    this.timer = setInterval(() => this.buckets.clear(), Math.max(forgetMs, Math.ceil((burst / rate) * 1000)));
+    // Only refilled buckets are forgotten: clearing the others would give a flooding key a fresh burst.
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      for (const [key, bucket] of this.buckets) if (bucket.full(now)) this.buckets.delete(key);
+    }, forgetMs);
     this.timer.unref();
   }
 

@@ -173,7 +173,8 @@ export class SessionMonitor {
   constructor(options: SessionMonitorOptions) {
     this.backlog = Math.max(1, options.backlog);
     this.backlogChars = Math.max(1, options.backlogChars ?? Number.MAX_SAFE_INTEGER);
-    this.maxEventChars = Math.max(256, options.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS);
+    // Below about 1 KiB, the fixed fields of a frame event leave no room for its content.
+    this.maxEventChars = Math.max(1024, options.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS);
     this.budget = options.budget ?? null;
     this.budget?.monitors.add(this);
     this.replay = Math.max(0, Math.min(this.backlog, options.replay ?? DEFAULT_REPLAY));
@@ -447,9 +448,7 @@ export function shrinkEvent(event: EventInput, max: number, size: number): Event
     changed = true;
   }
   if (changed && (event.type === 'frame' || event.type === 'message' || event.type === 'http' || event.type === 'http-body')) cut.truncated = true;
-  // Frames and messages are within `max` by construction (text ≤ 6 × max/16, hex ≤ max/8 twice).
-  const bounded = event.type === 'frame' || event.type === 'message';
-  if (changed && (bounded || JSON.stringify(cut).length <= max)) return cut as EventInput;
+  if (changed && JSON.stringify(cut).length <= max) return cut as EventInput;
   const conn = (event as { conn?: string }).conn;
   const message = `Évènement «\u00a0${event.type}\u00a0» de ${size} caractères omis (au plus ${max} par évènement).`;
   return conn ? { type: 'info', conn, message } : { type: 'info', message };

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ABANDONED_MS } from './sessions.ts';
+import { KeyedRate } from './limits.ts';
 import { createStaticHandler } from './static-files.ts';
 import { io as connectIo } from 'socket.io-client';
 import { MAX_ROOMS_PER_SOCKET } from './scenarios/socket-io.ts';
@@ -339,5 +340,84 @@ describe('reliability', () => {
       );
     }
     expect(outcomes).toEqual(['200', '200', '200', 'closed', 'closed']);
+  });
+
+  /** A polling handshake; returns the Engine.IO sid. */
+  async function eioHandshake(base: string): Promise<string> {
+    const res = await fetch(`${base}?EIO=4&transport=polling`);
+    const body = await res.text();
+    return (JSON.parse(body.slice(1)) as { sid: string }).sid;
+  }
+
+  it('Socket.IO: repeated CONNECTs in one polling body make one socket, then the Engine.IO connection is closed', async () => {
+    t = await startApp();
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const base = `${t.http}/s/${id}/socket.io/`;
+    const sid = await eioHandshake(base);
+    const post = await fetch(`${base}?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: Array(500).fill('40').join('\x1e') });
+    expect(post.status).toBe(200);
+    const limit = await m.waitFor((e) => e.type === 'limit');
+    expect(limit).toMatchObject({ limit: 'engine-io', action: 'disconnect' });
+    await sleep(50);
+    const io = t.app.sandbox.registry.get(id)!.getState('socket.io', () => null) as { of(n: string): { sockets: Map<string, unknown> }; engine: { clientsCount: number } };
+    expect(io.of('/').sockets.size).toBeLessThanOrEqual(1);
+    expect(io.engine.clientsCount).toBe(0);
+    m.close();
+  });
+
+  it('Socket.IO: pipelined handshakes on one connection cannot pass maxEngineIoClients', async () => {
+    t = await startApp({ maxEngineIoClients: 3 });
+    const id = await createSession(t);
+    const { socket, received } = await rawConnection(t.port);
+    const handshake = `GET /s/${id}/socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+    socket.write(handshake.repeat(30));
+    await receivedUntil(received, (b) => (b.toString().match(/HTTP\/1\.1 \d+/g) ?? []).length === 30, '30 answers');
+    const statuses = received().toString().match(/HTTP\/1\.1 \d+/g) ?? [];
+    expect(statuses.filter((x) => x.endsWith('200'))).toHaveLength(3);
+    const io = t.app.sandbox.registry.get(id)!.getState('socket.io', () => null) as { engine: { clientsCount: number } };
+    expect(io.engine.clientsCount).toBe(3);
+    socket.destroy();
+  });
+
+  it('Socket.IO over polling: a client that never fetches its answers is disconnected past maxSendBuffer', async () => {
+    t = await startApp({ maxSendBuffer: 64 * 1024 });
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const base = `${t.http}/s/${id}/socket.io/`;
+    const sid = await eioHandshake(base);
+    const url = `${base}?EIO=4&transport=polling&sid=${sid}`;
+    expect((await fetch(url, { method: 'POST', body: '40' })).status).toBe(200);
+    // Each `binary` event is echoed back: 5 000 characters a time, never fetched by a GET.
+    const event = `42["binary","${'A'.repeat(5000)}"]`;
+    for (let i = 0; i < 30 && !m.events.some((e) => e.type === 'limit'); i++) await fetch(url, { method: 'POST', body: event });
+    expect(await m.waitFor((e) => e.type === 'limit')).toMatchObject({ limit: 'buffer', action: 'disconnect' });
+    m.close();
+  });
+
+  it('an upgrade pipelined behind an unanswered request is cut (its answer would be shown as the upgrade’s)', async () => {
+    t = await startApp();
+    const a = await createSession(t);
+    const b = await createSession(t);
+    const mb = await Monitor.open(t, b);
+    const { socket, received } = await rawConnection(t.port);
+    const closedRaw = new Promise((r) => socket.once('close', r));
+    socket.write(`GET /s/${a}/match/poll?wait=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n` + upgradeRequest(`/s/${b}/echo`));
+    await within(closedRaw, 5000, 'connection cut');
+    await sleep(100);
+    expect(received().toString()).not.toContain('101 Switching Protocols');
+    expect(JSON.stringify(mb.events)).not.toContain('Goélands');
+    mb.close();
+  });
+
+  it('KeyedRate forgets only refilled buckets (a flooding key gets no fresh burst)', async () => {
+    const rate = new KeyedRate(1, 2, 30);
+    try {
+      expect([rate.take('ip'), rate.take('ip'), rate.take('ip')]).toEqual([true, true, false]);
+      await sleep(100); // several forget sweeps; the bucket has refilled by 0.1 token only
+      expect(rate.take('ip')).toBe(false);
+    } finally {
+      rate.stop();
+    }
   });
 });

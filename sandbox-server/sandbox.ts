@@ -221,6 +221,12 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = req.url ?? '/';
+    // An upgrade pipelined behind a request whose answer is not written yet: that answer would be
+    // written into the WebSocket, and shown as the upgrade's. No browser does this: cut.
+    if ((socket as Duplex & { _httpMessage?: unknown })._httpMessage && (parseSessionPath(url) || parseMonitorPath(url) !== null)) {
+      socket.destroy();
+      return true;
+    }
     const monitorId = parseMonitorPath(url);
     if (monitorId !== null) {
       const session = registry.get(monitorId);

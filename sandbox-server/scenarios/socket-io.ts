@@ -33,6 +33,15 @@ export interface SocketIoScenario {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session: Session): void;
 }
 
+/** What the scenario uses of an Engine.IO socket (engine.io's Socket). */
+interface EngineSocket {
+  readonly readyState: string;
+  readonly request: IncomingMessage;
+  on(event: 'flush', fn: () => void): void;
+  on(event: 'packetCreate', fn: (packet: { data?: unknown }) => void): void;
+  close(discard?: boolean): void;
+}
+
 interface EngineLike {
   handleRequest(req: IncomingMessage, res: ServerResponse): void;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -102,7 +111,13 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     // Handshakes only (requests with a sid are checked by the engine): each Engine.IO session
     // holds its request, buffers and timers until its ping timeout, so a session gets a few.
     allowRequest: (req, fn) => {
-      if (io.engine.clientsCount < limits.maxEngineIoClients) return fn(null, true);
+      // engine.io counts a client only after an await in its handshake: pipelined handshakes
+      // routed in one tick would all see the old count. Those in flight count until the next turn.
+      if (io.engine.clientsCount + handshakesInFlight < limits.maxEngineIoClients) {
+        handshakesInFlight++;
+        setImmediate(handshakeDone);
+        return fn(null, true);
+      }
       session.limit({
         conn: connOf(env, req),
         limit: 'engine-io',
@@ -114,6 +129,68 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
   });
   // Creates the engine; the placeholder server never listens (the sandbox router feeds the engine).
   io.attach(createServer());
+
+  let handshakesInFlight = 0;
+  const handshakeDone = () => {
+    handshakesInFlight--;
+  };
+
+  /**
+   * What the server queues for one Engine.IO client and the client has not taken yet: over
+   * polling, answers wait in the engine's write buffer until the client's next GET, and a client
+   * that never sends one (answering pings with a blind `3` to stay alive) would make it grow
+   * without bound. Past maxSendBuffer bytes, the Engine.IO connection is closed.
+   */
+  const boundQueue = (engineSocket: EngineSocket) => {
+    let queued = 0;
+    engineSocket.on('flush', () => {
+      queued = 0;
+    });
+    engineSocket.on('packetCreate', (packet: { data?: unknown }) => {
+      const data = packet.data;
+      queued += typeof data === 'string' ? data.length : data instanceof Uint8Array ? data.byteLength : 16;
+      if (queued <= limits.maxSendBuffer || engineSocket.readyState === 'closed') return;
+      queued = -Infinity; // once
+      session.limit({
+        conn: connOf(env, engineSocket.request),
+        limit: 'buffer',
+        action: 'disconnect',
+        message: `Le client Socket.IO ne lit pas ce qu’on lui envoie\u00a0: plus de ${Math.round(limits.maxSendBuffer / 1024)}\u00a0Kio en attente. Connexion Engine.IO fermée.`,
+      });
+      setImmediate(() => engineSocket.close(true));
+    });
+  };
+
+  /**
+   * Namespace middleware: a CONNECT costs a rate token like any packet, a client connects once per
+   * namespace, and a namespace holds at most maxEngineIoClients sockets per session. Socket.IO
+   * itself creates a new socket for every CONNECT packet, even a repeated one: 20 000 of them fit
+   * in one 64 KiB polling body. Past a limit, the whole Engine.IO connection is closed.
+   */
+  const connectGuard = (nsp: Namespace) => (socket: Socket, next: (err?: Error) => void) => {
+    const pending = (nsp as unknown as { _preConnectSockets: Map<string, Socket> })._preConnectSockets;
+    let mine = 0;
+    for (const other of pending.values()) if (other !== socket && other.client === socket.client) mine++;
+    for (const other of nsp.sockets.values()) if (other.client === socket.client) mine++;
+    const crowded = nsp.sockets.size + pending.size > limits.maxEngineIoClients;
+    if (mine === 0 && !crowded && session.bucket.take()) return next();
+    const engineSocket = socket.conn as unknown as EngineSocket;
+    if (engineSocket.readyState === 'open') {
+      session.limit({
+        conn: connOf(env, engineSocket.request),
+        limit: mine > 0 || crowded ? 'engine-io' : 'rate',
+        action: 'disconnect',
+        message:
+          mine > 0
+            ? `Connexion répétée à l’espace de noms «\u00a0${nsp.name}\u00a0» par le même client Socket.IO\u00a0: connexion Engine.IO fermée.`
+            : crowded
+              ? `Trop de sockets dans l’espace de noms «\u00a0${nsp.name}\u00a0» (au plus ${limits.maxEngineIoClients})\u00a0: connexion Engine.IO fermée.`
+              : `Trop de messages\u00a0: au plus ${limits.messagesPerSecond} par seconde. Connexion Engine.IO fermée.`,
+      });
+      setImmediate(() => engineSocket.close(true));
+    }
+    next(new Error('refused'));
+  };
 
   const connOfSocket = (socket: Socket): { conn: string | null; client: string | null } => {
     const conn = socket.conn as unknown as { transport?: { name?: string; socket?: { _socket?: unknown } }; request?: IncomingMessage };
@@ -174,6 +251,9 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
       }
     });
   };
+
+  io.engine.on('connection', boundQueue);
+  for (const nsp of [io.of('/'), io.of('/comments')]) nsp.use(connectGuard(nsp));
 
   const comments = io.of('/comments');
   watchRooms(comments);
