@@ -6,7 +6,15 @@ import { oversizedBodies, oversizedFrames } from './oversized.ts';
 import { neverReadingClients, neverReadingMonitors } from './readers.ts';
 import { pipelining, sessionFlood, sessionLockout } from './sessions.ts';
 import { frameTrickle, idleConnections, slowlorisHeads, slowlorisUpgrades } from './slow.ts';
-import { engineIoHandshakeFlood, malformedEngineIo, socketIoClientQuery, socketIoRoomsChurn } from './socket-io.ts';
+import {
+  engineIoHandshakeFlood,
+  malformedEngineIo,
+  socketIoClientQuery,
+  socketIoConnectFlood,
+  socketIoPipelinedHandshakes,
+  socketIoPollingNonReader,
+  socketIoRoomsChurn,
+} from './socket-io.ts';
 import { staticRedirect } from './static.ts';
 import { fragmentFlood, messageFlood, pingFlood, pongFlood, unfinishedFragments } from './ws-floods.ts';
 
@@ -33,6 +41,9 @@ export const ATTACKS: Attack[] = [
   neverReadingClients,
   malformedEngineIo,
   socketIoRoomsChurn,
+  socketIoConnectFlood,
+  socketIoPollingNonReader,
+  socketIoPipelinedHandshakes,
   staticRedirect,
   // Last: its hundreds of full sessions stay (30 min idle expiry) and would weigh on later rows.
   manyIpBacklogs,
