@@ -16,7 +16,7 @@ import { Server } from 'socket.io';
 import type { Namespace, Socket } from 'socket.io';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { wsProtections } from '../limits.ts';
+import { TokenBucket, wsProtections } from '../limits.ts';
 import { clientLabel } from '../routes.ts';
 import type { Session } from '../sessions.ts';
 import { checkReader, connOf, reportWsError } from './common.ts';
@@ -25,6 +25,8 @@ import type { ScenarioEnv } from './common.ts';
 const MAX_ROOM = 64;
 /** Rooms one socket may join (each membership change sends the session's whole room list). */
 export const MAX_ROOMS_PER_SOCKET = 8;
+/** CONNECT packets one Engine.IO client may send at once (then one a second). */
+export const CONNECTS_BURST = 8;
 const MAX_TEXT = 2000;
 export const THANKS = 'Merci pour votre commentaire.';
 
@@ -39,6 +41,7 @@ interface EngineSocket {
   readonly request: IncomingMessage;
   on(event: 'flush', fn: () => void): void;
   on(event: 'packetCreate', fn: (packet: { data?: unknown }) => void): void;
+  on(event: 'packet', fn: (packet: { type?: string; data?: unknown }) => void): void;
   close(discard?: boolean): void;
 }
 
@@ -157,6 +160,7 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
         action: 'disconnect',
         message: `Le client Socket.IO ne lit pas ce qu’on lui envoie\u00a0: plus de ${Math.round(limits.maxSendBuffer / 1024)}\u00a0Kio en attente. Connexion Engine.IO fermée.`,
       });
+      // Not from inside the engine's sendPacket, which goes on with this packet after the event.
       setImmediate(() => engineSocket.close(true));
     });
   };
@@ -169,27 +173,44 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
    */
   const connectGuard = (nsp: Namespace) => (socket: Socket, next: (err?: Error) => void) => {
     const pending = (nsp as unknown as { _preConnectSockets: Map<string, Socket> })._preConnectSockets;
-    let mine = 0;
-    for (const other of pending.values()) if (other !== socket && other.client === socket.client) mine++;
-    for (const other of nsp.sockets.values()) if (other.client === socket.client) mine++;
+    const again = (socket.client as unknown as { nsps: Map<string, unknown> }).nsps.has(nsp.name);
     const crowded = nsp.sockets.size + pending.size > limits.maxEngineIoClients;
-    if (mine === 0 && !crowded && session.bucket.take()) return next();
-    const engineSocket = socket.conn as unknown as EngineSocket;
-    if (engineSocket.readyState === 'open') {
-      session.limit({
-        conn: connOf(env, engineSocket.request),
-        limit: mine > 0 || crowded ? 'engine-io' : 'rate',
-        action: 'disconnect',
-        message:
-          mine > 0
-            ? `Connexion répétée à l’espace de noms «\u00a0${nsp.name}\u00a0» par le même client Socket.IO\u00a0: connexion Engine.IO fermée.`
-            : crowded
-              ? `Trop de sockets dans l’espace de noms «\u00a0${nsp.name}\u00a0» (au plus ${limits.maxEngineIoClients})\u00a0: connexion Engine.IO fermée.`
-              : `Trop de messages\u00a0: au plus ${limits.messagesPerSecond} par seconde. Connexion Engine.IO fermée.`,
-      });
-      setImmediate(() => engineSocket.close(true));
-    }
+    if (!again && !crowded && session.bucket.take()) return next();
+    refuseEngine(
+      socket.conn as unknown as EngineSocket,
+      again || crowded ? 'engine-io' : 'rate',
+      again
+        ? `Connexion répétée à l’espace de noms «\u00a0${nsp.name}\u00a0» par le même client Socket.IO\u00a0: connexion Engine.IO fermée.`
+        : crowded
+          ? `Trop de sockets dans l’espace de noms «\u00a0${nsp.name}\u00a0» (au plus ${limits.maxEngineIoClients})\u00a0: connexion Engine.IO fermée.`
+          : `Trop de messages\u00a0: au plus ${limits.messagesPerSecond} par seconde. Connexion Engine.IO fermée.`,
+    );
     next(new Error('refused'));
+  };
+
+  /**
+   * Closes an Engine.IO connection over a limit, reported once. Closed at once: the engine drops
+   * the rest of a polling body's packets once its socket is no longer open.
+   */
+  const refuseEngine = (engineSocket: EngineSocket, limit: 'engine-io' | 'rate', message: string) => {
+    if (engineSocket.readyState !== 'open') return;
+    session.limit({ conn: connOf(env, engineSocket.request), limit, action: 'disconnect', message });
+    engineSocket.close(true);
+  };
+
+  /**
+   * CONNECT packets per Engine.IO client, counted as the engine reads them, before Socket.IO
+   * makes a socket of each: 20 000 CONNECTs fit in one 64 KiB polling body, and Socket.IO
+   * creates a socket for every one, even repeated. A client connects to a namespace or two, and
+   * may reconnect: CONNECTS_BURST at once, then one a second.
+   */
+  const countConnects = (engineSocket: EngineSocket) => {
+    const bucket = new TokenBucket(1, CONNECTS_BURST);
+    engineSocket.on('packet', (packet: { type?: string; data?: unknown }) => {
+      if (packet.type !== 'message' || typeof packet.data !== 'string' || packet.data.charCodeAt(0) !== 0x30) return;
+      if (bucket.take()) return;
+      refuseEngine(engineSocket, 'engine-io', `Trop de demandes de connexion Socket.IO (CONNECT) sur un même client\u00a0: au plus ${CONNECTS_BURST} d’un coup, puis une par seconde. Connexion Engine.IO fermée.`);
+    });
   };
 
   const connOfSocket = (socket: Socket): { conn: string | null; client: string | null } => {
@@ -252,7 +273,10 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     });
   };
 
-  io.engine.on('connection', boundQueue);
+  io.engine.on('connection', (engineSocket: EngineSocket) => {
+    boundQueue(engineSocket);
+    countConnects(engineSocket);
+  });
   for (const nsp of [io.of('/'), io.of('/comments')]) nsp.use(connectGuard(nsp));
 
   const comments = io.of('/comments');
