@@ -25,6 +25,8 @@ import type { ScenarioEnv } from './common.ts';
 const MAX_ROOM = 64;
 /** Rooms one socket may join (each membership change sends the session's whole room list). */
 export const MAX_ROOMS_PER_SOCKET = 8;
+/** Most bytes queued for one Engine.IO client (also at most maxSendBuffer). */
+export const ENGINE_QUEUE_MAX = 256 * 1024;
 /** CONNECT packets one Engine.IO client may send at once (then one a second). */
 export const CONNECTS_BURST = 8;
 const MAX_TEXT = 2000;
@@ -142,8 +144,11 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
    * What the server queues for one Engine.IO client and the client has not taken yet: over
    * polling, answers wait in the engine's write buffer until the client's next GET, and a client
    * that never sends one (answering pings with a blind `3` to stay alive) would make it grow
-   * without bound. Past maxSendBuffer bytes, the Engine.IO connection is closed.
+   * without bound. Past queueMax bytes, the Engine.IO connection is closed.
    */
+  // A quarter of a learner socket's bound: a session holds up to maxEngineIoClients of these,
+  // and a polling client normally takes its answers within milliseconds.
+  const queueMax = Math.min(limits.maxSendBuffer, ENGINE_QUEUE_MAX);
   const boundQueue = (engineSocket: EngineSocket) => {
     let queued = 0;
     engineSocket.on('flush', () => {
@@ -152,13 +157,13 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     engineSocket.on('packetCreate', (packet: { data?: unknown }) => {
       const data = packet.data;
       queued += typeof data === 'string' ? data.length : data instanceof Uint8Array ? data.byteLength : 16;
-      if (queued <= limits.maxSendBuffer || engineSocket.readyState === 'closed') return;
+      if (queued <= queueMax || engineSocket.readyState === 'closed') return;
       queued = -Infinity; // once
       session.limit({
         conn: connOf(env, engineSocket.request),
         limit: 'buffer',
         action: 'disconnect',
-        message: `Le client Socket.IO ne lit pas ce qu’on lui envoie\u00a0: plus de ${Math.round(limits.maxSendBuffer / 1024)}\u00a0Kio en attente. Connexion Engine.IO fermée.`,
+        message: `Le client Socket.IO ne lit pas ce qu’on lui envoie\u00a0: plus de ${Math.round(queueMax / 1024)}\u00a0Kio en attente. Connexion Engine.IO fermée.`,
       });
       // Not from inside the engine's sendPacket, which goes on with this packet after the event.
       setImmediate(() => engineSocket.close(true));
