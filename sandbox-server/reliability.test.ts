@@ -360,7 +360,7 @@ describe('reliability', () => {
     const limit = await m.waitFor((e) => e.type === 'limit');
     expect(limit).toMatchObject({ limit: 'engine-io', action: 'disconnect' });
     await sleep(50);
-    const io = t.app.sandbox.registry.get(id)!.getState('socket.io', () => null) as { of(n: string): { sockets: Map<string, unknown> }; engine: { clientsCount: number } };
+    const io = t.app.sandbox.registry.get(id)!.getState('socket.io', () => null) as unknown as { of(n: string): { sockets: Map<string, unknown> }; engine: { clientsCount: number } };
     expect(io.of('/').sockets.size).toBeLessThanOrEqual(1);
     expect(io.engine.clientsCount).toBe(0);
     m.close();
@@ -375,7 +375,7 @@ describe('reliability', () => {
     await receivedUntil(received, (b) => (b.toString().match(/HTTP\/1\.1 \d+/g) ?? []).length === 30, '30 answers');
     const statuses = received().toString().match(/HTTP\/1\.1 \d+/g) ?? [];
     expect(statuses.filter((x) => x.endsWith('200'))).toHaveLength(3);
-    const io = t.app.sandbox.registry.get(id)!.getState('socket.io', () => null) as { engine: { clientsCount: number } };
+    const io = t.app.sandbox.registry.get(id)!.getState('socket.io', () => null) as unknown as { engine: { clientsCount: number } };
     expect(io.engine.clientsCount).toBe(3);
     socket.destroy();
   });
