@@ -83,7 +83,7 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
   }
 
   function sweep(now = Date.now()): void {
-    for (const ws of registry.allWebSockets()) {
+    for (const ws of registry.webSockets()) {
       const closing = (ws as Closing)[CLOSED_AT];
       if (closing !== undefined) {
         if (ws.readyState !== ws.CLOSED && now - closing >= TERMINATE_AFTER_MS) ws.terminate();

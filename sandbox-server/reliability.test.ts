@@ -14,7 +14,7 @@ import { KeyedRate } from './limits.ts';
 import { createStaticHandler } from './static-files.ts';
 import { io as connectIo } from 'socket.io-client';
 import { MAX_ROOMS_PER_SOCKET } from './scenarios/socket-io.ts';
-import { Monitor, closed, createSession, openWs, rawConnection, receivedUntil, sleep, startApp, upgradeRequest, within } from './test-helpers.ts';
+import { Monitor, closed, createSession, openWs, rawConnection, rawUpgrade, receivedUntil, sleep, startApp, upgradeRequest, within } from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 
 let t: TestApp | null = null;
@@ -158,10 +158,7 @@ describe('reliability', () => {
     t = await startApp({ frameTimeoutMs: 300 });
     const id = await createSession(t);
     const m = await Monitor.open(t, id);
-    const { socket, received } = await rawConnection(t.port);
-    const socketClosed = new Promise((r) => socket.once('close', r));
-    socket.write(upgradeRequest(`/s/${id}/echo`));
-    await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
+    const { socket, received, closed: socketClosed } = await rawUpgrade(t.port, `/s/${id}/echo`);
     // A masked text frame of 100 bytes, of which only the header and mask arrive, then 1 byte.
     socket.write(Buffer.from([0x81, 0x80 | 100, 1, 2, 3, 4]));
     socket.write(Buffer.from([0x41]));
@@ -228,9 +225,7 @@ describe('reliability', () => {
     t = await startApp({ maxSendBuffer: 64 * 1024, messagesPerSecond: 1e6, messageBurst: 1e6 });
     const id = await createSession(t);
     const m = await Monitor.open(t, id);
-    const { socket, received } = await rawConnection(t.port);
-    socket.write(upgradeRequest(`/s/${id}/echo`));
-    await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
+    const { socket } = await rawUpgrade(t.port, `/s/${id}/echo`);
     socket.pause(); // never reads again: the kernel buffers fill, then the server's
     const payload = Buffer.alloc(32 * 1024, 0x61);
     const frame = Buffer.concat([Buffer.from([0x82, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0x80, 0x00, 0, 0, 0, 0]), payload]); // mask 0: bytes as is
@@ -248,10 +243,7 @@ describe('reliability', () => {
     t = await startApp({ messagesPerSecond: 5, messageBurst: 5 });
     const id = await createSession(t);
     const m = await Monitor.open(t, id);
-    const { socket, received } = await rawConnection(t.port);
-    const socketClosed = new Promise((r) => socket.once('close', r));
-    socket.write(upgradeRequest(`/s/${id}/echo`));
-    await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
+    const { socket, closed: socketClosed } = await rawUpgrade(t.port, `/s/${id}/echo`);
     const ping = Buffer.from([0x89, 0x80, 0, 0, 0, 0]); // masked empty ping
     socket.write(Buffer.concat(Array.from({ length: 50 }, () => ping)));
     await m.waitFor((e) => e.type === 'limit' && e.limit === 'rate');
@@ -278,10 +270,8 @@ describe('reliability', () => {
     };
     const msg = mframe(0xc1, deflateRawSync(text, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, -4));
     for (let attempt = 0; attempt < 10; attempt++) {
-      const { socket, received } = await rawConnection(t.port);
+      const { socket } = await rawUpgrade(t.port, `/s/${id}/echo-deflate`, 'Sec-WebSocket-Extensions: permessage-deflate\r\n');
       socket.setNoDelay(true);
-      socket.write(upgradeRequest(`/s/${id}/echo-deflate`).replace('\r\n\r\n', '\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n'));
-      await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
       socket.write(Buffer.concat(Array(40).fill(msg)));
       await sleep(1);
       socket.write(mframe(0x88, Buffer.from([0x03, 0xed]))); // close code 1005: fails in ws's data phase

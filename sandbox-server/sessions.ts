@@ -151,8 +151,6 @@ function onAdmittedClose(this: Admitted): void {
 
 export interface RegistryOptions {
   limits: Limits;
-  /** Live memory of the process (default: JS heap in use + external buffers; tests inject one). */
-  liveMemory?: () => number;
   /** How often idle sessions are looked for (ms); default: a quarter of the idle time, at most 1 min. */
   sweepMs?: number;
 }
@@ -175,7 +173,7 @@ export class SessionRegistry {
   constructor(options: RegistryOptions) {
     this.limits = options.limits;
     this.budget = new BacklogBudget(this.limits.backlogBudget);
-    this.memory = createMemoryGauge(options.liveMemory);
+    this.memory = createMemoryGauge();
     const sweepMs = options.sweepMs ?? Math.max(10, Math.min(60_000, Math.floor(this.limits.sessionIdleMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();
@@ -261,6 +259,11 @@ export class SessionRegistry {
   /** Live sessions created by `ip`. */
   sessionsOf(ip: string): Session[] {
     return [...this.sessions.values()].filter((s) => s.ip === ip);
+  }
+
+  /** Every learner WebSocket of every live session, without building arrays (the guard's sweep, every second). */
+  *webSockets(): Generator<WebSocket> {
+    for (const session of this.sessions.values()) yield* session.websockets;
   }
 
   /** Every learner WebSocket of every live session. */

@@ -193,3 +193,15 @@ export function receivedUntil(received: () => Buffer, done: (b: Buffer) => boole
     what,
   );
 }
+
+/**
+ * A raw TCP client that has done a WebSocket opening handshake on `path` (extra header lines
+ * ending in CRLF may be added); `closed` settles when the socket closes, whenever that is.
+ */
+export async function rawUpgrade(port: number, path: string, extraHeaders = ''): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void> }> {
+  const { socket, received } = await rawConnection(port);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(upgradeRequest(path).replace(/\r\n\r\n$/, `\r\n${extraHeaders}\r\n`));
+  await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '101');
+  return { socket, received, closed };
+}

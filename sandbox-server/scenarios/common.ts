@@ -143,7 +143,7 @@ export const CLOSED_AT = Symbol('closedForLimitAt');
  * Marks a learner WebSocket as closed for a limit (its later messages are not answered); false
  * when it already was, so that a limit is reported and acted on once per socket.
  */
-export function markLimited(ws: WebSocket): boolean {
+function markLimited(ws: WebSocket): boolean {
   const l = (ws as Partial<Learner>)[LEARNER];
   if (l) {
     if (l.limited) return false;

@@ -180,7 +180,9 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     const pending = (nsp as unknown as { _preConnectSockets: Map<string, Socket> })._preConnectSockets;
     const again = (socket.client as unknown as { nsps: Map<string, unknown> }).nsps.has(nsp.name);
     const crowded = nsp.sockets.size + pending.size > limits.maxEngineIoClients;
-    if (!again && !crowded && session.bucket.take()) return next();
+    // Over WebSocket the tap already charged the CONNECT's frame to the rate (guard.ts).
+    const overWebSocket = (socket.conn as unknown as { transport?: { name?: string } }).transport?.name === 'websocket';
+    if (!again && !crowded && (overWebSocket || session.bucket.take())) return next();
     refuseEngine(
       socket.conn as unknown as EngineSocket,
       again || crowded ? 'engine-io' : 'rate',
@@ -251,30 +253,24 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
   const rateLimit = (socket: Socket) => {
     let limited = false;
     socket.use((_packet, next) => {
-      // Over WebSocket, the tap has already charged every frame (guard.ts): only polling counts
-      // here; a client that does not read its answers is cut (checkReader).
+      // Over WebSocket, the tap has already charged every frame (guard.ts), and a client that does
+      // not read its answers is cut (checkReader); over polling, every packet takes a token.
       const transport = (socket.conn as unknown as { transport?: { name?: string; socket?: WebSocket } }).transport;
       if (transport?.name === 'websocket') {
         if (transport.socket && !checkReader(transport.socket, session, limits)) return;
         return next();
       }
       if (session.bucket.take()) return next();
-      if (!limited) {
-        limited = true;
-        const { conn } = connOfSocket(socket);
-        const transport = (socket.conn as unknown as { transport?: { name?: string; socket?: { close(code: number, reason: string): void } } }).transport;
-        // Over WebSocket the connection closes with 1008; over polling there is no close code:
-        // the Socket.IO socket is disconnected (a DISCONNECT packet).
-        const websocket = transport?.name === 'websocket';
-        session.limit({
-          conn: conn ?? undefined,
-          limit: 'rate',
-          action: websocket ? 'close 1008' : 'disconnect',
-          message: `Trop de messages\u00a0: au plus ${limits.messagesPerSecond} par seconde. ${websocket ? 'Connexion fermée (1008).' : 'Socket déconnecté.'}`,
-        });
-        if (websocket) transport.socket?.close(1008, 'Trop de messages');
-        else socket.disconnect(true);
-      }
+      if (limited) return;
+      limited = true;
+      // Over polling there is no close code: the Socket.IO socket is disconnected (a DISCONNECT packet).
+      session.limit({
+        conn: connOfSocket(socket).conn ?? undefined,
+        limit: 'rate',
+        action: 'disconnect',
+        message: `Trop de messages\u00a0: au plus ${limits.messagesPerSecond} par seconde. Socket déconnecté.`,
+      });
+      socket.disconnect(true);
     });
   };
 
