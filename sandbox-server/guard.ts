@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Limits } from './limits.ts';
-import type { LimitEvent } from './protocol.ts';
+import type { LimitEvent } from '#protocol';
 import { CLOSED_AT, closeOverLimit, LIMITED_SOCKET } from './scenarios/common.ts';
 import type { LimitedSocket } from './scenarios/common.ts';
 import type { Session, SessionRegistry } from './sessions.ts';

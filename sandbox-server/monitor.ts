@@ -20,7 +20,7 @@
 // connecting later gets the replay. Once every connected monitor has received an event, only the
 // last `replay` such events are kept for a monitor that connects later (none by default),
 // and the ring shrinks back.
-import type { HelloEvent, MonitorEvent } from './protocol.ts';
+import type { HelloEvent, MonitorEvent } from '#protocol';
 import { writeFrameHeader } from './monitor-socket.ts';
 import { PLAIN, serializeEvent } from './serialize.ts';
 

@@ -9,7 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ipOf, resolveLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
-import { WS_SCENARIOS } from './protocol.ts';
+import { WS_SCENARIOS } from '#protocol';
 import { parseMonitorPath, parseSessionPath } from './routes.ts';
 import type { HelloInput } from './monitor.ts';
 import { acceptMonitor, MonitorSocket } from './monitor-socket.ts';

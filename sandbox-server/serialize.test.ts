@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { OPCODE_NAMES } from './protocol.ts';
+import { OPCODE_NAMES } from '#protocol';
 import { serializeEvent, serializeReference } from './serialize.ts';
 import { ConnectionDecoder } from './wire/connection-decoder.ts';
 import { UPGRADE_REQ, UPGRADE_RES } from './wire/test-util.ts';

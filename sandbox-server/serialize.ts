@@ -5,7 +5,7 @@
 // when they contain a character JSON escapes; the others are safe by construction: hex
 // (`header`, `payload`, `maskKey`, `data`), `opcodeName` from OPCODE_NAMES, `from` a Direction,
 // `conn` "c<n>". serialize.test.ts checks that the output parses to the same object.
-import type { FrameEvent, MessageEvent } from './protocol.ts';
+import type { FrameEvent, MessageEvent } from '#protocol';
 
 /** No character that JSON.stringify would escape (quote, backslash, control, lone surrogate). */
 export const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;

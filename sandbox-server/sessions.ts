@@ -12,7 +12,7 @@ import { createMemoryGauge } from './memory.ts';
 import type { MemoryGauge } from './memory.ts';
 import { BacklogBudget, END_CLOSE_CODE, endCloseReason, SessionMonitor } from './monitor.ts';
 import type { EventInput } from './monitor.ts';
-import type { LimitEvent } from './protocol.ts';
+import type { LimitEvent } from '#protocol';
 
 /** Session ids: 24 random bytes in base64url (192 bits, 32 characters). */
 export const SESSION_ID_BYTES = 24;

@@ -10,8 +10,8 @@ import WebSocket from 'ws';
 import { createAppServer } from './http-server.ts';
 import type { AppServer } from './http-server.ts';
 import type { Limits } from './limits.ts';
-import { messageOfFrame } from './protocol.ts';
-import type { MonitorEvent } from './protocol.ts';
+import { messageOfFrame } from '#protocol';
+import type { MonitorEvent } from '#protocol';
 
 export interface TestApp {
   app: AppServer;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const stamp = join(root, 'dist', 'index.html');
-const sources = ['site', 'lessons', 'astro.config.mjs', 'package.json', 'package-lock.json', 'sandbox-server/protocol.ts'];
+const sources = ['site', 'lessons', 'astro.config.mjs', 'package.json', 'package-lock.json', 'protocol'];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;

@@ -11,7 +11,7 @@ import { wsProtections } from '../limits.ts';
 import type { Limits } from '../limits.ts';
 import type { SessionPath } from '../routes.ts';
 import type { Session } from '../sessions.ts';
-import type { LimitEvent } from '../protocol.ts';
+import type { LimitEvent } from '#protocol';
 import type { Tap } from '../tap/connection-tap.ts';
 
 export interface ScenarioEnv {

@@ -13,7 +13,7 @@
 // UNFED_LIMIT bytes; upgraded connections outside the sandbox (monitor, Vite HMR) are untapped.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Direction } from '../protocol.ts';
+import type { Direction } from '#protocol';
 import { clientLabel, parseSessionPath } from '../routes.ts';
 import type { Session } from '../sessions.ts';
 import { ConnectionDecoder, PENDING_FRAME, PENDING_MESSAGE } from '../wire/connection-decoder.ts';

@@ -1,6 +1,6 @@
 // Small shared pieces of the wire decoders: item types without the per-session fields, and byte helpers.
 import { isUtf8 } from 'node:buffer';
-import type { InfoEvent, ViolationEvent } from '../protocol.ts';
+import type { InfoEvent, ViolationEvent } from '#protocol';
 
 /** A protocol violation as a decoder reports it (the connection decoder adds `from`). */
 export type ViolationItem = Omit<ViolationEvent, 'seq' | 't' | 'conn' | 'from'>;

@@ -4,8 +4,8 @@
 // Per direction the mode moves HTTP → (client: AWAIT_101) → WS, or to DEAD after a WebSocket
 // violation. Responses are paired with requests in order, which tells HEAD responses (no body),
 // the answer to an upgrade request, and polling responses apart.
-import { PAYLOAD_CAPTURE_LIMIT } from '../protocol.ts';
-import type { Direction, EioEvent, FrameEvent, HttpBodyEvent, HttpEvent, InfoEvent, MessageEvent, ViolationEvent } from '../protocol.ts';
+import { PAYLOAD_CAPTURE_LIMIT } from '#protocol';
+import type { Direction, EioEvent, FrameEvent, HttpBodyEvent, HttpEvent, InfoEvent, MessageEvent, ViolationEvent } from '#protocol';
 import { violation } from './common.ts';
 import { decodeEioPacket, decodeEioPayload, eioBinaryFromHex } from './engine-io.ts';
 import type { EioResult } from './engine-io.ts';
@@ -255,7 +255,7 @@ export class ConnectionDecoder {
     (item as WireItem & { from: Direction }).from = from;
     if (item.type === 'message' && item.frames === 1 && !item.compressed) {
       // A whole message in one uncompressed frame (the frame item just before it): the frame event
-      // says so and no `message` event is sent (PROTOCOL.md; messageOfFrame rebuilds it).
+      // says so and no `message` event is sent (protocol/README.md; messageOfFrame rebuilds it).
       (out[out.length - 1] as FrameEvent).wholeMessage = true;
     } else {
       out.push(item as DecodedEvent);

@@ -3,8 +3,8 @@
 // text message is one packet and a binary message is a binary "message" packet with no type byte.
 // A polling body holds packets separated by the record separator \x1e; binary ones there are
 // "b" + base64.
-import { PAYLOAD_CAPTURE_LIMIT } from '../protocol.ts';
-import type { EioEvent } from '../protocol.ts';
+import { PAYLOAD_CAPTURE_LIMIT } from '#protocol';
+import type { EioEvent } from '#protocol';
 import { hex, violation } from './common.ts';
 import type { ViolationItem } from './common.ts';
 

@@ -21,8 +21,8 @@
 // violation: with the header fields read so far, and when the fault is in the header, with the
 // rest of its header and payload taken from the bytes of the chunk being parsed (ws closes the
 // connection at once, so no more will be read); `partial` when some of the frame was not there.
-import { OPCODE_NAMES, PAYLOAD_CAPTURE_LIMIT } from '../protocol.ts';
-import type { FrameEvent, MessageEvent } from '../protocol.ts';
+import { OPCODE_NAMES, PAYLOAD_CAPTURE_LIMIT } from '#protocol';
+import type { FrameEvent, MessageEvent } from '#protocol';
 import { concat, hex, isValidUtf8, utf8Prefix, violation } from './common.ts';
 import type { InfoItem, ViolationItem } from './common.ts';
 import { INFLATE_INPUT_LIMIT, INFLATE_OUTPUT_LIMIT, StreamInflater } from './inflate.ts';

@@ -1,8 +1,8 @@
 // Streaming HTTP/1.1 message parser for one direction (RFC 9112). Pure: bytes in, items out.
 // One state machine: head, then the body framed by Content-Length, chunked coding, or the end of
 // the connection. Only the head (≤ HEAD_LIMIT) and the first captureLimit body bytes are kept.
-import { PAYLOAD_CAPTURE_LIMIT } from '../protocol.ts';
-import type { HttpBodyEvent, HttpEvent } from '../protocol.ts';
+import { PAYLOAD_CAPTURE_LIMIT } from '#protocol';
+import type { HttpBodyEvent, HttpEvent } from '#protocol';
 import { concat, utf8Prefix, violation } from './common.ts';
 import type { ViolationItem } from './common.ts';
 

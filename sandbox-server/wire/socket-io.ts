@@ -2,7 +2,7 @@
 // Engine.IO "message" packets. Format: type digit, then for binary types "<attachments>-", then an
 // optional namespace "/nsp," (default "/"), an optional ack id (digits), and optional JSON data.
 // A BINARY_EVENT / BINARY_ACK is followed by its attachments as separate binary Engine.IO packets.
-import type { SioPacket } from '../protocol.ts';
+import type { SioPacket } from '#protocol';
 import { violation } from './common.ts';
 import type { ViolationItem } from './common.ts';
 import type { EioItem, EioResult } from './engine-io.ts';

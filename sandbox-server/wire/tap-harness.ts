@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Direction } from '../protocol.ts';
+import type { Direction } from '#protocol';
 
 export interface Tap {
   server: Server;

@@ -3,7 +3,7 @@
 // playground: the starter runs and produces its `expect` matchers, passes none of its checks,
 // and the solution (button « Solution », then « Exécuter ») passes all of them.
 import type { Page } from '@playwright/test';
-import type { MonitorEvent } from '../../sandbox-server/protocol.ts';
+import type { MonitorEvent } from '#protocol';
 import { evaluateCheck, satisfied } from '../../site/scripts/playground/checks.ts';
 import type { PlaygroundProps } from '../../site/scripts/playground/types.ts';
 import { test, expect } from './fixtures.ts';

@@ -5,7 +5,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
-import type { MonitorEvent } from '../../sandbox-server/protocol.ts';
+import type { MonitorEvent } from '#protocol';
 import { copyProject } from './project-copy.ts';
 
 const PORT = 4390 + Math.floor(Math.random() * 50);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientMapOf, countMatches, evaluateCheck, matchNumber, matchText, validateCheck, type Check } from './checks.ts';
 import { ECHO_RUN } from './fixtures.test-data.ts';
-import type { MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { MonitorEvent } from '#protocol';
 
 describe('matchers', () => {
   it('compares numbers and bounds', () => {

@@ -1,5 +1,5 @@
 // Exercise predicates over monitor events. Pure: no DOM, no I/O (unit-tested, and imported by e2e tests).
-import type { MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { MonitorEvent } from '#protocol';
 
 /** A numeric constraint: an exact value or bounds. */
 export type NumberMatch = number | { gt?: number; gte?: number; lt?: number; lte?: number };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { MonitorEvent } from '#protocol';
 import type { ClientMap } from './checks.ts';
 import { countDelivery, describeDeliveries, type Deliveries } from './deliveries.ts';
 

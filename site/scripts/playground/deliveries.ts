@@ -1,6 +1,6 @@
 // Who received what: the Socket.IO events the server delivered to each client of a run,
 // counted per event name (the rooms panel shows them next to room membership).
-import type { MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { MonitorEvent } from '#protocol';
 import { clientOf, type ClientMap } from './checks.ts';
 
 /** client label → event name → how many times the server delivered it. */

@@ -1,7 +1,7 @@
 // <aw-playground>: wires the editor, the isolated runner, the sandbox session and the terminal.
 // Light at page load: Monaco and xterm.js are imported when the playground comes into view or
 // is touched; until then the starter code is in a plain <textarea>.
-import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { FrameEvent, MonitorEvent } from '#protocol';
 import { evaluateCheck, learnClient } from './checks.ts';
 import { countDelivery, describeDeliveries, type Deliveries } from './deliveries.ts';
 import { faultContext, frameDiagram, frameFaults, frameFields } from './frame-diagram.ts';

@@ -1,5 +1,5 @@
 // Recorded-shape monitor events used by the unit tests (constructed from protocol.ts).
-import type { MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { MonitorEvent } from '#protocol';
 
 export const ECHO_RUN: MonitorEvent[] = [
   { seq: 1, t: 0, type: 'hello', session: 's1', endpoints: { http: 'http://h/s/s1/', ws: 'ws://h/s/s1/', socketIoPath: '/s/s1/socket.io/' }, scenarios: ['echo'] },

@@ -31,7 +31,7 @@ describe('frame diagram', () => {
   });
 });
 
-import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { FrameEvent, MonitorEvent } from '#protocol';
 import { faultContext, frameFaults, headerInfo } from './frame-diagram.ts';
 
 /** A frame event from its header bytes (fields decoded here, as the server's decoder would). */

@@ -1,6 +1,6 @@
 // The RFC 6455 §5.2 base framing diagram, filled with one frame's actual bits. Pure model;
 // element.ts renders it as a table (one row per 32 bits, as in the RFC).
-import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { FrameEvent, MonitorEvent } from '#protocol';
 
 export interface DiagramCell {
   /** Field name as in the RFC ("FIN", "opcode", "Payload len"…). */

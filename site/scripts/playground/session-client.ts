@@ -2,8 +2,8 @@
 // streams the MonitorEvents, opened with `?batch=1`: each message is a JSON array of events (the
 // first one is `hello`, with the learner endpoints). Listeners get every message as a `message`
 // event, including those the server sends as a frame marked `wholeMessage`.
-import { messageOfFrame } from '../../../sandbox-server/protocol.ts';
-import type { CreateSessionResponse, HelloEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import { messageOfFrame } from '#protocol';
+import type { CreateSessionResponse, HelloEvent, MonitorEvent } from '#protocol';
 
 export type SessionListener = (event: MonitorEvent) => void;
 
@@ -46,7 +46,7 @@ export class SessionClient {
     }
     const { id } = (await res.json()) as CreateSessionResponse;
     const url = new URL(`/api/sessions/${encodeURIComponent(id)}/monitor`, this.base);
-    // Batched mode (PROTOCOL.md): each message is a JSON array of the events of one server flush.
+    // Batched mode (protocol/README.md): each message is a JSON array of the events of one server flush.
     url.searchParams.set('batch', '1');
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(url);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { FrameEvent, MonitorEvent } from '#protocol';
 import { EventFormatter, PlainSink, spacedHex, summary, wireBytes, type StyledLine } from './terminal-view.ts';
 import { ECHO_RUN } from './fixtures.test-data.ts';
 

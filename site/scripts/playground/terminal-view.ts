@@ -1,6 +1,6 @@
 // Monitor events → styled lines, behind a tiny sink interface so the formatting is testable
 // with a plain-text sink and drawn by xterm.js in the page (terminal-xterm.ts).
-import type { FrameEvent, MonitorEvent } from '../../../sandbox-server/protocol.ts';
+import type { FrameEvent, MonitorEvent } from '#protocol';
 import { clientOf, learnClient, type ClientMap } from './checks.ts';
 import { frameFaults, headerInfo, type FaultField, type FrameFault } from './frame-diagram.ts';
 

@@ -1,6 +1,6 @@
-// Monitor protocol: the events the sandbox streams to a page, one JSON object per
-// WebSocket message on /api/sessions/<id>/monitor. This is the only server module the
-// browser imports, so it holds types and tiny pure helpers only (no Node imports).
+// Monitor protocol, the contract between the sandbox server and the page: the events the
+// sandbox streams, one JSON object per WebSocket message on /api/sessions/<id>/monitor. Both sides import it as `#protocol`
+// (package.json "imports"), so it holds types and tiny pure helpers only (no Node imports).
 // Public contract: extend it, never rename fields (external tests rely on them).
 
 /** Who sent the bytes. */
