@@ -1,5 +1,7 @@
-// Configurable limits of the sandbox (per session, per IP, per socket) and the small counters
-// that enforce them. Defaults suit one learner on a laptop; env variables override them.
+// Configurable limits of the sandbox (per session, per IP, per socket, per process) and the small
+// counters that enforce them. Per-session defaults suit one learner; the per-process ones (TCP
+// connections, backlog and memory budgets) one 2-core machine serving a few thousand sessions
+// (README: threat model). Env variables override them.
 
 export interface Limits {
   /** A session without traffic (learner bytes, monitor opened or closed) expires after this long (ms). */
@@ -11,9 +13,13 @@ export interface Limits {
   connectionBurst: number;
   /** Monitor sockets open on one session at once. */
   maxMonitorsPerSession: number;
-  /** Messages per second per session (token bucket refill rate). */
+  /**
+   * Refill rate (per second) of the session's token bucket: every frame a learner's WebSocket
+   * client sends takes a token (messages, fragments, ping, pong, close: guard.ts), as does every
+   * Socket.IO packet over polling.
+   */
   messagesPerSecond: number;
-  /** Token bucket size: how many messages a burst may contain. */
+  /** Token bucket size: how many such frames or packets a burst may contain. */
   messageBurst: number;
   /** Largest WebSocket message (bytes) a learner may send: ws `maxPayload`, closes 1009. */
   maxPayload: number;

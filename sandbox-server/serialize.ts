@@ -1,10 +1,13 @@
-// Serialization of monitor events, with `seq` and `t` first. The hot event types (`frame`,
-// `message`: four per echoed message) are built by concatenation in the field order the decoders
-// create them, which gives the same text as JSON.stringify; every other event goes through one
-// JSON.stringify. Strings that may hold anything (`text`, `reason`) are quoted by JSON.stringify
-// when they contain a character JSON escapes; the others are safe by construction: hex
-// (`header`, `payload`, `maskKey`, `data`), `opcodeName` from OPCODE_NAMES, `from` a Direction,
-// `conn` "c<n>". serialize.test.ts checks that the output parses to the same object.
+// Serialization of monitor events, with `seq` and `t` first. The hot event types (`frame`: one
+// per WebSocket frame, two per echoed message of one frame; `message`: only after a message of
+// several frames or a compressed one, the page rebuilding the others from their `wholeMessage`
+// frame) are built by concatenation in the field order the decoders create them, which gives
+// the same text as JSON.stringify; every other event goes through one JSON.stringify. Strings
+// that may hold anything (`text`, `reason`) are quoted by JSON.stringify when they contain a
+// character JSON escapes; the others are safe by construction: hex (`header`, `payload`,
+// `maskKey`, `data`), `opcodeName` from OPCODE_NAMES, `from` a Direction, `conn` "c<n>".
+// serialize.test.ts checks that the output is the same text as serializeReference (one
+// JSON.stringify of the whole event) for random events and for what the decoders produce.
 import type { FrameEvent, MessageEvent } from '#protocol';
 
 /** No character that JSON.stringify would escape (quote, backslash, control, lone surrogate). */

@@ -1,4 +1,4 @@
-// Session registry. A session is a capability: whoever knows its id (128+ random bits) may use
+// Session registry. A session is a capability: whoever knows its id (192 random bits) may use
 // its endpoints and watch its monitor. Sessions expire after a configurable idle time without
 // traffic (opening or closing a monitor counts as activity; an open, silent monitor does not keep
 // a session alive forever); on expiry, or at shutdown, the monitors get an `end` event and every

@@ -1,7 +1,8 @@
 // What every scenario gets, and the wiring every learner WebSocket shares: registration in the
-// session (closed with 1001 at the end), the per-session message rate, and `limit` events for ws's
-// own protections (maxPayload → 1009, maxFragments / maxBufferedChunks → 1008), and the replies to
-// one TCP read written at once.
+// session (closed with 1001 at the end), no replies once closed for a limit (the tap charges every
+// frame to the session's rate: guard.ts) or to a client that does not read, `limit` events for
+// ws's own protections (maxPayload → 1009, maxFragments / maxBufferedChunks → 1008), and the
+// replies to one TCP read written at once.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -48,9 +49,10 @@ export function connOf(env: ScenarioEnv, req: IncomingMessage): string | undefin
 export type LearnerMessageHandler = (this: WebSocket, data: RawData, isBinary: boolean) => void;
 
 /**
- * Registers a learner WebSocket in its session, enforces the message rate and reports limits;
- * `onMessage` gets the messages within the rate (one 'message' listener per socket: a second one
- * would cost each socket an array of listeners). Returns the connection id (for info events).
+ * Registers a learner WebSocket in its session and reports limits; `onMessage` gets the messages
+ * within the rate (the tap charged their frames: guard.ts) of a client that reads its replies (one
+ * 'message' listener per socket: a second one would cost each socket an array of listeners).
+ * Returns the connection id (for info events).
  */
 export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session: Session, env: ScenarioEnv, onMessage: LearnerMessageHandler | null = null): string | undefined {
   const conn = connOf(env, req);
