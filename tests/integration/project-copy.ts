@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 
 const root = new URL('../..', import.meta.url).pathname;
-const ENTRIES = ['astro.config.mjs', 'tsconfig.json', 'package.json', 'site', 'lessons', 'sandbox-server', 'scripts'];
+const ENTRIES = ['astro.config.mjs', 'tsconfig.json', 'package.json', 'site', 'lessons', 'sandbox-server', 'scripts', 'protocol'];
 
 /** Copies the project's sources into a fresh folder (deleted when the calling test ends) and returns its path. */
 export function copyProject(name: string): string {
