@@ -24,6 +24,13 @@ export function parseMonitorPath(url: string | undefined): string | null {
   return m ? m[1] : null;
 }
 
+/** Parses `/api/sessions/<id>/host` (the learner server's host channel); returns the id or null. */
+export function parseHostPath(url: string | undefined): string | null {
+  if (!url) return null;
+  const m = /^\/api\/sessions\/([^/?]+)\/host\/?(?:\?.*)?$/.exec(url);
+  return m ? m[1] : null;
+}
+
 /** The `client` label (A, B…) from a query, or null when absent or not a short label. */
 export function clientLabel(query: URLSearchParams): string | null {
   const value = query.get('client');

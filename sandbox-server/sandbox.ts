@@ -3,6 +3,8 @@
 //   POST /api/sessions                     → 201 {"id"} (429 over the per-IP limit)
 //   GET  /api/sessions/<id>                → 200 {"id","endpoints"} or 404
 //   WS   /api/sessions/<id>/monitor        → monitor events
+//   POST /api/sessions?server=1            → 201 {"id","hostSecret"}: the learner's code is the server
+//   WS   /api/sessions/<id>/host           → host channel of such a session (learner-server/)
 //   /s/<id>/…                              → scenarios (WebSocket, HTTP feeds, Socket.IO)
 // Everything else is left to the host (static site, Vite, HMR).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -10,7 +12,8 @@ import type { Duplex } from 'node:stream';
 import { ipOf, resolveLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
 import { WS_SCENARIOS } from '#protocol';
-import { parseMonitorPath, parseSessionPath } from './routes.ts';
+import { parseHostPath, parseMonitorPath, parseSessionPath } from './routes.ts';
+import { createLearnerServers } from './learner-server/learner-server.ts';
 import type { HelloInput } from './monitor.ts';
 import { acceptMonitor, MonitorSocket } from './monitor-socket.ts';
 import { createGuard } from './guard.ts';
@@ -89,6 +92,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   }
   const httpRoutes: HttpRoute[] = [createMatchHttpRoute(env)];
   const socketIo = createSocketIoScenario(env);
+  const learnerServers = createLearnerServers(env);
   /** When each IP's sessions were last told of a refused session request. */
   const refusalNoticed = new Map<string, number>();
   /** Open monitors and their sessions. */
@@ -135,6 +139,11 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       sendJson(res, 404, { error: NO_SESSION });
       return true;
     }
+    if (learnerServers.isLearner(session)) {
+      // HTTP to a learner's server is not relayed yet: only its WebSocket endpoints.
+      sendJson(res, 501, { error: 'Le serveur de la leçon ne répond qu’aux connexions WebSocket pour le moment.' });
+      return true;
+    }
     if (req.method === 'OPTIONS' && !path.rest.startsWith('socket.io/')) {
       const wanted = req.headers['access-control-request-headers'];
       if (typeof wanted === 'string' && wanted.length < 500) res.setHeader('Access-Control-Allow-Headers', wanted);
@@ -169,6 +178,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       }
       req.resume();
       const ip = ipOf(req.socket.remoteAddress);
+      const learnerServer = new URLSearchParams(url.split('?')[1] ?? '').get('server') === '1';
       const session = registry.create(ip);
       if (session === 'memory') {
         const message = 'Le bac à sable est plein pour le moment\u00a0: réessayez dans une minute.';
@@ -188,7 +198,8 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
         sendJson(res, 429, { error: message }, { 'Retry-After': '60' });
         return;
       }
-      sendJson(res, 201, { id: session.id });
+      if (learnerServer) sendJson(res, 201, { id: session.id, hostSecret: learnerServers.enable(session) });
+      else sendJson(res, 201, { id: session.id });
       return;
     }
     const m = /^\/api\/sessions\/([^/]+)$/.exec(pathname);
@@ -242,6 +253,13 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       }
       return true;
     }
+    const hostId = parseHostPath(url);
+    if (hostId !== null) {
+      const session = registry.get(hostId);
+      if (!session) refuseUpgrade(socket, 404, NO_SESSION);
+      else learnerServers.handleHostUpgrade(req, socket, head, session, baseUrls(req, session));
+      return true;
+    }
     if (url.startsWith('/api/')) {
       refuseUpgrade(socket, 404, 'Point d’accès inconnu.');
       return true;
@@ -256,6 +274,10 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     const refused = admit(req, session);
     if (refused) {
       refuseUpgrade(socket, 429, refused, { 'Retry-After': '10' });
+      return true;
+    }
+    if (learnerServers.isLearner(session)) {
+      learnerServers.handleUpgrade(req, socket, head, { session, path });
       return true;
     }
     if (path.rest.startsWith('socket.io/')) {
@@ -273,6 +295,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     registry.endAll('shutdown');
     guard.stop();
     for (const s of scenarios.values()) s.close();
+    learnerServers.close();
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && sockets.some((ws) => ws.readyState !== ws.CLOSED)) {
       await new Promise((r) => setTimeout(r, 20));

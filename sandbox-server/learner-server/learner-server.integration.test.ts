@@ -1,0 +1,201 @@
+// The learner's server end to end on loopback: a real sandbox, a host channel driven by the same
+// façade runtime the browser Worker loads (run in Node here), real ws clients.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_TAKEN } from '#protocol/host';
+import type { SandboxToHost } from '#protocol/host';
+import { HostLink } from '../../site/scripts/playground/server-runtime/host-link.ts';
+import { runServerCode } from '../../site/scripts/playground/server-runtime/run.ts';
+import { closed, Monitor, nextMessage, openWs, rawUpgrade, receivedUntil, startApp, within } from '../test-helpers.ts';
+import type { TestApp } from '../test-helpers.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp();
+});
+afterAll(() => t.close());
+
+interface Host {
+  ws: WebSocket;
+  link: HostLink;
+  logs: string[];
+  received: SandboxToHost[];
+}
+
+async function learnerSession(): Promise<{ id: string; secret: string }> {
+  const res = await fetch(`${t.http}/api/sessions?server=1`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+  expect(res.status).toBe(201);
+  const body = (await res.json()) as { id: string; hostSecret: string };
+  return { id: body.id, secret: body.hostSecret };
+}
+
+/** Opens the host channel, authenticates, and runs `code` once `ready` came. */
+async function host(id: string, secret: string, code?: string): Promise<Host> {
+  const logs: string[] = [];
+  const received: SandboxToHost[] = [];
+  const ws = await openWs(`${t.ws}/api/sessions/${id}/host`);
+  const say = (level: string) => (...args: unknown[]) => logs.push(`${level}: ${args.map(String).join(' ')}`);
+  const link = new HostLink((command) => ws.send(JSON.stringify(command)), { log: say('log'), info: say('info'), warn: say('warn'), error: say('error') });
+  const ready = new Promise<void>((resolve) => {
+    ws.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as SandboxToHost;
+      received.push(message);
+      link.receive(message);
+      if (message.t === 'ready') resolve();
+    });
+  });
+  ws.send(JSON.stringify({ t: 'auth', secret }));
+  await within(ready, 5000, 'ready');
+  if (code) runServerCode(code, link);
+  return { ws, link, logs, received };
+}
+
+const ECHO = `
+const { WebSocketServer } = require('ws');
+const wss = new WebSocketServer({ port: 8080 });
+wss.on('connection', (ws, req) => {
+  console.log('connexion', req.url);
+  ws.on('message', (data, isBinary) => ws.send(isBinary ? data : 'écho : ' + data, { binary: isBinary }));
+});
+`;
+
+describe('learner server (host channel + ws façade)', () => {
+  it('echoes through the learner code, and the monitor shows the real frames', async () => {
+    const { id, secret } = await learnerSession();
+    const monitor = await Monitor.open(t, id);
+    const h = await host(id, secret, ECHO);
+    const client = await openWs(`${t.ws}/s/${id}/chat?x=1`);
+    client.send('bonjour');
+    expect((await nextMessage(client)).data.toString()).toBe('écho : bonjour');
+    client.send(Buffer.from([1, 2, 3]));
+    const bin = await nextMessage(client);
+    expect(bin.isBinary).toBe(true);
+    expect([...bin.data]).toEqual([1, 2, 3]);
+    await monitor.waitFor((e) => e.type === 'frame' && e.from === 'server' && e.text === 'écho : bonjour');
+    expect(h.logs).toContain('log: connexion /chat?x=1');
+    client.close();
+    monitor.close();
+    h.ws.close();
+  });
+
+  it('refuses clients with 503 and a French message while no host runs', async () => {
+    const { id } = await learnerSession();
+    const { received } = await rawUpgrade(t.port, `/s/${id}/chat`);
+    const answer = (await receivedUntil(received, (b) => b.includes('\r\n\r\n') && b.toString().includes('Exécuter'), '503')).toString();
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer).toContain('Le serveur de la leçon n’est pas lancé');
+  });
+
+  it('authenticates the host with the secret, and only one host at a time', async () => {
+    const { id, secret } = await learnerSession();
+    const wrong = await openWs(`${t.ws}/api/sessions/${id}/host`);
+    wrong.send(JSON.stringify({ t: 'auth', secret: 'A'.repeat(32) }));
+    expect((await closed(wrong)).code).toBe(HOST_AUTH_FAILED);
+    const silent = await openWs(`${t.ws}/api/sessions/${id}/host`);
+    silent.send(JSON.stringify({ t: 'send', c: 1, binary: false, data: 'x' }));
+    expect((await closed(silent)).code).toBe(HOST_AUTH_FAILED);
+    const h = await host(id, secret);
+    const second = await openWs(`${t.ws}/api/sessions/${id}/host`);
+    second.send(JSON.stringify({ t: 'auth', secret }));
+    expect((await closed(second)).code).toBe(HOST_TAKEN);
+    h.ws.close();
+  });
+
+  it('closes the learner connections with 1012 when the host leaves', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(id, secret, ECHO);
+    const client = await openWs(`${t.ws}/s/${id}/`);
+    const gone = closed(client);
+    h.ws.terminate();
+    expect((await gone).code).toBe(HOST_GONE_CLOSE_CODE);
+  });
+
+  it('answers a malformed command with an error, not a crash', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(id, secret);
+    h.ws.send('{"t":"send"');
+    h.ws.send(JSON.stringify({ t: 'send', c: 99, binary: false, data: 'x' }));
+    h.ws.send(JSON.stringify({ t: 'close', c: 1, code: 1005 }));
+    h.ws.send(JSON.stringify({ t: 'launch', c: 1 }));
+    await within(
+      (async () => {
+        while (h.received.filter((m) => m.t === 'error').length < 4) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5000,
+      'four errors',
+    );
+    const ids = h.received.flatMap((m) => (m.t === 'error' ? [m.id] : []));
+    expect(ids).toEqual(['HOST_ERR_BAD_JSON', 'HOST_ERR_UNKNOWN_CONNECTION', 'HOST_ERR_BAD_CLOSE_CODE', 'HOST_ERR_UNKNOWN_COMMAND']);
+    expect(h.logs.filter((l) => l.startsWith('error: [bac à sable]'))).toHaveLength(4);
+    h.ws.close();
+  });
+
+  it('runs verifyClient (Origin check), path and handleProtocols as ws does', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const http = require('http');
+      const WebSocket = require('ws');
+      const server = http.createServer();
+      const wss = new WebSocket.Server({
+        server,
+        path: '/chat',
+        verifyClient: ({ origin }) => origin === 'https://ecole.example',
+        handleProtocols: (protocols) => (protocols.has('v2') ? 'v2' : false),
+      });
+      wss.on('connection', (ws) => ws.send('protocole=' + ws.protocol + ' clients=' + wss.clients.size));
+      server.listen(3000);
+      `,
+    );
+    const bad = new WebSocket(`${t.ws}/s/${id}/chat`, { origin: 'https://pirate.example' });
+    const badStatus = await within(new Promise<number>((r) => bad.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0))), 5000, '401');
+    expect(badStatus).toBe(401);
+    const elsewhere = new WebSocket(`${t.ws}/s/${id}/autre`, { origin: 'https://ecole.example' });
+    expect(await within(new Promise<number>((r) => elsewhere.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0))), 5000, '400')).toBe(400);
+    let first = '';
+    const good = await openWs(`${t.ws}/s/${id}/chat`, ['v1', 'v2'], { origin: 'https://ecole.example' }, (data) => {
+      first ||= data.toString();
+    });
+    expect(good.protocol).toBe('v2');
+    await within(
+      (async () => {
+        while (!first) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5000,
+      'greeting',
+    );
+    expect(first).toBe('protocole=v2 clients=1');
+    good.close();
+    h.ws.close();
+  });
+
+  it('relays close codes and reasons both ways', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const { WebSocketServer } = require('ws');
+      new WebSocketServer({ port: 1 }).on('connection', (ws) => {
+        ws.on('message', (m) => ws.close(4000, 'fin : ' + m));
+        ws.on('close', (code, reason) => console.log('fermé', code, reason.toString()));
+      });
+      `,
+    );
+    const client = await openWs(`${t.ws}/s/${id}/`);
+    const done = closed(client);
+    client.send('stop');
+    expect(await done).toEqual({ code: 4000, reason: 'fin : stop' });
+    await within(
+      (async () => {
+        while (!h.logs.some((l) => l.startsWith('log: fermé'))) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5000,
+      'close seen by the server code',
+    );
+    expect(h.logs).toContain('log: fermé 4000 fin : stop');
+    h.ws.close();
+  });
+});

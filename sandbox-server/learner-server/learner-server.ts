@@ -1,0 +1,387 @@
+// Sessions whose server is the learner's code. The code runs in the learner's browser (the
+// host); the sandbox holds the real endpoints: a real ws WebSocketServer accepts the clients,
+// every event on their sockets is relayed to the host over its channel, and the host's commands
+// (protocol/host.ts) are executed on the real sockets in order. No learner code runs here.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { RawData, WebSocket } from 'ws';
+import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_PROTOCOL_ERROR, HOST_TAKEN } from '#protocol/host';
+import type { HostToSandbox, SandboxToHost } from '#protocol/host';
+import { TokenBucket } from '../limits.ts';
+import type { Limits } from '../limits.ts';
+import type { Session } from '../sessions.ts';
+import { checkReader, connOf, createWss, flushWrites, trackLearnerSocket } from '../scenarios/common.ts';
+import type { RouteContext, ScenarioEnv } from '../scenarios/common.ts';
+import { parseHostCommand } from './commands.ts';
+
+/** How long the host has to answer an upgrade (accept/refuse) before the client gets 503. */
+export const DECISION_TIMEOUT_MS = 5000;
+/** How long a new host channel has to authenticate. */
+export const AUTH_TIMEOUT_MS = 5000;
+/** Refused commands tolerated on one host channel before it is closed (a runaway loop). */
+const MAX_REFUSALS = 200;
+/** Bytes waiting on the host channel beyond which the host is considered gone (it stopped reading). */
+const HOST_BACKLOG_MAX = 8 * 1024 * 1024;
+
+export const NO_HOST_MESSAGE = 'Le serveur de la leçon n’est pas lancé\u00a0: appuyez sur «\u00a0Exécuter\u00a0» dans la page de la leçon.';
+export const HOST_GONE_REASON = 'Serveur de la leçon arrêté';
+
+interface Pending {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  protocols: string[];
+  timer: NodeJS.Timeout;
+}
+
+/** One session's learner server: its secret, its host channel, its clients. */
+class LearnerHost {
+  readonly secret: Buffer;
+  host: WebSocket | null = null;
+  private nextId = 0;
+  readonly sockets = new Map<number, WebSocket>();
+  readonly pending = new Map<number, Pending>();
+  readonly commands: TokenBucket;
+  refusals = 0;
+  readonly session: Session;
+
+  constructor(session: Session, limits: Limits) {
+    this.session = session;
+    this.secret = randomBytes(24);
+    // A server answers what it receives: twice the clients' rate, as a burst of replies to a burst.
+    this.commands = new TokenBucket(limits.messagesPerSecond * 2, limits.messageBurst * 2);
+  }
+
+  id(): number {
+    return ++this.nextId;
+  }
+
+  /** True for ids this channel issued (a command for a connection closed meanwhile is not an error). */
+  issued(c: number): boolean {
+    return c <= this.nextId;
+  }
+
+  send(message: SandboxToHost): void {
+    const host = this.host;
+    if (!host || host.readyState !== host.OPEN) return;
+    if (host.bufferedAmount > HOST_BACKLOG_MAX) {
+      // The page stopped reading: nothing it would do could be in time any more.
+      host.terminate();
+      return;
+    }
+    host.send(JSON.stringify(message));
+  }
+}
+
+const HOST = Symbol('learnerHost');
+const CLIENT = Symbol('learnerClient');
+const BASE_URLS = Symbol('baseUrls');
+/** Where the session's endpoints are, for the host's `ready`. */
+export interface BaseUrls {
+  ws: string;
+  http: string;
+}
+type HostSocket = WebSocket & { [HOST]?: LearnerHost; [BASE_URLS]?: BaseUrls };
+type ClientSocket = WebSocket & { [CLIENT]?: { host: LearnerHost; c: number } };
+
+export interface LearnerServers {
+  /** Puts a new session in learner-server mode; returns the host secret (base64url) for the page. */
+  enable(session: Session): string;
+  isLearner(session: Session): boolean;
+  /** WS /api/sessions/<id>/host. */
+  handleHostUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session: Session, base: BaseUrls): void;
+  /** A client's WebSocket to the learner's server (any path under /s/<id>/). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: RouteContext): void;
+  close(): void;
+}
+
+/** Answers a refused upgrade the way ws's abortHandshake does, so the wire matches a real ws server. */
+function abortHandshake(socket: Duplex, status: number, text?: string, headers: Record<string, string> = {}): void {
+  const message = text || (STATUS_CODES[status] ?? '');
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once('error', () => socket.destroy());
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, 'Connection: close', 'Content-Type: text/html', `Content-Length: ${Buffer.byteLength(message)}`];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  socket.end(lines.join('\r\n') + '\r\n\r\n' + message);
+}
+
+export function createLearnerServers(env: ScenarioEnv): LearnerServers {
+  const limits: Limits = env.limits;
+  const hosts = new WeakMap<Session, LearnerHost>();
+  // The host channel: JSON texts; a base64 payload of maxPayload bytes plus its envelope fits.
+  const hostWss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: Math.ceil(limits.maxPayload / 3) * 4 + 1024 });
+  // The learner's endpoint: the protocol the host chose travels on the request.
+  const CHOSEN = Symbol('chosenProtocol');
+  const clientWss = createWss(limits, {
+    handleProtocols: (_offered, req) => (req as IncomingMessage & { [CHOSEN]?: string | false })[CHOSEN] ?? false,
+  });
+
+  function hostGone(lh: LearnerHost): void {
+    lh.host = null;
+    for (const [c, p] of lh.pending) {
+      clearTimeout(p.timer);
+      lh.pending.delete(c);
+      abortHandshake(p.socket, 503, NO_HOST_MESSAGE);
+    }
+    for (const ws of lh.sockets.values()) {
+      flushWrites(ws);
+      ws.close(HOST_GONE_CLOSE_CODE, HOST_GONE_REASON);
+    }
+    if (!lh.session.ended) lh.session.info('Serveur de la leçon arrêté\u00a0: ses connexions sont fermées (1012).');
+  }
+
+  function onHostMessage(this: HostSocket, data: RawData, isBinary: boolean): void {
+    const ws = this;
+    const lh = ws[HOST];
+    if (!lh) return;
+    const parsed = isBinary ? null : parseHostCommand(data.toString(), limits);
+    if (!parsed || !parsed.ok) {
+      const refusal = parsed ? parsed.refusal : { id: 'HOST_ERR_BAD_JSON' as const, message: 'Les commandes sont des messages texte.' };
+      if (lh.host !== ws) {
+        ws.close(HOST_AUTH_FAILED, 'Authentification attendue');
+        return;
+      }
+      lh.send({ t: 'error', ...refusal });
+      if (++lh.refusals > MAX_REFUSALS) ws.close(HOST_PROTOCOL_ERROR, 'Trop de commandes refusées');
+      return;
+    }
+    const cmd = parsed.command;
+    if (lh.host !== ws) {
+      authenticate(ws, lh, cmd);
+      return;
+    }
+    if (cmd.t === 'auth') return;
+    if (!lh.commands.take()) {
+      lh.send({ t: 'error', id: 'HOST_ERR_RATE', message: `Trop de commandes\u00a0: au plus ${limits.messagesPerSecond * 2} par seconde.`, c: cmd.c });
+      return;
+    }
+    execute(lh, cmd, parsed.payload);
+  }
+
+  function authenticate(ws: HostSocket, lh: LearnerHost, cmd: HostToSandbox): void {
+    const given = cmd.t === 'auth' ? Buffer.from(cmd.secret, 'base64url') : Buffer.alloc(0);
+    if (given.length !== lh.secret.length || !timingSafeEqual(given, lh.secret)) {
+      ws.close(HOST_AUTH_FAILED, 'Secret invalide');
+      return;
+    }
+    if (lh.host) {
+      ws.close(HOST_TAKEN, 'Un autre hôte tient déjà cette session');
+      return;
+    }
+    lh.host = ws;
+    lh.refusals = 0;
+    const base = ws[BASE_URLS];
+    lh.send({ t: 'ready', ws: base?.ws ?? '', http: base?.http ?? '' });
+    lh.session.info('Serveur de la leçon lancé.');
+  }
+
+  function execute(lh: LearnerHost, cmd: HostToSandbox, payload: Buffer | undefined): void {
+    if (cmd.t === 'auth') return;
+    if (cmd.t === 'accept' || cmd.t === 'refuse' || cmd.t === 'destroy') {
+      const p = lh.pending.get(cmd.c);
+      if (!p) {
+        if (!lh.issued(cmd.c)) lh.send({ t: 'error', id: 'HOST_ERR_UNKNOWN_CONNECTION', message: `Aucune demande de connexion n°\u00a0${cmd.c}.`, c: cmd.c });
+        return;
+      }
+      lh.pending.delete(cmd.c);
+      clearTimeout(p.timer);
+      if (cmd.t === 'destroy') {
+        p.socket.destroy();
+        return;
+      }
+      if (cmd.t === 'refuse') {
+        abortHandshake(p.socket, cmd.status, cmd.message, cmd.headers);
+        return;
+      }
+      if (cmd.protocol !== undefined && !p.protocols.includes(cmd.protocol)) {
+        lh.send({ t: 'error', id: 'HOST_ERR_BAD_FIELD', message: `Sous-protocole «\u00a0${cmd.protocol.slice(0, 40)}\u00a0» non proposé par le client.`, c: cmd.c });
+        abortHandshake(p.socket, 500);
+        return;
+      }
+      (p.req as IncomingMessage & { [CHOSEN]?: string | false })[CHOSEN] = cmd.protocol ?? false;
+      clientWss.handleUpgrade(p.req, p.socket, p.head, (ws) => opened(lh, cmd.c, ws as ClientSocket, p.req));
+      return;
+    }
+    const ws = lh.sockets.get(cmd.c);
+    if (!ws) {
+      if (!lh.issued(cmd.c)) lh.send({ t: 'error', id: 'HOST_ERR_UNKNOWN_CONNECTION', message: `Aucune connexion n°\u00a0${cmd.c}.`, c: cmd.c });
+      return;
+    }
+    // Commands for a connection that is closing are dropped, as ws drops them (send calls back with an error).
+    if (ws.readyState !== ws.OPEN && cmd.t !== 'terminate') return;
+    switch (cmd.t) {
+      case 'send':
+        if (!checkReader(ws, lh.session, limits)) return;
+        ws.send(payload as Buffer, { binary: cmd.binary });
+        if (ws.bufferedAmount > 0) lh.send({ t: 'buffered', c: cmd.c, bytes: ws.bufferedAmount });
+        return;
+      case 'ping':
+        ws.ping(payload);
+        return;
+      case 'pong':
+        ws.pong(payload);
+        return;
+      case 'close':
+        ws.close(cmd.code, cmd.reason);
+        return;
+      case 'terminate':
+        flushWrites(ws);
+        ws.terminate();
+        return;
+    }
+  }
+
+  function opened(lh: LearnerHost, c: number, ws: ClientSocket, req: IncomingMessage): void {
+    ws[CLIENT] = { host: lh, c };
+    lh.sockets.set(c, ws);
+    trackLearnerSocket(ws, req, lh.session, env, relayMessage);
+    ws.on('ping', relayPing);
+    ws.on('pong', relayPong);
+    ws.on('close', relayClose);
+  }
+
+  return {
+    enable(session) {
+      const lh = new LearnerHost(session, limits);
+      hosts.set(session, lh);
+      session.onEnd(() => {
+        for (const p of lh.pending.values()) {
+          clearTimeout(p.timer);
+          p.socket.destroy();
+        }
+        lh.pending.clear();
+        lh.host?.close(1001, 'Session terminée');
+      });
+      return lh.secret.toString('base64url');
+    },
+    isLearner: (session) => hosts.has(session),
+    handleHostUpgrade(req, socket, head, session, base) {
+      const lh = hosts.get(session);
+      if (!lh) {
+        abortHandshake(socket, 404, 'Cette session n’a pas de serveur de leçon.');
+        return;
+      }
+      hostWss.handleUpgrade(req, socket, head, (ws) => {
+        const hs = ws as HostSocket;
+        hs[HOST] = lh;
+        hs[BASE_URLS] = base;
+        const timer = setTimeout(() => {
+          if (lh.host !== hs) hs.close(HOST_AUTH_FAILED, 'Authentification attendue');
+        }, AUTH_TIMEOUT_MS);
+        hs.on('message', onHostMessage);
+        hs.on('error', () => hs.terminate());
+        hs.on('close', () => {
+          clearTimeout(timer);
+          if (lh.host === hs) hostGone(lh);
+        });
+      });
+    },
+    handleUpgrade(req, socket, head, { session, path }) {
+      // A request ws would refuse before any server code sees it: ws answers it (same bytes).
+      if (!acceptableHandshake(req)) {
+        clientWss.handleUpgrade(req, socket, head, (ws) => ws.terminate());
+        return;
+      }
+      const lh = hosts.get(session);
+      if (!lh || !lh.host) {
+        session.info(`Connexion refusée (503)\u00a0: ${NO_HOST_MESSAGE}`, connOf(env, req));
+        abortHandshake(socket, 503, NO_HOST_MESSAGE);
+        return;
+      }
+      const c = lh.id();
+      const protocols = parseProtocols(req.headers['sec-websocket-protocol']);
+      const timer = setTimeout(() => {
+        if (!lh.pending.delete(c)) return;
+        session.info('Le serveur de la leçon n’a pas répondu à la demande de connexion en 5\u00a0s (503).', connOf(env, req));
+        abortHandshake(socket, 503, 'Le serveur de la leçon ne répond pas.');
+      }, DECISION_TIMEOUT_MS);
+      lh.pending.set(c, { req, socket, head, protocols, timer });
+      socket.once('close', () => {
+        const p = lh.pending.get(c);
+        if (p && p.socket === socket) {
+          clearTimeout(p.timer);
+          lh.pending.delete(c);
+        }
+      });
+      const q = path.query.toString();
+      lh.send({
+        t: 'upgrade',
+        c,
+        url: '/' + path.rest + (q ? '?' + q : ''),
+        headers: headersOf(req),
+        protocols,
+        remoteAddress: req.socket.remoteAddress ?? '',
+        conn: connOf(env, req) ?? null,
+      });
+    },
+    close() {
+      hostWss.close();
+      clientWss.close();
+    },
+  };
+}
+
+const KEY = /^[+/0-9A-Za-z]{22}==$/;
+const PROTOCOL_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** The checks ws's handleUpgrade makes before calling server code (method, Upgrade, key, version, subprotocols). */
+function acceptableHandshake(req: IncomingMessage): boolean {
+  const version = Number(req.headers['sec-websocket-version']);
+  const key = req.headers['sec-websocket-key'];
+  const protocols = req.headers['sec-websocket-protocol'];
+  if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') return false;
+  if (typeof key !== 'string' || !KEY.test(key) || (version !== 13 && version !== 8)) return false;
+  if (protocols === undefined) return true;
+  const list = protocols.split(',').map((p) => p.trim());
+  return list.every((p) => PROTOCOL_TOKEN.test(p)) && new Set(list).size === list.length;
+}
+
+function parseProtocols(header: string | undefined): string[] {
+  if (!header) return [];
+  return header
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .slice(0, 16);
+}
+
+/** Request headers as a flat record (lower-case names; repeated headers joined as Node does). */
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+function payloadFields(data: Buffer | ArrayBuffer | Buffer[], binary: boolean): { data: string; b64?: boolean } {
+  const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+  return binary ? { data: buf.toString('base64'), b64: true } : { data: buf.toString('utf8') };
+}
+
+// Shared listeners (`this` is the client's socket): no closure per connection.
+function relayMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const l = (this as ClientSocket)[CLIENT];
+  if (l) l.host.send({ t: 'message', c: l.c, binary: isBinary, ...payloadFields(data, isBinary) });
+}
+
+function relayPing(this: WebSocket, data: Buffer): void {
+  const l = (this as ClientSocket)[CLIENT];
+  if (l) l.host.send({ t: 'ping', c: l.c, ...payloadFields(data, true) });
+}
+
+function relayPong(this: WebSocket, data: Buffer): void {
+  const l = (this as ClientSocket)[CLIENT];
+  if (l) l.host.send({ t: 'pong', c: l.c, ...payloadFields(data, true) });
+}
+
+function relayClose(this: WebSocket, code: number, reason: Buffer): void {
+  const l = (this as ClientSocket)[CLIENT];
+  if (!l) return;
+  l.host.sockets.delete(l.c);
+  l.host.send({ t: 'closed', c: l.c, code, reason: reason.toString() });
+}

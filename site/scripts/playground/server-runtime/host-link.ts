@@ -1,0 +1,110 @@
+// The learner server's end of the host channel (protocol/host.ts): turns the sandbox's messages
+// into calls on the façade objects (ws, http) and their calls into commands. It knows nothing of
+// how messages travel (a Worker's postMessage, a WebSocket in Node tests): `send` is given.
+// Runs in a browser Worker and in Node: no DOM, no Node built-ins except through 'buffer'.
+import { Buffer } from 'buffer';
+import type { HostToSandbox, HostUpgrade, SandboxToHost } from '#protocol/host';
+
+/** What a façade WebSocket hears from the sandbox about its real socket. */
+export interface LinkPeer {
+  message(data: Buffer, isBinary: boolean): void;
+  ping(data: Buffer): void;
+  pong(data: Buffer): void;
+  closed(code: number, reason: Buffer): void;
+  buffered(bytes: number): void;
+}
+
+/** Whoever takes upgrade requests (the façade http server that listens). */
+export interface UpgradeTarget {
+  upgrade(request: HostUpgrade): void;
+}
+
+/** Where the server code's console goes (the « Console du serveur » panel). */
+export interface ServerConsole {
+  log(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export class HostLink {
+  readonly console: ServerConsole;
+  private readonly post: (command: HostToSandbox) => void;
+  private readonly peers = new Map<number, LinkPeer>();
+  /** Servers listening, in the order they started: the first one gets the traffic, as the real port would. */
+  readonly listening: UpgradeTarget[] = [];
+  /** The session's public URLs (from `ready`). */
+  urls = { ws: '', http: '' };
+
+  constructor(post: (command: HostToSandbox) => void, console: ServerConsole) {
+    this.post = post;
+    this.console = console;
+  }
+
+  command(command: HostToSandbox): void {
+    this.post(command);
+  }
+
+  attach(c: number, peer: LinkPeer): void {
+    this.peers.set(c, peer);
+  }
+
+  /** One message from the sandbox. */
+  receive(message: SandboxToHost): void {
+    switch (message.t) {
+      case 'ready':
+        this.urls = { ws: message.ws, http: message.http };
+        return;
+      case 'upgrade': {
+        const target = this.listening[0];
+        if (!target) {
+          this.command({ t: 'refuse', c: message.c, status: 503, message: 'Aucun serveur à l’écoute (listen n’a pas été appelé).' });
+          return;
+        }
+        target.upgrade(message);
+        return;
+      }
+      case 'message':
+        this.peers.get(message.c)?.message(bytesOf(message), message.binary);
+        return;
+      case 'ping':
+        this.peers.get(message.c)?.ping(bytesOf(message));
+        return;
+      case 'pong':
+        this.peers.get(message.c)?.pong(bytesOf(message));
+        return;
+      case 'closed': {
+        const peer = this.peers.get(message.c);
+        this.peers.delete(message.c);
+        peer?.closed(message.code, Buffer.from(message.reason));
+        return;
+      }
+      case 'buffered':
+        this.peers.get(message.c)?.buffered(message.bytes);
+        return;
+      case 'error':
+        this.console.error(`[bac à sable] ${message.message} (${message.id})`);
+        return;
+    }
+  }
+}
+
+function bytesOf(p: { data: string; b64?: boolean }): Buffer {
+  return p.b64 ? Buffer.from(p.data, 'base64') : Buffer.from(p.data, 'utf8');
+}
+
+/** A payload as the host channel carries it: text stays text, anything else travels as base64. */
+export function payloadOf(data: unknown): { data: string; b64?: boolean } {
+  if (typeof data === 'string') return { data };
+  if (typeof data === 'number') return { data: String(data) };
+  return { data: toBuffer(data).toString('base64'), b64: true };
+}
+
+/** ws accepts Buffers, ArrayBuffers, typed arrays and DataViews (and arrays of Buffers are not sent by ws either). */
+export function toBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (typeof data === 'string') return Buffer.from(data);
+  throw new TypeError('The "data" argument must be of type string or an instance of Buffer, TypedArray, or DataView.');
+}
