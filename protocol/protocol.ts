@@ -186,13 +186,81 @@ export interface SioPacket {
   event?: string;
 }
 
+/**
+ * Every rule a `violation` event can report, by its stable identifier (named as ws's
+ * lib/receiver.js names its errors), with the close code that goes with it: for WebSocket frames
+ * the code ws 8.23 closes with; HTTP, Engine.IO and Socket.IO have no close codes, and theirs keep
+ * `ViolationEvent.code` meaningful. protocol/README.md gives the rule and RFC section of each.
+ * Identifiers are only ever added, never renamed or given another code.
+ */
+export const VIOLATION_CODES = {
+  // WebSocket frames (RFC 6455, RFC 7692).
+  WS_ERR_RSV2_RSV3: 1002,
+  WS_ERR_UNEXPECTED_RSV1: 1002,
+  WS_ERR_RSV1_ON_CONTINUATION: 1002,
+  WS_ERR_RSV1_ON_CONTROL: 1002,
+  WS_ERR_UNEXPECTED_CONTINUATION: 1002,
+  WS_ERR_EXPECTED_CONTINUATION: 1002,
+  WS_ERR_CONTROL_FRAGMENTED: 1002,
+  WS_ERR_CONTROL_TOO_LONG: 1002,
+  WS_ERR_CLOSE_ONE_BYTE: 1002,
+  WS_ERR_RESERVED_OPCODE: 1002,
+  WS_ERR_UNMASKED_CLIENT_FRAME: 1002,
+  WS_ERR_MASKED_SERVER_FRAME: 1002,
+  WS_ERR_LENGTH_MSB_SET: 1009,
+  WS_ERR_PAYLOAD_TOO_BIG: 1009,
+  WS_ERR_INVALID_CLOSE_CODE: 1002,
+  WS_ERR_INVALID_CLOSE_REASON: 1007,
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_INCOMPLETE_UTF8: 1007,
+  WS_ERR_INFLATE: 1007,
+  WS_ERR_INFLATED_INVALID_UTF8: 1007,
+  // Opening handshake.
+  HANDSHAKE_ERR_EARLY_DATA: 1002,
+  // HTTP/1.1 messages (RFC 9112).
+  HTTP_ERR_REQUEST_LINE: 1002,
+  HTTP_ERR_STATUS_LINE: 1002,
+  HTTP_ERR_HEADER_LINE: 1002,
+  HTTP_ERR_HEAD_TOO_LARGE: 1009,
+  HTTP_ERR_TRAILERS_TOO_LARGE: 1009,
+  HTTP_ERR_CONTENT_LENGTH: 1002,
+  HTTP_ERR_TRANSFER_ENCODING: 1002,
+  HTTP_ERR_CHUNK_SIZE: 1002,
+  HTTP_ERR_CHUNK_LINE_TOO_LONG: 1002,
+  HTTP_ERR_CHUNK_DATA_END: 1002,
+  // Engine.IO v4 packets.
+  EIO_ERR_EMPTY_PACKET: 1002,
+  EIO_ERR_UNKNOWN_PACKET_TYPE: 1002,
+  EIO_ERR_INVALID_BASE64: 1002,
+  EIO_ERR_OPEN_NOT_JSON: 1002,
+  // Socket.IO v5 packets.
+  SIO_ERR_UNKNOWN_PACKET_TYPE: 1002,
+  SIO_ERR_ATTACHMENT_COUNT: 1002,
+  SIO_ERR_TOO_MANY_ATTACHMENTS: 1002,
+  SIO_ERR_INVALID_JSON: 1002,
+  SIO_ERR_INVALID_PAYLOAD: 1002,
+  SIO_ERR_UNEXPECTED_ATTACHMENT: 1002,
+  SIO_ERR_MISSING_ATTACHMENTS: 1002,
+  // The sandbox itself: its decoder failed on this connection (the traffic is unaffected).
+  SANDBOX_ERR_DECODER: 1011,
+} as const satisfies Record<string, number>;
+
+/** Stable identifier of a violation rule (see VIOLATION_CODES). */
+export type ViolationId = keyof typeof VIOLATION_CODES;
+
+/** Every ViolationId, in the order of VIOLATION_CODES. */
+export const VIOLATION_IDS = Object.keys(VIOLATION_CODES) as ViolationId[];
+
 /** A protocol violation seen in the traffic (reported, never thrown). */
 export interface ViolationEvent extends EventBase {
   type: 'violation';
   conn: string;
   from: Direction;
-  /** The close code RFC 6455 prescribes for this violation (1002, 1007, 1009…). */
+  /** Which rule was broken: a stable identifier (the page shows its own French text for it). */
+  id: ViolationId;
+  /** The close code RFC 6455 prescribes for this violation (1002, 1007, 1009…): VIOLATION_CODES[id]. */
   code: number;
+  /** Technical detail in English, for logs and external tests (not shown to the learner; wording may change). */
   message: string;
 }
 

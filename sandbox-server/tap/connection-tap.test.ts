@@ -5,12 +5,13 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resolveLimits } from '../limits.ts';
 import { Session } from '../sessions.ts';
 import { within } from '../test-helpers.ts';
 import { ConnectionDecoder } from '../wire/connection-decoder.ts';
 import { attachTap } from './connection-tap.ts';
+import { noteText } from './notes.ts';
 import type { Decoder } from './connection-tap.ts';
 
 const A = 'A'.repeat(32);
@@ -98,6 +99,7 @@ describe('connection tap', () => {
   });
 
   it('a decoder exception becomes a violation on that connection only; traffic is untouched', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     let made = 0;
     const { sessions, port } = await start(() => {
       const first = made++ === 0;
@@ -116,10 +118,36 @@ describe('connection tap', () => {
     expect(r2).toContain(`ok /s/${A}/two`);
     await until(() => a.seen.filter((e) => e.type === 'conn-close').length === 2);
     const violation = a.seen.find((e) => e.type === 'violation');
-    expect(violation).toMatchObject({ conn: 'c1', from: 'server', code: 1011 });
-    expect(violation.message).toMatch(/boom/);
+    expect(violation).toMatchObject({ conn: 'c1', from: 'server', id: 'SANDBOX_ERR_DECODER', code: 1011 });
+    // The detail stays technical (English, like every violation's message; the page words the id)
+    // and goes to the server's log with its stack.
+    expect(violation.message).toMatch(/^internal decoder error \(boom\)/);
+    expect(logged).toHaveBeenCalledTimes(1);
+    expect(String(logged.mock.calls[0][0])).toContain('c1');
+    expect(logged.mock.calls[0][1]).toBeInstanceOf(Error);
+    logged.mockRestore();
     expect(a.seen.filter((e) => e.conn === 'c2').map((e) => e.type)).toEqual(['conn-open', 'http', 'http', 'conn-close']);
     const close1 = a.seen.find((e) => e.type === 'conn-close' && e.conn === 'c1');
     expect(close1.bytesOut).toBe(Buffer.byteLength(r1));
+  });
+
+  it('a decoder note reaches the session in French, without its id, with its direction', async () => {
+    const { sessions, port } = await start(() => {
+      const real = new ConnectionDecoder();
+      return {
+        push(from, chunk) {
+          const events = real.push(from, chunk);
+          if (from === 'server') events.push({ type: 'info', note: 'INFLATE_OUTPUT_LIMIT', message: 'permessage-deflate: English detail', from });
+          return events;
+        },
+      };
+    });
+    const a = sessions.get(A)!;
+    await sequence(port, [`/s/${A}/note`]);
+    await until(() => a.seen.some((e) => e.type === 'conn-close'));
+    const notes = a.seen.filter((e) => e.type === 'info');
+    expect(notes.length).toBeGreaterThan(0);
+    expect(notes[0]).toEqual({ type: 'info', conn: 'c1', from: 'server', message: noteText('INFLATE_OUTPUT_LIMIT') });
+    expect(notes[0].message).toMatch(/décompress/);
   });
 });

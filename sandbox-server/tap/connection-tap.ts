@@ -13,11 +13,13 @@
 // UNFED_LIMIT bytes; upgraded connections outside the sandbox (monitor, Vite HMR) are untapped.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Direction } from '#protocol';
+import type { Direction, InfoEvent } from '#protocol';
 import { clientLabel, parseSessionPath } from '../routes.ts';
 import type { Session } from '../sessions.ts';
+import type { InfoItem } from '../wire/common.ts';
 import { ConnectionDecoder, PENDING_FRAME, PENDING_MESSAGE } from '../wire/connection-decoder.ts';
 import type { DecodedEvent } from '../wire/connection-decoder.ts';
+import { noteText } from './notes.ts';
 
 /** Bytes kept from a connection not (yet) attributed, to find the start of a later request head. */
 // A head is at most Node's maxHeaderSize (16 KiB): more is never needed, and every open
@@ -424,6 +426,10 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     // Decoded events are fresh objects: conn is set on them, not copied.
     for (let i = 0; i < shown; i++) {
       const event = events[i] as DecodedEvent & { conn: string };
+      if (event.type === 'info') {
+        session.emit(learnerNote(event, att.conn), t);
+        continue;
+      }
       event.conn = att.conn;
       session.emit(event, t);
     }
@@ -453,18 +459,31 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     return events.length;
   }
 
+  /**
+   * A bug of ours: logged with its stack for the maintainers; the learner's page shows its own
+   * French text for SANDBOX_ERR_DECODER, and `message` keeps the English detail (as every violation).
+   */
   function reportDecoderFailure(att: Attribution, from: Direction, err: unknown, t: number): void {
     const detail = err instanceof Error ? err.message : String(err);
+    console.error(`Sandbox decoder failure on ${att.conn} (${from} bytes); the rest of that connection is not decoded:`, err);
     att.session.emit(
       {
         type: 'violation',
         conn: att.conn,
         from,
+        id: 'SANDBOX_ERR_DECODER',
         code: 1011,
-        message: `Erreur interne du décodeur (${detail}) : la suite de cette connexion n’est plus décodée.`,
+        message: `internal decoder error (${detail}); the rest of this connection is not decoded`,
       },
       t,
     );
+  }
+
+  /** A decoder's note as the learner reads it: French text for its id (the decoders hold none). */
+  function learnerNote(item: InfoItem, conn: string): Omit<InfoEvent, 'seq' | 't'> {
+    const event: Omit<InfoEvent, 'seq' | 't'> = { type: 'info', conn, message: noteText(item.note) };
+    if (item.from !== undefined) event.from = item.from;
+    return event;
   }
 
   function reasonOf(state: State): string {

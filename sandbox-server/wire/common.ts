@@ -1,14 +1,29 @@
 // Small shared pieces of the wire decoders: item types without the per-session fields, and byte helpers.
 import { isUtf8 } from 'node:buffer';
-import type { InfoEvent, ViolationEvent } from '#protocol';
+import { VIOLATION_CODES } from '#protocol';
+import type { InfoEvent, ViolationEvent, ViolationId } from '#protocol';
 
 /** A protocol violation as a decoder reports it (the connection decoder adds `from`). */
 export type ViolationItem = Omit<ViolationEvent, 'seq' | 't' | 'conn' | 'from'>;
-/** A note that is not a violation (e.g. a message too large to inflate). */
-export type InfoItem = Omit<InfoEvent, 'seq' | 't' | 'conn'>;
 
-export function violation(code: number, message: string): ViolationItem {
-  return { type: 'violation', code, message };
+/**
+ * Why a decoder leaves a message out (not a violation), by identifier: the decoders hold no
+ * learner-facing text, so the tap words the note for the learner from it (tap/notes.ts).
+ */
+export type WireNote =
+  /** A compressed message over INFLATE_INPUT_LIMIT compressed bytes: not inflated. */
+  | 'INFLATE_INPUT_LIMIT'
+  /** A compressed message inflating beyond INFLATE_OUTPUT_LIMIT bytes: not inflated. */
+  | 'INFLATE_OUTPUT_LIMIT'
+  /** An earlier message was not inflated, and the sender keeps its context: not inflated either. */
+  | 'INFLATE_HISTORY_LOST';
+
+/** A note that is not a violation; `message` is an English detail the tap replaces. */
+export type InfoItem = Omit<InfoEvent, 'seq' | 't' | 'conn'> & { note: WireNote };
+
+/** The violation `id`, with its close code (VIOLATION_CODES) and an English technical detail. */
+export function violation(id: ViolationId, detail: string): ViolationItem {
+  return { type: 'violation', id, code: VIOLATION_CODES[id], message: detail };
 }
 
 export function hex(bytes: Uint8Array): string {

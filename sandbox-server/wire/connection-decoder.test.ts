@@ -5,6 +5,7 @@ import { Server } from 'socket.io';
 import { io } from 'socket.io-client';
 import { ConnectionDecoder, parseDeflate } from './connection-decoder.ts';
 import { FrameDecoder } from './frame-decoder.ts';
+import { HEAD_LIMIT } from './http-head.ts';
 import { messageOfFrame } from '#protocol';
 import type { MonitorEvent } from '#protocol';
 import type { DecodedEvent } from './connection-decoder.ts';
@@ -57,6 +58,16 @@ describe('ConnectionDecoder on hand-made traffic', () => {
     expect(summary(d.push('server', server))).toEqual([expected[1], ...expected.slice(2, 4), ...expected.slice(4)]);
   });
 
+  it('a client that sends over 16 KiB before the 101: HANDSHAKE_ERR_EARLY_DATA, its direction stops', () => {
+    const d = new ConnectionDecoder();
+    d.push('client', enc(UPGRADE_REQ));
+    expect(d.push('client', new Uint8Array(HEAD_LIMIT))).toEqual([]);
+    expect(d.push('client', new Uint8Array(1))).toEqual([
+      { type: 'violation', id: 'HANDSHAKE_ERR_EARLY_DATA', code: 1002, message: expect.any(String), from: 'client' },
+    ]);
+    expect(d.push('client', frame('x', true))).toEqual([]);
+  });
+
   it('a refused upgrade leaves the client speaking HTTP', () => {
     const d = new ConnectionDecoder();
     d.push('client', enc(UPGRADE_REQ));
@@ -81,7 +92,7 @@ describe('ConnectionDecoder on hand-made traffic', () => {
     // The unmasked frame itself, marked as the violating one, then the violation.
     expect(d.push('client', frame('x', false))).toMatchObject([
       { type: 'frame', from: 'client', masked: false, payload: '78', text: 'x', violating: true },
-      { type: 'violation', from: 'client', code: 1002 },
+      { type: 'violation', from: 'client', id: 'WS_ERR_UNMASKED_CLIENT_FRAME', code: 1002 },
     ]);
     expect(d.push('client', frame('x', true))).toEqual([]);
     expect(summary(d.push('server', frame('encore', false)))).toEqual(['server:frame:text=message']);
@@ -90,7 +101,7 @@ describe('ConnectionDecoder on hand-made traffic', () => {
   it('an HTTP error on one direction does not stop the other', () => {
     const d = new ConnectionDecoder();
     d.push('client', enc('GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n'));
-    expect(d.push('server', enc('HTTP/1.1 nope\r\n\r\n'))).toMatchObject([{ type: 'violation', from: 'server' }]);
+    expect(d.push('server', enc('HTTP/1.1 nope\r\n\r\n'))).toMatchObject([{ type: 'violation', from: 'server', id: 'HTTP_ERR_STATUS_LINE', code: 1002 }]);
     expect(summary(d.push('client', enc('GET /3 HTTP/1.1\r\n\r\n')))).toEqual(['client:http:GET /3 HTTP/1.1']);
   });
 

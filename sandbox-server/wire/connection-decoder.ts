@@ -5,8 +5,9 @@
 // violation. Responses are paired with requests in order, which tells HEAD responses (no body),
 // the answer to an upgrade request, and polling responses apart.
 import { PAYLOAD_CAPTURE_LIMIT } from '#protocol';
-import type { Direction, EioEvent, FrameEvent, HttpBodyEvent, HttpEvent, InfoEvent, MessageEvent, ViolationEvent } from '#protocol';
+import type { Direction, EioEvent, FrameEvent, HttpBodyEvent, HttpEvent, MessageEvent, ViolationEvent } from '#protocol';
 import { violation } from './common.ts';
+import type { InfoItem } from './common.ts';
 import { decodeEioPacket, decodeEioPayload, eioBinaryFromHex } from './engine-io.ts';
 import type { EioResult } from './engine-io.ts';
 import { FrameDecoder } from './frame-decoder.ts';
@@ -16,8 +17,11 @@ import type { HeadInfo, HttpParserItem } from './http-head.ts';
 import { SocketIoStream } from './socket-io.ts';
 
 type Strip<T> = T extends unknown ? Omit<T, 'seq' | 't' | 'conn'> : never;
-/** Connection-level events without the per-session fields (seq, t, conn) the caller adds. */
-export type DecodedEvent = Strip<HttpEvent | HttpBodyEvent | FrameEvent | MessageEvent | EioEvent | ViolationEvent | InfoEvent>;
+/**
+ * Connection-level events without the per-session fields (seq, t, conn) the caller adds. An `info`
+ * is a decoder's note: its `note` id, not its English `message`, is what the caller shows.
+ */
+export type DecodedEvent = Strip<HttpEvent | HttpBodyEvent | FrameEvent | MessageEvent | EioEvent | ViolationEvent> | InfoItem;
 
 // Direction modes.
 const HTTP = 0;
@@ -135,7 +139,7 @@ export class ConnectionDecoder {
         if (this.earlySize + chunk.length > EARLY_DATA_LIMIT) {
           side.mode = DEAD;
           this.early = NO_CHUNKS;
-          out.push({ ...violation(1002, `client sent more than ${EARLY_DATA_LIMIT} bytes before the handshake response`), from });
+          out.push({ ...violation('HANDSHAKE_ERR_EARLY_DATA', `client sent more than ${EARLY_DATA_LIMIT} bytes before the handshake response`), from });
           return;
         }
         if (this.early === NO_CHUNKS) this.early = [];

@@ -106,6 +106,7 @@ describe('inflation bounds', () => {
     const big = compressedFrame(randomBytes(INFLATE_INPUT_LIMIT + 1000));
     const items = d.push(big);
     expect(items.map((i) => i.type)).toEqual(['frame', 'info', 'message']);
+    expect(items[1]).toMatchObject({ type: 'info', note: 'INFLATE_INPUT_LIMIT' });
     expect(items[2]).toMatchObject({ compressed: true, truncated: true });
     expect(items[2]).not.toHaveProperty('data');
     // Without context takeover the next message still inflates.
@@ -117,23 +118,25 @@ describe('inflation bounds', () => {
     d.push(compressedFrame(randomBytes(INFLATE_INPUT_LIMIT + 1000)));
     const items = d.push(compressedFrame(Buffer.from('ok'), 1));
     expect(items.map((i) => i.type)).toEqual(['frame', 'info', 'message']);
+    expect(items[1]).toMatchObject({ type: 'info', note: 'INFLATE_HISTORY_LOST' });
   });
 
   it('stops a compression bomb at the output bound', () => {
     const d = new FrameDecoder({ role: 'server', deflate: true });
     const items = d.push(compressedFrame(new Uint8Array(40 << 20)));
     expect(items.map((i) => i.type)).toEqual(['frame', 'info', 'message']);
+    expect(items[1]).toMatchObject({ type: 'info', note: 'INFLATE_OUTPUT_LIMIT' });
   });
 
   it('reports corrupt compressed data as 1007', () => {
     const d = new FrameDecoder({ role: 'server', deflate: true });
     const items = d.push(Uint8Array.from([0xc1, 0x03, 0xff, 0xff, 0xff]));
-    expect(items.at(-1)).toMatchObject({ type: 'violation', code: 1007 });
+    expect(items.at(-1)).toMatchObject({ type: 'violation', id: 'WS_ERR_INFLATE', code: 1007 });
   });
 
   it('reports inflated text that is not UTF-8 as 1007', () => {
     const d = new FrameDecoder({ role: 'server', deflate: true });
     const items = d.push(compressedFrame(Uint8Array.from([0xc3, 0x28]), 1));
-    expect(items.at(-1)).toMatchObject({ type: 'violation', code: 1007 });
+    expect(items.at(-1)).toMatchObject({ type: 'violation', id: 'WS_ERR_INFLATED_INVALID_UTF8', code: 1007 });
   });
 });

@@ -49,8 +49,15 @@ describe('Engine.IO v4 packets (real encodings from engine.io-parser)', () => {
     expect(decodeEioBinary(Uint8Array.of(1, 2, 3), 2)).toEqual({ type: 'eio', packet: 'message', binary: true, data: '0102' });
   });
 
-  it.each(['', '7', 'x', 'b%%%', '0{not json'])('malformed packet %j → violation', (text) => {
-    expect(decodeEioPacket(text)).toMatchObject({ type: 'violation', code: 1002 });
+  it.each([
+    ['', 'EIO_ERR_EMPTY_PACKET'],
+    ['7', 'EIO_ERR_UNKNOWN_PACKET_TYPE'],
+    ['x', 'EIO_ERR_UNKNOWN_PACKET_TYPE'],
+    ['b%%%', 'EIO_ERR_INVALID_BASE64'],
+    ['bA', 'EIO_ERR_INVALID_BASE64'],
+    ['0{not json', 'EIO_ERR_OPEN_NOT_JSON'],
+  ] as const)('malformed packet %j → %s', (text, id) => {
+    expect(decodeEioPacket(text)).toEqual({ type: 'violation', id, code: 1002, message: expect.any(String) });
   });
 });
 
@@ -106,7 +113,9 @@ describe('Socket.IO v5 packets (real encodings from socket.io-parser)', () => {
       { type: 'eio', packet: 'message', binary: true, data: '03', attachment: { num: 1, of: 2 } },
     ]);
     // One attachment too many.
-    expect(stream.feed(decodeEioBinary(Uint8Array.of(9))).map((i) => i.type)).toEqual(['eio', 'violation']);
+    const extra = stream.feed(decodeEioBinary(Uint8Array.of(9)));
+    expect(extra.map((i) => i.type)).toEqual(['eio', 'violation']);
+    expect(extra[1]).toMatchObject({ id: 'SIO_ERR_UNEXPECTED_ATTACHMENT', code: 1002 });
   });
 
   it('a text packet while attachments are pending is a violation', () => {
@@ -115,14 +124,28 @@ describe('Socket.IO v5 packets (real encodings from socket.io-parser)', () => {
     const items = stream.feed({ type: 'eio', packet: 'message', data: '2["b"]' });
     expect(items.map((i) => i.type)).toEqual(['eio', 'violation']);
     expect(items[0]).toMatchObject({ sio: { event: 'b' } });
+    expect(items[1]).toMatchObject({ id: 'SIO_ERR_MISSING_ATTACHMENTS', code: 1002 });
   });
 
   it('a truncated packet keeps its header and event name without parsing the data', () => {
     expect(decodeSioPacket('2/chat,12["message","long te', { truncated: true })).toEqual({ type: 2, typeName: 'EVENT', nsp: '/chat', id: 12, event: 'message' });
   });
 
-  it.each(['', '9', '5-["a"]', '5x-["a"]', '50-["a"]', '2["connect"]', '2{"a":1}', '2[bad', '0[]', '1{"a":1}', '3"x"'])('malformed %j → violation', (text) => {
-    expect(decodeSioPacket(text)).toMatchObject({ type: 'violation', code: 1002 });
+  it.each([
+    ['', 'SIO_ERR_UNKNOWN_PACKET_TYPE'],
+    ['9', 'SIO_ERR_UNKNOWN_PACKET_TYPE'],
+    ['5-["a"]', 'SIO_ERR_ATTACHMENT_COUNT'],
+    ['5x-["a"]', 'SIO_ERR_ATTACHMENT_COUNT'],
+    ['50-["a"]', 'SIO_ERR_ATTACHMENT_COUNT'],
+    ['511-["a"]', 'SIO_ERR_TOO_MANY_ATTACHMENTS'],
+    ['2["connect"]', 'SIO_ERR_INVALID_PAYLOAD'],
+    ['2{"a":1}', 'SIO_ERR_INVALID_PAYLOAD'],
+    ['2[bad', 'SIO_ERR_INVALID_JSON'],
+    ['0[]', 'SIO_ERR_INVALID_PAYLOAD'],
+    ['1{"a":1}', 'SIO_ERR_INVALID_PAYLOAD'],
+    ['3"x"', 'SIO_ERR_INVALID_PAYLOAD'],
+  ] as const)('malformed %j → %s', (text, id) => {
+    expect(decodeSioPacket(text)).toEqual({ type: 'violation', id, code: 1002, message: expect.any(String) });
   });
 
   it('never throws on random input', () => {

@@ -21,16 +21,16 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * `truncated`: the text was cut by the capture limit, so an open packet's JSON is not parsed.
  */
 export function decodeEioPacket(text: string, opts: { truncated?: boolean; captureLimit?: number } = {}): EioResult {
-  if (text.length === 0) return violation(1002, 'empty Engine.IO packet');
+  if (text.length === 0) return violation('EIO_ERR_EMPTY_PACKET', 'empty Engine.IO packet');
   const c = text[0];
   if (c === 'b') {
     const b64 = text.slice(1);
-    if (!BASE64.test(b64) || b64.length % 4 === 1) return violation(1002, 'Engine.IO binary packet is not valid base64');
+    if (!BASE64.test(b64) || b64.length % 4 === 1) return violation('EIO_ERR_INVALID_BASE64', 'Engine.IO binary packet is not valid base64');
     return decodeEioBinary(Buffer.from(b64, 'base64'), opts.captureLimit);
   }
   const type = c.charCodeAt(0) - 0x30;
   if (type < 0 || type >= EIO_PACKET_TYPES.length) {
-    return violation(1002, `unknown Engine.IO packet type "${c}"`);
+    return violation('EIO_ERR_UNKNOWN_PACKET_TYPE', `unknown Engine.IO packet type "${c}"`);
   }
   const item: EioItem = { type: 'eio', packet: EIO_PACKET_TYPES[type] };
   if (text.length > 1) item.data = text.slice(1);
@@ -40,7 +40,7 @@ export function decodeEioPacket(text: string, opts: { truncated?: boolean; captu
       const open = JSON.parse(item.data ?? '') as { sid?: unknown };
       if (typeof open?.sid === 'string') item.sid = open.sid;
     } catch {
-      return violation(1002, 'Engine.IO open packet data is not JSON');
+      return violation('EIO_ERR_OPEN_NOT_JSON', 'Engine.IO open packet data is not JSON');
     }
   }
   return item;

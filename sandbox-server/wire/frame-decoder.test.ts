@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { VIOLATION_CODES } from '#protocol';
+import type { ViolationId } from '#protocol';
 import { FrameDecoder, isValidCloseCode } from './frame-decoder.ts';
 import type { FrameItem, MessageItem, WireItem } from './frame-decoder.ts';
 import { constants, deflateRawSync } from 'node:zlib';
@@ -168,45 +170,56 @@ describe('property: frames written by ws Sender decode to the same fields', () =
 });
 
 describe('violations', () => {
-  const cases: Array<[string, 'client' | 'server', number[], number]> = [
-    ['reserved non-control opcode', 'server', [0x83, 0x00], 1002],
-    ['reserved control opcode', 'server', [0x8b, 0x00], 1002],
-    ['RSV1 without extension', 'server', [0xc1, 0x00], 1002],
-    ['RSV2', 'server', [0xa1, 0x00], 1002],
-    ['RSV3', 'server', [0x91, 0x00], 1002],
-    ['control frame longer than 125', 'server', [0x89, 0x7e, 0x00, 0x7e], 1002],
-    ['fragmented control frame', 'server', [0x09, 0x00], 1002],
-    ['continuation without a message', 'server', [0x80, 0x00], 1002],
-    ['new data frame inside a fragmented message', 'server', [0x01, 0x01, 0x61, 0x81, 0x00], 1002],
-    ['unmasked client frame', 'client', [0x81, 0x00], 1002],
-    ['masked server frame', 'server', [0x81, 0x80, 1, 2, 3, 4], 1002],
+  // Each rule: its id, and the close code ws sends for it (VIOLATION_CODES[id] must agree).
+  const cases: Array<[string, 'client' | 'server', number[], ViolationId, number]> = [
+    ['reserved non-control opcode', 'server', [0x83, 0x00], 'WS_ERR_RESERVED_OPCODE', 1002],
+    ['reserved control opcode', 'server', [0x8b, 0x00], 'WS_ERR_RESERVED_OPCODE', 1002],
+    ['RSV1 without extension', 'server', [0xc1, 0x00], 'WS_ERR_UNEXPECTED_RSV1', 1002],
+    ['RSV2', 'server', [0xa1, 0x00], 'WS_ERR_RSV2_RSV3', 1002],
+    ['RSV3', 'server', [0x91, 0x00], 'WS_ERR_RSV2_RSV3', 1002],
+    ['control frame longer than 125', 'server', [0x89, 0x7e, 0x00, 0x7e], 'WS_ERR_CONTROL_TOO_LONG', 1002],
+    ['fragmented control frame', 'server', [0x09, 0x00], 'WS_ERR_CONTROL_FRAGMENTED', 1002],
+    ['continuation without a message', 'server', [0x80, 0x00], 'WS_ERR_UNEXPECTED_CONTINUATION', 1002],
+    ['new data frame inside a fragmented message', 'server', [0x01, 0x01, 0x61, 0x81, 0x00], 'WS_ERR_EXPECTED_CONTINUATION', 1002],
+    ['unmasked client frame', 'client', [0x81, 0x00], 'WS_ERR_UNMASKED_CLIENT_FRAME', 1002],
+    ['masked server frame', 'server', [0x81, 0x80, 1, 2, 3, 4], 'WS_ERR_MASKED_SERVER_FRAME', 1002],
     // RFC 6455 makes it a protocol error, but ws answers 1009 (length above 2^53 - 1): the monitor reports what ws sends.
-    ['64-bit length with MSB set', 'server', [0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1], 1009],
-    ['64-bit length beyond 2^53 - 1', 'server', [0x82, 0x7f, 0x00, 0x20, 0, 0, 0, 0, 0, 0], 1009],
-    ['invalid UTF-8 text', 'server', [0x81, 0x02, 0xc3, 0x28], 1007],
-    ['text ending inside a UTF-8 sequence', 'server', [0x01, 0x01, 0xe2, 0x80, 0x01, 0x82], 1007],
-    ['close payload of 1 byte', 'server', [0x88, 0x01, 0x03], 1002],
-    ['close code 1005 (reserved)', 'server', [0x88, 0x02, 0x03, 0xed], 1002],
-    ['close code 999', 'server', [0x88, 0x02, 0x03, 0xe7], 1002],
-    ['close code 5000', 'server', [0x88, 0x02, 0x13, 0x88], 1002],
-    ['invalid UTF-8 close reason', 'server', [0x88, 0x03, 0x03, 0xe8, 0xff], 1007],
+    ['64-bit length with MSB set', 'server', [0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1], 'WS_ERR_LENGTH_MSB_SET', 1009],
+    ['64-bit length beyond 2^53 - 1', 'server', [0x82, 0x7f, 0x00, 0x20, 0, 0, 0, 0, 0, 0], 'WS_ERR_PAYLOAD_TOO_BIG', 1009],
+    ['invalid UTF-8 text', 'server', [0x81, 0x02, 0xc3, 0x28], 'WS_ERR_INVALID_UTF8', 1007],
+    ['invalid UTF-8 in a fragmented text', 'server', [0x01, 0x01, 0xff, 0x80, 0x01, 0x61], 'WS_ERR_INVALID_UTF8', 1007],
+    ['text ending inside a UTF-8 sequence', 'server', [0x01, 0x01, 0xe2, 0x80, 0x01, 0x82], 'WS_ERR_INCOMPLETE_UTF8', 1007],
+    ['single-frame text ending inside a UTF-8 sequence', 'server', [0x81, 0x02, 0xe2, 0x82], 'WS_ERR_INCOMPLETE_UTF8', 1007],
+    ['close payload of 1 byte', 'server', [0x88, 0x01, 0x03], 'WS_ERR_CLOSE_ONE_BYTE', 1002],
+    ['close code 1005 (reserved)', 'server', [0x88, 0x02, 0x03, 0xed], 'WS_ERR_INVALID_CLOSE_CODE', 1002],
+    ['close code 999', 'server', [0x88, 0x02, 0x03, 0xe7], 'WS_ERR_INVALID_CLOSE_CODE', 1002],
+    ['close code 5000', 'server', [0x88, 0x02, 0x13, 0x88], 'WS_ERR_INVALID_CLOSE_CODE', 1002],
+    ['invalid UTF-8 close reason', 'server', [0x88, 0x03, 0x03, 0xe8, 0xff], 'WS_ERR_INVALID_CLOSE_REASON', 1007],
   ];
-  for (const [name, role, data, code] of cases) {
-    it(`${name} → ${code}, then the rest is ignored`, () => {
+  for (const [name, role, data, id, code] of cases) {
+    it(`${name} → ${id} (${code}), then the rest is ignored`, () => {
       const d = new FrameDecoder({ role });
       const items = d.push(Uint8Array.from(data));
       const v = violations(items);
       expect(v).toHaveLength(1);
-      expect(v[0]).toMatchObject({ code });
+      expect(v[0]).toMatchObject({ type: 'violation', id, code, message: expect.any(String) });
+      expect(VIOLATION_CODES[id]).toBe(code);
       expect(items[items.length - 1].type).toBe('violation');
       expect(d.failed).toBe(true);
       expect(d.push(bytes(0x81, 0x00, 0x81, 0x00))).toEqual([]);
     });
   }
 
+  it('RSV1 on a continuation or a control frame, under permessage-deflate', () => {
+    const cont = new FrameDecoder({ role: 'server', deflate: true });
+    expect(violations(cont.push(bytes(0x01, 0x01, 0x61, 0xc0, 0x01, 0x62)))).toMatchObject([{ id: 'WS_ERR_RSV1_ON_CONTINUATION', code: 1002 }]);
+    const control = new FrameDecoder({ role: 'server', deflate: true });
+    expect(violations(control.push(bytes(0xc9, 0x00)))).toMatchObject([{ id: 'WS_ERR_RSV1_ON_CONTROL', code: 1002 }]);
+  });
+
   it('invalid UTF-8 is detected across chunks, with the byte split in two', () => {
     const items = decode('server', bytes(0x81, 0x03, 0xe2, 0x28, 0xa1), [3, 4]);
-    expect(violations(items)).toEqual([{ type: 'violation', code: 1007, message: expect.any(String) }]);
+    expect(violations(items)).toEqual([{ type: 'violation', id: 'WS_ERR_INVALID_UTF8', code: 1007, message: expect.any(String) }]);
   });
 
   it('valid close codes follow RFC 6455 §7.4', () => {
@@ -282,8 +295,8 @@ describe('shared and reused UTF-8 decoders', () => {
     for (const p of [[0xc3, 0x28], [0xe2, 0x80], [0x61, 0xf0, 0x9f, 0x98], [0xff], [0x61, 0x62]]) {
       expect(whole(p)).toEqual(streamed(p));
     }
-    expect(whole([0xe2, 0x80])[0]).toMatchObject({ code: 1007, message: 'text message ends inside a UTF-8 sequence' });
-    expect(whole([0xc3, 0x28])[0]).toMatchObject({ code: 1007, message: 'text message is not valid UTF-8' });
+    expect(whole([0xe2, 0x80])[0]).toMatchObject({ id: 'WS_ERR_INCOMPLETE_UTF8', code: 1007, message: 'text message ends inside a UTF-8 sequence' });
+    expect(whole([0xc3, 0x28])[0]).toMatchObject({ id: 'WS_ERR_INVALID_UTF8', code: 1007, message: 'text message is not valid UTF-8' });
   });
 
   it('the streaming validator is reused across fragmented messages without carrying state', () => {
@@ -297,7 +310,7 @@ describe('shared and reused UTF-8 decoders', () => {
   it('long single-frame text (over the capture limit) is still validated to its end', () => {
     const payload = [...Array(20).fill(0x61), 0xc3, 0x28];
     const items = decode('server', bytes(0x81, payload.length, ...payload), [], 8);
-    expect(violations(items)).toEqual([{ type: 'violation', code: 1007, message: 'text message is not valid UTF-8' }]);
+    expect(violations(items)).toEqual([{ type: 'violation', id: 'WS_ERR_INVALID_UTF8', code: 1007, message: 'text message is not valid UTF-8' }]);
   });
 });
 
@@ -313,11 +326,11 @@ describe('the close code ws 8.23 sends (issue #9)', () => {
   it('invalid UTF-8 in an early fragment is reported at the message end, so a later protocol error wins', () => {
     // ws validates text only once the message is whole: a reserved opcode in between closes 1002.
     const items = decode('client', concatAll([clientFrame(0x01, [0xff]), clientFrame(0x83, [])]));
-    expect(violations(items)).toEqual([{ type: 'violation', code: 1002, message: 'reserved opcode 0x3' }]);
+    expect(violations(items)).toEqual([{ type: 'violation', id: 'WS_ERR_RESERVED_OPCODE', code: 1002, message: 'reserved opcode 0x3' }]);
     // With a clean end of message, the invalid byte is reported then (1007), at the last frame.
     const ended = decode('client', concatAll([clientFrame(0x01, [0xff]), clientFrame(0x89, []), clientFrame(0x80, [0x61])]));
     expect(ended.map((i) => (i.type === 'frame' ? `${i.opcodeName}${i.violating ? '!' : ''}` : i.type))).toEqual(['text', 'ping', 'continuation!', 'violation']);
-    expect(violations(ended)[0]).toMatchObject({ code: 1007 });
+    expect(violations(ended)[0]).toMatchObject({ id: 'WS_ERR_INVALID_UTF8', code: 1007 });
   });
 
   it('corrupt deflate data in a first fragment is 1007 at that frame, not at the message end', () => {
@@ -326,7 +339,7 @@ describe('the close code ws 8.23 sends (issue #9)', () => {
     expect(items.map((i) => i.type)).toEqual(['frame', 'violation']);
     expect(items[0]).toMatchObject({ fin: false, rsv1: true, violating: true });
     expect(items[0]).not.toHaveProperty('partial');
-    expect(items[1]).toMatchObject({ code: 1007 });
+    expect(items[1]).toMatchObject({ id: 'WS_ERR_INFLATE', code: 1007 });
     // Only a complete frame is inflated by ws: the same bytes without their last one say nothing yet.
     const waiting = new FrameDecoder({ role: 'client', deflate: true });
     expect(waiting.push(clientFrame(0x41, [0xff, 0xff, 0xff]).subarray(0, 8))).toEqual([]);
@@ -339,13 +352,13 @@ describe('the close code ws 8.23 sends (issue #9)', () => {
     const one = d.push(clientFrame(0xc1, [...first, 0xff, 0xff]));
     expect(messages(one)).toMatchObject([{ text: 'hello hello hello', compressed: true }]);
     // The second message refers back to the first one: ws's fresh inflater fails with 1007, so does ours.
-    expect(violations(d.push(clientFrame(0xc1, second)))).toMatchObject([{ code: 1007 }]);
+    expect(violations(d.push(clientFrame(0xc1, second)))).toMatchObject([{ id: 'WS_ERR_INFLATE', code: 1007 }]);
   });
 
   it('a 64-bit length with its top bit set is 1009 (what ws sends), the frame shown with its header', () => {
     const items = decode('client', bytes(0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 9, 9, 9, 9, 0xaa));
     expect(items[0]).toMatchObject({ type: 'frame', opcode: 2, lengthForm: 64, header: '82ff800000000000000109090909', maskKey: '09090909', payload: 'a3', violating: true, partial: true });
-    expect(items[1]).toMatchObject({ type: 'violation', code: 1009 });
+    expect(items[1]).toMatchObject({ type: 'violation', id: 'WS_ERR_LENGTH_MSB_SET', code: 1009 });
   });
 
   it('a close frame of one byte fails as soon as its header is in (ws checks the length there)', () => {
@@ -372,7 +385,7 @@ describe('the violating frame (issue #9): every field the decoder could read', (
       type: 'frame', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 3, opcodeName: 'reserved-non-control-3',
       masked: true, maskKey: '01020304', length: 2, lengthForm: 7, header: '838201020304', payload: '6162', violating: true,
     });
-    expect(items[1]).toEqual({ type: 'violation', code: 1002, message: 'reserved opcode 0x3' });
+    expect(items[1]).toEqual({ type: 'violation', id: 'WS_ERR_RESERVED_OPCODE', code: 1002, message: 'reserved opcode 0x3' });
   });
 
   it('an unmasked client frame: MASK=0, no key, payload and text as sent', () => {
@@ -404,6 +417,6 @@ describe('the violating frame (issue #9): every field the decoder could read', (
     const items = decode('client', clientFrame(0x88, [0x03, 0xed]));
     expect(items[0]).toMatchObject({ opcodeName: 'close', code: 1005, violating: true });
     expect(items[0]).not.toHaveProperty('partial');
-    expect(items[1]).toMatchObject({ code: 1002, message: 'invalid close code 1005' });
+    expect(items[1]).toMatchObject({ id: 'WS_ERR_INVALID_CLOSE_CODE', code: 1002, message: 'invalid close code 1005' });
   });
 });

@@ -15,16 +15,17 @@
 // - text is validated when the message ends (FIN), after inflation: an invalid byte in an early
 //   fragment is reported only then, so a protocol error in a later frame comes first, as in ws.
 // Limits ws enforces from its options (maxPayload → 1009, maxFragments → 1008…) are not checked
-// here: the scenarios report them as `limit` events.
+// here: the scenarios report them as `limit` events. Each violation names its rule by a stable id
+// (`WS_ERR_…`, #protocol's VIOLATION_CODES, which holds the code), with an English detail.
 //
 // A frame that breaks the protocol is itself reported, marked `violating`, just before the
 // violation: with the header fields read so far, and when the fault is in the header, with the
 // rest of its header and payload taken from the bytes of the chunk being parsed (ws closes the
 // connection at once, so no more will be read); `partial` when some of the frame was not there.
 import { OPCODE_NAMES, PAYLOAD_CAPTURE_LIMIT } from '#protocol';
-import type { FrameEvent, MessageEvent } from '#protocol';
+import type { FrameEvent, MessageEvent, ViolationId } from '#protocol';
 import { concat, hex, isValidUtf8, utf8Prefix, violation } from './common.ts';
-import type { InfoItem, ViolationItem } from './common.ts';
+import type { InfoItem, ViolationItem, WireNote } from './common.ts';
 import { INFLATE_INPUT_LIMIT, INFLATE_OUTPUT_LIMIT, StreamInflater } from './inflate.ts';
 
 export type FrameItem = Omit<FrameEvent, 'seq' | 't' | 'conn' | 'from'>;
@@ -61,19 +62,19 @@ const INFLATE_ON = 0;
 /** Over one of our bounds, or its history was lost: not inflated (reported as a note). */
 const INFLATE_SKIPPED = 1;
 
-/** A violation found while parsing. */
+/** A violation found while parsing: its rule, with an English detail (the code follows from the id). */
 class WireError {
   readonly item: ViolationItem;
   /** Found in the header: the violating frame is built from the bytes at hand. */
   readonly inHeader: boolean;
-  constructor(code: number, message: string, inHeader = false) {
-    this.item = violation(code, message);
+  constructor(id: ViolationId, detail: string, inHeader = false) {
+    this.item = violation(id, detail);
     this.inHeader = inHeader;
   }
 }
 
-function headerFault(message: string): WireError {
-  return new WireError(1002, message, true);
+function headerFault(id: ViolationId, detail: string): WireError {
+  return new WireError(id, detail, true);
 }
 
 /** Close codes an endpoint may send (RFC 6455 §7.4; 1012–1014 registered with IANA since). Same as ws's isValidStatusCode. */
@@ -140,8 +141,8 @@ export class FrameDecoder {
 
   // Compressed message.
   private inflateState = INFLATE_ON;
-  /** Why the current message is not inflated (a note for the learner). */
-  private inflateNote = '';
+  /** Why the current message is not inflated (a note for the learner, worded by the tap). */
+  private inflateNote: WireNote = 'INFLATE_HISTORY_LOST';
   /** Compressed bytes given to the inflater for this message. */
   private inflateIn = 0;
   /** zlib's error in the current frame: reported as 1007 at the frame's end (when ws would). */
@@ -252,10 +253,8 @@ export class FrameDecoder {
         const high = ((h[2] << 24) | (h[3] << 16) | (h[4] << 8) | h[5]) >>> 0;
         // Beyond 2^53 - 1 a JS number loses precision: ws closes with 1009, and so also when the
         // most significant bit is set (which RFC 6455 forbids: ws does not check it apart).
-        if (high > 0x1fffff) {
-          const msb = high & 0x80000000 ? ' (64-bit length with its most significant bit set)' : '';
-          throw new WireError(1009, `payload length above 2^53 - 1 is not supported${msb}`, true);
-        }
+        if (high & 0x80000000) throw new WireError('WS_ERR_LENGTH_MSB_SET', '64-bit payload length with its most significant bit set', true);
+        if (high > 0x1fffff) throw new WireError('WS_ERR_PAYLOAD_TOO_BIG', 'payload length above 2^53 - 1 is not supported', true);
         this.length = readLength64(h);
         break;
       }
@@ -275,24 +274,24 @@ export class FrameDecoder {
   private checkInfo(): void {
     const h = this.header;
     const op = this.opcode;
-    if (h[0] & 0x30) throw headerFault('RSV2/RSV3 set but no extension defines them');
-    if (this.rsv1 && !this.deflate) throw headerFault('RSV1 set but no extension was negotiated');
+    if (h[0] & 0x30) throw headerFault('WS_ERR_RSV2_RSV3', 'RSV2/RSV3 set but no extension defines them');
+    if (this.rsv1 && !this.deflate) throw headerFault('WS_ERR_UNEXPECTED_RSV1', 'RSV1 set but no extension was negotiated');
     if (op === 0x0) {
-      if (this.rsv1) throw headerFault('RSV1 set on a continuation frame');
-      if (this.msgOpcode === 0) throw headerFault('continuation frame without a message to continue');
+      if (this.rsv1) throw headerFault('WS_ERR_RSV1_ON_CONTINUATION', 'RSV1 set on a continuation frame');
+      if (this.msgOpcode === 0) throw headerFault('WS_ERR_UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
     } else if (op === 0x1 || op === 0x2) {
-      if (this.msgOpcode !== 0) throw headerFault('new data frame while a fragmented message is still open');
+      if (this.msgOpcode !== 0) throw headerFault('WS_ERR_EXPECTED_CONTINUATION', 'new data frame while a fragmented message is still open');
     } else if (op >= 0x8 && op <= 0xa) {
-      if (!this.fin) throw headerFault('fragmented control frame');
-      if (this.rsv1) throw headerFault('RSV1 set on a control frame');
+      if (!this.fin) throw headerFault('WS_ERR_CONTROL_FRAGMENTED', 'fragmented control frame');
+      if (this.rsv1) throw headerFault('WS_ERR_RSV1_ON_CONTROL', 'RSV1 set on a control frame');
       const len7 = h[1] & 0x7f;
-      if (len7 > 125) throw headerFault('control frame payload longer than 125 bytes');
-      if (op === 0x8 && len7 === 1) throw headerFault('close frame payload of 1 byte (a status code needs 2)');
+      if (len7 > 125) throw headerFault('WS_ERR_CONTROL_TOO_LONG', 'control frame payload longer than 125 bytes');
+      if (op === 0x8 && len7 === 1) throw headerFault('WS_ERR_CLOSE_ONE_BYTE', 'close frame payload of 1 byte (a status code needs 2)');
     } else {
-      throw headerFault(`reserved opcode 0x${op.toString(16)}`);
+      throw headerFault('WS_ERR_RESERVED_OPCODE', `reserved opcode 0x${op.toString(16)}`);
     }
-    if (this.role === 'client' && !this.masked) throw headerFault('client frame is not masked');
-    if (this.role === 'server' && this.masked) throw headerFault('server frame is masked');
+    if (this.role === 'client' && !this.masked) throw headerFault('WS_ERR_UNMASKED_CLIENT_FRAME', 'client frame is not masked');
+    if (this.role === 'server' && this.masked) throw headerFault('WS_ERR_MASKED_SERVER_FRAME', 'server frame is masked');
   }
 
   private startPayload(): void {
@@ -323,10 +322,9 @@ export class FrameDecoder {
       this.utf8Error = false;
       this.inflateIn = 0;
       this.inflateState = INFLATE_ON;
-      this.inflateNote = '';
       if (this.rsv1 && this.historyLost) {
         this.inflateState = INFLATE_SKIPPED;
-        this.inflateNote = 'permessage-deflate: an earlier message was not inflated, so its context is lost';
+        this.inflateNote = 'INFLATE_HISTORY_LOST';
       }
     }
   }
@@ -378,7 +376,7 @@ export class FrameDecoder {
   private inflate(plain: Uint8Array): boolean {
     this.inflateIn += plain.length;
     if (this.inflateIn > INFLATE_INPUT_LIMIT) {
-      this.skipInflation(`permessage-deflate: message over ${INFLATE_INPUT_LIMIT} compressed bytes; not inflated`);
+      this.skipInflation('INFLATE_INPUT_LIMIT');
       return false;
     }
     const error = (this.inflater as StreamInflater).write(plain, this.onInflated);
@@ -394,7 +392,7 @@ export class FrameDecoder {
     if (this.inflateState !== INFLATE_ON) return false;
     this.msgLength += bytes.length;
     if (this.msgLength > INFLATE_OUTPUT_LIMIT) {
-      this.skipInflation(`permessage-deflate: message inflates beyond ${INFLATE_OUTPUT_LIMIT} bytes; not inflated`);
+      this.skipInflation('INFLATE_OUTPUT_LIMIT');
       return false;
     }
     const room = this.captureLimit - this.msgCaptured;
@@ -409,7 +407,7 @@ export class FrameDecoder {
   }
 
   /** Gives up inflating this message (our bounds): its history, if the sender keeps one, is lost too. */
-  private skipInflation(note: string): void {
+  private skipInflation(note: WireNote): void {
     this.inflateState = INFLATE_SKIPPED;
     this.inflateNote = note;
     (this.inflater as StreamInflater).drop();
@@ -479,8 +477,8 @@ export class FrameDecoder {
     frame.code = (p[0] << 8) | p[1];
     const reasonBytes = p.subarray(2);
     frame.reason = utf8Prefix(reasonBytes);
-    if (!isValidCloseCode(frame.code)) return new WireError(1002, `invalid close code ${frame.code}`);
-    if (!isValidUtf8(reasonBytes)) return new WireError(1007, 'close reason is not valid UTF-8');
+    if (!isValidCloseCode(frame.code)) return new WireError('WS_ERR_INVALID_CLOSE_CODE', `invalid close code ${frame.code}`);
+    if (!isValidUtf8(reasonBytes)) return new WireError('WS_ERR_INVALID_CLOSE_REASON', 'close reason is not valid UTF-8');
     return null;
   }
 
@@ -501,16 +499,15 @@ export class FrameDecoder {
     if (!this.fin) return null;
     // ws validates text once the message is whole: only now is invalid UTF-8 reported.
     if (this.utf8Whole && !isValidUtf8(this.capture)) {
-      const inside = endsInsideSequence(this.capture);
-      return this.failMessage(new WireError(1007, inside ? 'text message ends inside a UTF-8 sequence' : 'text message is not valid UTF-8'));
+      return this.failMessage(endsInsideSequence(this.capture) ? incompleteUtf8() : invalidUtf8());
     }
-    if (this.utf8Error) return this.failMessage(new WireError(1007, 'text message is not valid UTF-8'));
+    if (this.utf8Error) return this.failMessage(invalidUtf8());
     if (this.utf8 !== null) {
       try {
         this.utf8.decode();
       } catch {
         this.validator = null;
-        return this.failMessage(new WireError(1007, 'text message ends inside a UTF-8 sequence'));
+        return this.failMessage(incompleteUtf8());
       }
     }
     const msg: MessageItem = this.messageBase(this.msgLength);
@@ -539,12 +536,12 @@ export class FrameDecoder {
       inflater.drop(); // skipped: the next message starts afresh anyway
     }
     if (this.inflateError !== null) {
-      return this.failMessage(new WireError(1007, `permessage-deflate: invalid compressed data (${this.inflateError})`));
+      return this.failMessage(new WireError('WS_ERR_INFLATE', `permessage-deflate: invalid compressed data (${this.inflateError})`));
     }
     if (!this.fin) return null;
     if (this.inflateState !== INFLATE_ON) {
       // Not the sender's fault: show the message with its compressed length and no content.
-      after.push({ type: 'info', message: this.inflateNote });
+      after.push(inflateNote(this.inflateNote));
       after.push({ ...this.messageBase(this.msgWireLength), truncated: true });
       this.endMessage();
       return null;
@@ -558,7 +555,7 @@ export class FrameDecoder {
           this.validator = null;
         }
       }
-      if (this.utf8Error) return this.failMessage(new WireError(1007, 'inflated text message is not valid UTF-8'));
+      if (this.utf8Error) return this.failMessage(new WireError('WS_ERR_INFLATED_INVALID_UTF8', 'inflated text message is not valid UTF-8'));
     }
     const captured = concat(this.msgCapture, this.msgCaptured);
     const msg: MessageItem = this.messageBase(this.msgLength);
@@ -652,6 +649,20 @@ export class FrameDecoder {
     if (n < full || available < length) frame.partial = true;
     return frame;
   }
+}
+
+const invalidUtf8 = (): WireError => new WireError('WS_ERR_INVALID_UTF8', 'text message is not valid UTF-8');
+const incompleteUtf8 = (): WireError => new WireError('WS_ERR_INCOMPLETE_UTF8', 'text message ends inside a UTF-8 sequence');
+
+/** The note of a compressed message that is not inflated (the tap words it for the learner). */
+function inflateNote(note: WireNote): InfoItem {
+  const detail =
+    note === 'INFLATE_INPUT_LIMIT'
+      ? `message over ${INFLATE_INPUT_LIMIT} compressed bytes; not inflated`
+      : note === 'INFLATE_OUTPUT_LIMIT'
+        ? `message inflates beyond ${INFLATE_OUTPUT_LIMIT} bytes; not inflated`
+        : 'an earlier message was not inflated, so its context is lost';
+  return { type: 'info', note, message: `permessage-deflate: ${detail}` };
 }
 
 /** The 64-bit extended length of a header (exact below 2^53; callers reject larger ones first). */

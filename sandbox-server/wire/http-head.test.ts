@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { VIOLATION_CODES } from '#protocol';
 import { HEAD_LIMIT, HttpParser } from './http-head.ts';
 import type { HttpParserItem } from './http-head.ts';
 import { cutsArb, feed, textWithin } from './test-util.ts';
@@ -67,7 +68,16 @@ describe('chunked bodies', () => {
 
   it('reports a bad chunk size', () => {
     const items = parse('response', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n');
-    expect(items).toEqual([{ type: 'violation', code: 1002, message: expect.stringContaining('chunk size') }]);
+    expect(items).toEqual([{ type: 'violation', id: 'HTTP_ERR_CHUNK_SIZE', code: 1002, message: expect.stringContaining('chunk size') }]);
+  });
+
+  it.each([
+    { name: 'a chunk-size line over 1 KiB', body: `${'0'.repeat(1100)}\r\n`, id: 'HTTP_ERR_CHUNK_LINE_TOO_LONG' },
+    { name: 'chunk data not followed by CRLF', body: '2\r\nokXX', id: 'HTTP_ERR_CHUNK_DATA_END' },
+    { name: 'a trailer section over the head limit', body: `0\r\nX-T: ${'a'.repeat(HEAD_LIMIT)}\r\n\r\n`, id: 'HTTP_ERR_TRAILERS_TOO_LARGE' },
+  ] as const)('reports $name with its id', ({ body, id }) => {
+    const items = parse('response', `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
+    expect(items.filter((i) => i.type === 'violation')).toEqual([{ type: 'violation', id, code: VIOLATION_CODES[id], message: expect.any(String) }]);
   });
 });
 
@@ -130,20 +140,21 @@ describe('upgrades, limits and errors', () => {
   it(`a head over ${HEAD_LIMIT} bytes is a violation, then the parser stops`, () => {
     const p = new HttpParser({ kind: 'request' });
     const items = feed((c) => p.push(c), enc(`GET / HTTP/1.1\r\nX: ${'a'.repeat(HEAD_LIMIT)}\r\n\r\n`), [1000, 9000]);
-    expect(items).toEqual([{ type: 'violation', code: 1009, message: expect.any(String) }]);
+    expect(items).toEqual([{ type: 'violation', id: 'HTTP_ERR_HEAD_TOO_LARGE', code: 1009, message: expect.any(String) }]);
     expect(p.failed).toBe(true);
     expect(p.push(enc('GET / HTTP/1.1\r\n\r\n'))).toEqual([]);
   });
 
   it.each([
-    ['request', 'GET /\r\n\r\n'],
-    ['request', 'GET / HTTP/1.1\r\nno colon\r\n\r\n'],
-    ['request', 'POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n'],
-    ['request', 'POST / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n'],
-    ['request', 'POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n'],
-    ['response', 'HTTP/1.1 abc\r\n\r\n'],
-  ] as const)('malformed %s → 1002: %j', (kind, wire) => {
-    expect(parse(kind, wire)).toEqual([{ type: 'violation', code: 1002, message: expect.any(String) }]);
+    ['request', 'GET /\r\n\r\n', 'HTTP_ERR_REQUEST_LINE'],
+    ['request', 'G@T / HTTP/1.1\r\n\r\n', 'HTTP_ERR_REQUEST_LINE'],
+    ['request', 'GET / HTTP/1.1\r\nno colon\r\n\r\n', 'HTTP_ERR_HEADER_LINE'],
+    ['request', 'POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n', 'HTTP_ERR_CONTENT_LENGTH'],
+    ['request', 'POST / HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n', 'HTTP_ERR_CONTENT_LENGTH'],
+    ['request', 'POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n', 'HTTP_ERR_TRANSFER_ENCODING'],
+    ['response', 'HTTP/1.1 abc\r\n\r\n', 'HTTP_ERR_STATUS_LINE'],
+  ] as const)('malformed %s → 1002: %j', (kind, wire, id) => {
+    expect(parse(kind, wire)).toEqual([{ type: 'violation', id, code: 1002, message: expect.any(String) }]);
   });
 
   it('never throws on random bytes', () => {

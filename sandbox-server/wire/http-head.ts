@@ -2,7 +2,7 @@
 // One state machine: head, then the body framed by Content-Length, chunked coding, or the end of
 // the connection. Only the head (≤ HEAD_LIMIT) and the first captureLimit body bytes are kept.
 import { PAYLOAD_CAPTURE_LIMIT } from '#protocol';
-import type { HttpBodyEvent, HttpEvent } from '#protocol';
+import type { HttpBodyEvent, HttpEvent, ViolationId } from '#protocol';
 import { concat, utf8Prefix, violation } from './common.ts';
 import type { ViolationItem } from './common.ts';
 
@@ -69,10 +69,11 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Non-streaming, so one instance serves every head. */
 const HEAD_DECODER = new TextDecoder();
 
+/** A violation of RFC 9112 (or of a bound of ours): its rule, with an English detail. */
 class HttpError {
   readonly item: ViolationItem;
-  constructor(code: number, message: string) {
-    this.item = violation(code, message);
+  constructor(id: ViolationId, detail: string) {
+    this.item = violation(id, detail);
   }
 }
 
@@ -168,7 +169,7 @@ export class HttpParser {
         const b = chunk[pos];
         this.wireLength++;
         if (b === LF) this.state = CHUNK_SIZE;
-        else if (b !== CR) throw new HttpError(1002, 'chunk data not followed by CRLF');
+        else if (b !== CR) throw new HttpError('HTTP_ERR_CHUNK_DATA_END', 'chunk data not followed by CRLF');
         return pos + 1;
       }
     }
@@ -199,7 +200,8 @@ export class HttpParser {
         this.lineHasText = true;
       }
       if (this.headSize + (pos - start) >= HEAD_LIMIT) {
-        throw new HttpError(1009, `HTTP ${trailers ? 'trailer section' : 'head'} larger than ${HEAD_LIMIT} bytes`);
+        if (trailers) throw new HttpError('HTTP_ERR_TRAILERS_TOO_LARGE', `HTTP trailer section larger than ${HEAD_LIMIT} bytes`);
+        throw new HttpError('HTTP_ERR_HEAD_TOO_LARGE', `HTTP head larger than ${HEAD_LIMIT} bytes`);
       }
     }
     if (trailers) {
@@ -249,12 +251,12 @@ export class HttpParser {
     } else if (te !== undefined) {
       const last = te.split(',').pop()?.trim().toLowerCase();
       if (last === 'chunked') framing = 'chunked';
-      else if (this.kind === 'request') throw new HttpError(1002, `request Transfer-Encoding "${te}" does not end with chunked`);
+      else if (this.kind === 'request') throw new HttpError('HTTP_ERR_TRANSFER_ENCODING', `request Transfer-Encoding "${te}" does not end with chunked`);
       else framing = 'close';
     } else if (cl !== undefined) {
       const values = new Set(cl.split(',').map((v) => v.trim()));
       const value = [...values][0];
-      if (values.size !== 1 || !/^\d{1,15}$/.test(value)) throw new HttpError(1002, `invalid Content-Length "${cl}"`);
+      if (values.size !== 1 || !/^\d{1,15}$/.test(value)) throw new HttpError('HTTP_ERR_CONTENT_LENGTH', `invalid Content-Length "${cl}"`);
       framing = 'length';
       this.remaining = Number(value);
     } else {
@@ -295,12 +297,12 @@ export class HttpParser {
     const info: HeadInfo = { headers: [] };
     if (this.kind === 'request') {
       const m = /^(\S+) (\S+) HTTP\/(\d)\.(\d)$/.exec(start);
-      if (!m || !TOKEN.test(m[1])) throw new HttpError(1002, `malformed request line "${start.slice(0, 200)}"`);
+      if (!m || !TOKEN.test(m[1])) throw new HttpError('HTTP_ERR_REQUEST_LINE', `malformed request line "${start.slice(0, 200)}"`);
       info.method = m[1];
       info.target = m[2];
     } else {
       const m = /^HTTP\/(\d)\.(\d) (\d{3})(?: .*)?$/.exec(start);
-      if (!m) throw new HttpError(1002, `malformed status line "${start.slice(0, 200)}"`);
+      if (!m) throw new HttpError('HTTP_ERR_STATUS_LINE', `malformed status line "${start.slice(0, 200)}"`);
       info.status = Number(m[3]);
       // 1xx responses are interim: the final response answers the same request.
       const final = info.status >= 200 || info.status === 101;
@@ -313,7 +315,7 @@ export class HttpParser {
         continue;
       }
       const colon = line.indexOf(':');
-      if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) throw new HttpError(1002, `malformed header line "${line.slice(0, 200)}"`);
+      if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) throw new HttpError('HTTP_ERR_HEADER_LINE', `malformed header line "${line.slice(0, 200)}"`);
       info.headers.push([line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()]);
     }
     return info;
@@ -325,12 +327,12 @@ export class HttpParser {
       this.wireLength++;
       if (b !== LF) {
         if (b !== CR) this.chunkLine += String.fromCharCode(b);
-        if (this.chunkLine.length > CHUNK_LINE_LIMIT) throw new HttpError(1002, 'chunk-size line too long');
+        if (this.chunkLine.length > CHUNK_LINE_LIMIT) throw new HttpError('HTTP_ERR_CHUNK_LINE_TOO_LONG', `chunk-size line longer than ${CHUNK_LINE_LIMIT} bytes`);
         continue;
       }
       const size = this.chunkLine.split(';')[0].trim();
       this.chunkLine = '';
-      if (!/^[0-9a-fA-F]{1,13}$/.test(size)) throw new HttpError(1002, `invalid chunk size "${size.slice(0, 40)}"`);
+      if (!/^[0-9a-fA-F]{1,13}$/.test(size)) throw new HttpError('HTTP_ERR_CHUNK_SIZE', `invalid chunk size "${size.slice(0, 40)}"`);
       this.remaining = parseInt(size, 16);
       this.state = this.remaining === 0 ? TRAILERS : CHUNK_DATA;
       this.headSize = 0;

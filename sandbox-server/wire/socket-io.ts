@@ -26,14 +26,14 @@ const MAX_ATTACHMENTS = 10;
  */
 export function decodeSioPacket(text: string, opts: { truncated?: boolean } = {}): SioPacket | ViolationItem {
   const type = text.length > 0 ? text.charCodeAt(0) - 0x30 : -1;
-  if (type < 0 || type > 6) return violation(1002, `unknown Socket.IO packet type "${text.slice(0, 1)}"`);
+  if (type < 0 || type > 6) return violation('SIO_ERR_UNKNOWN_PACKET_TYPE', `unknown Socket.IO packet type "${text.slice(0, 1)}"`);
   const packet: SioPacket = { type, typeName: SIO_TYPE_NAMES[type], nsp: '/' };
   let i = 1;
   if (type === BINARY_EVENT || type === BINARY_ACK) {
     const dash = text.indexOf('-', i);
     const n = dash < 0 ? NaN : Number(text.slice(i, dash));
-    if (dash <= i || !/^\d+$/.test(text.slice(i, dash)) || n < 1) return violation(1002, 'Socket.IO binary packet without a valid attachment count');
-    if (n > MAX_ATTACHMENTS) return violation(1002, `Socket.IO packet announces ${n} attachments (more than ${MAX_ATTACHMENTS})`);
+    if (dash <= i || !/^\d+$/.test(text.slice(i, dash)) || n < 1) return violation('SIO_ERR_ATTACHMENT_COUNT', 'Socket.IO binary packet without a valid attachment count');
+    if (n > MAX_ATTACHMENTS) return violation('SIO_ERR_TOO_MANY_ATTACHMENTS', `Socket.IO packet announces ${n} attachments (more than ${MAX_ATTACHMENTS})`);
     packet.attachments = n;
     i = dash + 1;
   }
@@ -53,9 +53,9 @@ export function decodeSioPacket(text: string, opts: { truncated?: boolean } = {}
     try {
       data = JSON.parse(text.slice(i));
     } catch {
-      return violation(1002, 'Socket.IO packet data is not valid JSON');
+      return violation('SIO_ERR_INVALID_JSON', 'Socket.IO packet data is not valid JSON');
     }
-    if (!payloadValid(type, data)) return violation(1002, `invalid payload for a ${SIO_TYPE_NAMES[type]} packet`);
+    if (!payloadValid(type, data)) return violation('SIO_ERR_INVALID_PAYLOAD', `invalid payload for a ${SIO_TYPE_NAMES[type]} packet`);
     packet.data = data;
     if ((type === EVENT || type === BINARY_EVENT) && Array.isArray(data)) packet.event = String(data[0]);
   } else if (i < text.length) {
@@ -101,14 +101,14 @@ export class SocketIoStream {
     if (item.type !== 'eio' || item.packet !== 'message') return [item];
     const eio: EioItem = item;
     if (eio.binary) {
-      if (this.pending === 0) return [eio, violation(1002, 'binary packet without a Socket.IO packet awaiting attachments')];
+      if (this.pending === 0) return [eio, violation('SIO_ERR_UNEXPECTED_ATTACHMENT', 'binary packet without a Socket.IO packet awaiting attachments')];
       eio.attachment = { num: this.announced - this.pending, of: this.announced };
       this.pending--;
       return [eio];
     }
     const out: EioResult[] = [];
     if (this.pending > 0) {
-      out.push(violation(1002, `text packet while ${this.pending} binary attachment(s) were still expected`));
+      out.push(violation('SIO_ERR_MISSING_ATTACHMENTS', `text packet while ${this.pending} binary attachment(s) were still expected`));
       this.pending = 0;
     }
     const sio = decodeSioPacket(eio.data ?? '', opts);

@@ -1,9 +1,11 @@
 // Frames that break RFC 6455, sent by an external client on raw TCP into the session of a lesson's
 // playground: the terminal must show each frame with the fields that could be read, the wrong
-// field marked, and the violation that follows it; the bit diagram marks the same field.
+// field marked, and the violation that follows it, said in French from its id (never the server's
+// English detail); the bit diagram marks the same field.
 import { connect, type Socket } from 'node:net';
 import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures.ts';
+import { VIOLATION_TEXT } from '../../site/scripts/playground/violation-text.ts';
 
 const LESSON = '/fondations/api-websocket/';
 const ID = 'api-websocket';
@@ -68,6 +70,9 @@ test('des trames qui violent le protocole apparaissent marquées dans le termina
     let text = await terminalText(page);
     expect(text).toContain('        ⚠ opcode\u00a0: opcode 0x3 réservé');
     expect(text).not.toContain('⚠ MASK');
+    expect(text).toContain(`→ ⚠ violation du protocole (code 1002)\u00a0: ${VIOLATION_TEXT.WS_ERR_RESERVED_OPCODE}`);
+    expect(VIOLATION_TEXT.WS_ERR_RESERVED_OPCODE).toBe('opcode réservé, qu’aucune extension négociée ne définit (RFC 6455 §5.2).');
+    expect(text).not.toContain('reserved opcode');
     expect(text.search(reserved)).toBeLessThan(text.search(/⚠ violation du protocole/));
     // The xterm.js terminal draws the same line (wrapped rows: compared without whitespace).
     const rows = playground(page).locator('.xterm-rows');
@@ -93,6 +98,8 @@ test('des trames qui violent le protocole apparaissent marquées dans le termina
     await expect.poll(() => terminalText(page).then((t) => t.match(/⚠ violation du protocole \(code 1002\)/g)?.length ?? 0)).toBe(2);
     text = await terminalText(page);
     expect(text).toContain('        ⚠ MASK\u00a0: trame du client non masquée (MASK=0)');
+    expect(text).toContain(`→ ⚠ violation du protocole (code 1002)\u00a0: ${VIOLATION_TEXT.WS_ERR_UNMASKED_CLIENT_FRAME}`);
+    expect(text).not.toContain('client frame is not masked');
     expect(text.search(unmasked)).toBeLessThan(text.lastIndexOf('⚠ violation du protocole'));
     await expect.poll(async () => (await rows.innerText()).replace(/\s+/g, '')).toContain('MASK=0longueur5(forme7bits)⚠trameinvalide');
   } finally {

@@ -75,9 +75,9 @@ describe('violating frames: the wrong bits', () => {
     const rsv1 = frame('c180aabbccdd');
     expect(fieldsOf(frameFaults(rsv1, { deflate: false }))).toEqual(['RSV1']);
     expect(frameFaults(rsv1, { deflate: true })).toEqual([]);
-    // Handshake not seen: only the violation message can tell.
+    // Handshake not seen: only the violation's rule can tell.
     expect(frameFaults(rsv1)).toEqual([]);
-    expect(frameFaults(rsv1, { violation: 'RSV1 set but no extension was negotiated' })).toEqual([
+    expect(frameFaults(rsv1, { violation: 'WS_ERR_UNEXPECTED_RSV1' })).toEqual([
       { field: 'RSV1', reason: 'RSV1 à 1 sans extension négociée' },
     ]);
     expect(frameFaults(frame('c980aabbccdd'), { deflate: true })).toEqual([{ field: 'RSV1', reason: 'RSV1 à 1 sur une trame de contrôle' }]);
@@ -116,16 +116,29 @@ describe('violating frames: the wrong bits', () => {
     expect(frameFaults(frame('8305', { violating: undefined }))).toEqual([]);
     expect(frameDiagram(frame('8305', { violating: undefined })).flatMap((r) => r.cells).some((c) => c.fault)).toBe(false);
   });
-  it('falls back on the violation message for what the fields cannot show', () => {
+  it('falls back on the violation\'s rule (its id) for what the fields cannot show', () => {
     const cont = frame('8085aabbccdd');
     expect(frameFaults(cont)).toEqual([]);
-    expect(frameFaults(cont, { violation: 'continuation frame without a message to continue' })).toEqual([
+    expect(frameFaults(cont, { violation: 'WS_ERR_UNEXPECTED_CONTINUATION' })).toEqual([
       { field: 'opcode', reason: 'continuation sans message à continuer' },
     ]);
-    expect(fieldsOf(frameFaults(frame('8182aabbccdd'), { violation: 'text message is not valid UTF-8' }))).toEqual(['Payload Data']);
-    expect(fieldsOf(frameFaults(frame('8882aabbccdd'), { violation: 'invalid close code 1005' }))).toEqual(['Payload Data']);
-    // The fields win over the message.
-    expect(fieldsOf(frameFaults(frame('8305'), { violation: 'anything' }))).toEqual(['opcode', 'MASK']);
+    expect(frameFaults(frame('8185aabbccdd'), { violation: 'WS_ERR_EXPECTED_CONTINUATION' })).toEqual([
+      { field: 'opcode', reason: 'nouveau message alors qu’un message fragmenté est en cours' },
+    ]);
+    expect(frameFaults(frame('8182aabbccdd'), { violation: 'WS_ERR_INVALID_UTF8' })).toEqual([
+      { field: 'Payload Data', reason: 'texte qui n’est pas de l’UTF-8 valide' },
+    ]);
+    expect(frameFaults(frame('8882aabbccdd'), { violation: 'WS_ERR_INVALID_CLOSE_CODE' })).toEqual([
+      { field: 'Payload Data', reason: 'code de fermeture invalide' },
+    ]);
+    for (const id of ['WS_ERR_INVALID_CLOSE_REASON', 'WS_ERR_INCOMPLETE_UTF8', 'WS_ERR_INFLATE', 'WS_ERR_INFLATED_INVALID_UTF8'] as const) {
+      expect(fieldsOf(frameFaults(frame('8182aabbccdd'), { violation: id }))).toEqual(['Payload Data']);
+    }
+    // A 64-bit length whose bytes did not arrive: the rule names the field.
+    expect(fieldsOf(frameFaults(frame('82ff', { partial: true }), { violation: 'WS_ERR_PAYLOAD_TOO_BIG' }))).toEqual(['Extended payload length']);
+    // Rules the fields show add nothing, and the fields win over the rule.
+    expect(frameFaults(frame('8185aabbccdd'), { violation: 'WS_ERR_RESERVED_OPCODE' })).toEqual([]);
+    expect(fieldsOf(frameFaults(frame('8305'), { violation: 'WS_ERR_INVALID_UTF8' }))).toEqual(['opcode', 'MASK']);
   });
   it('partial frames: rules only on header bytes that arrived, unread fields « non reçu »', () => {
     // One byte in: MASK is an unread zero, not a client's unmasked frame.
@@ -148,12 +161,17 @@ describe('violating frames: the wrong bits', () => {
     const f = frame('c180aabbccdd', { seq: 5 });
     const events: MonitorEvent[] = [
       { seq: 3, t: 0, type: 'http', conn: 'c1', from: 'server', head: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket', headLength: 60 },
-      { seq: 4, t: 0, type: 'violation', conn: 'c1', from: 'client', code: 1002, message: 'earlier' },
+      { seq: 4, t: 0, type: 'violation', conn: 'c1', from: 'client', id: 'WS_ERR_RESERVED_OPCODE', code: 1002, message: 'earlier' },
       f,
-      { seq: 6, t: 0, type: 'violation', conn: 'c2', from: 'client', code: 1002, message: 'other connection' },
-      { seq: 7, t: 0, type: 'violation', conn: 'c1', from: 'client', code: 1002, message: 'RSV1 set but no extension was negotiated' },
+      { seq: 6, t: 0, type: 'violation', conn: 'c2', from: 'client', id: 'WS_ERR_RSV2_RSV3', code: 1002, message: 'other connection' },
+      // The message is not read: the id is.
+      { seq: 7, t: 0, type: 'violation', conn: 'c1', from: 'client', id: 'WS_ERR_UNEXPECTED_RSV1', code: 1002, message: 'reserved opcode 0x3' },
+      { seq: 8, t: 0, type: 'violation', conn: 'c1', from: 'client', id: 'WS_ERR_INVALID_UTF8', code: 1007, message: 'later' },
     ];
-    expect(faultContext(events, f)).toEqual({ deflate: false, violation: 'RSV1 set but no extension was negotiated' });
+    expect(faultContext(events, f)).toEqual({ deflate: false, violation: 'WS_ERR_UNEXPECTED_RSV1' });
+    // An event recorded before violations had ids: found, but it names no rule (the later one is not taken).
+    const old = { seq: 6, t: 0, type: 'violation', conn: 'c1', from: 'client', code: 1002, message: 'RSV1 set but no extension was negotiated' };
+    expect(faultContext([f, old as unknown as MonitorEvent, events[4]], f)).toEqual({});
     const deflate = { ...events[0], head: 'HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Extensions: permessage-deflate' } as MonitorEvent;
     expect(faultContext([deflate], f)).toEqual({ deflate: true });
     expect(frameFaults(f, faultContext(events, f))).toEqual([{ field: 'RSV1', reason: 'RSV1 à 1 sans extension négociée' }]);

@@ -1,6 +1,6 @@
 // The RFC 6455 §5.2 base framing diagram, filled with one frame's actual bits. Pure model;
 // element.ts renders it as a table (one row per 32 bits, as in the RFC).
-import type { FrameEvent, MonitorEvent } from '#protocol';
+import type { FrameEvent, MonitorEvent, ViolationId } from '#protocol';
 
 export interface DiagramCell {
   /** Field name as in the RFC ("FIN", "opcode", "Payload len"…). */
@@ -48,9 +48,9 @@ export function maskHex(payloadHex: string, maskKey: string | null): string {
 // ---------------------------------------------------------------------------------------------
 // Violations. A frame marked `violating` is drawn with the fields that break RFC 6455 marked, as
 // Wireshark's expert info does. The faults are derived from the frame's own fields (the same rules
-// as the server's decoder, so they agree without parsing its message); only what the fields cannot
-// tell (RSV1 without negotiation when the handshake was not seen, a continuation without a message,
-// a bad close code…) falls back to the violation event's message.
+// as the server's decoder, so they agree with it); only what the fields cannot tell (RSV1 without
+// negotiation when the handshake was not seen, a continuation without a message, a bad close
+// code…) falls back to the rule the violation event names (its `id`).
 // ---------------------------------------------------------------------------------------------
 
 /** The diagram fields a fault can point at (the extended length matches both of its forms). */
@@ -66,8 +66,8 @@ export interface FrameFault {
 export interface FaultContext {
   /** permessage-deflate negotiated on the frame's connection (undefined: handshake not seen). */
   deflate?: boolean;
-  /** Message of the `violation` event that followed the frame. */
-  violation?: string;
+  /** Rule of the `violation` event that followed the frame. */
+  violation?: ViolationId;
 }
 
 export type FaultInput = Pick<
@@ -120,7 +120,7 @@ export function frameFaults(f: FaultInput, ctx: FaultContext = {}): FrameFault[]
         ? 'RSV1 à 1 sur une trame de contrôle'
         : op === 0x0
           ? 'RSV1 à 1 sur une trame de continuation'
-          : ctx.deflate === false || (ctx.deflate === undefined && /RSV1/i.test(ctx.violation ?? ''))
+          : ctx.deflate === false || (ctx.deflate === undefined && ctx.violation === 'WS_ERR_UNEXPECTED_RSV1')
             ? 'RSV1 à 1 sans extension négociée'
             : null;
       if (why) faults.push({ field: 'RSV1', reason: why });
@@ -147,21 +147,29 @@ export function frameFaults(f: FaultInput, ctx: FaultContext = {}): FrameFault[]
     }
   }
   if (faults.length === 0 && ctx.violation) {
-    const fallback = faultOfMessage(ctx.violation);
+    const fallback = FAULT_OF_RULE[ctx.violation];
     if (fallback) faults.push(fallback);
   }
   return faults;
 }
 
-/** Faults the fields cannot show, recognised in the server's violation message. */
-function faultOfMessage(message: string): FrameFault | null {
-  if (/RSV1/i.test(message)) return { field: 'RSV1', reason: 'RSV1 à 1 sans extension négociée' };
-  if (/continuation/i.test(message)) return { field: 'opcode', reason: 'continuation sans message à continuer' };
-  if (/fragment/i.test(message)) return { field: 'opcode', reason: 'nouveau message alors qu’un message fragmenté est en cours' };
-  if (/UTF-8|close|code|reason|raison|fermeture/i.test(message)) return { field: 'Payload Data', reason: 'charge utile invalide' };
-  if (/64-bit|64 bits|2\^53/.test(message)) return { field: 'Extended payload length', reason: 'longueur non prise en charge' };
-  return null;
-}
+/**
+ * Faults the fields cannot show, by the rule the violation names (the rules the fields show are
+ * left out: their own reasons above are drawn instead).
+ */
+const FAULT_OF_RULE: Partial<Record<ViolationId, FrameFault>> = {
+  WS_ERR_UNEXPECTED_RSV1: { field: 'RSV1', reason: 'RSV1 à 1 sans extension négociée' },
+  WS_ERR_UNEXPECTED_CONTINUATION: { field: 'opcode', reason: 'continuation sans message à continuer' },
+  WS_ERR_EXPECTED_CONTINUATION: { field: 'opcode', reason: 'nouveau message alors qu’un message fragmenté est en cours' },
+  WS_ERR_INVALID_CLOSE_CODE: { field: 'Payload Data', reason: 'code de fermeture invalide' },
+  WS_ERR_INVALID_CLOSE_REASON: { field: 'Payload Data', reason: 'raison de fermeture qui n’est pas de l’UTF-8 valide' },
+  WS_ERR_INVALID_UTF8: { field: 'Payload Data', reason: 'texte qui n’est pas de l’UTF-8 valide' },
+  WS_ERR_INCOMPLETE_UTF8: { field: 'Payload Data', reason: 'texte coupé au milieu d’un caractère UTF-8' },
+  WS_ERR_INFLATE: { field: 'Payload Data', reason: 'données compressées invalides' },
+  WS_ERR_INFLATED_INVALID_UTF8: { field: 'Payload Data', reason: 'texte décompressé qui n’est pas de l’UTF-8 valide' },
+  WS_ERR_LENGTH_MSB_SET: { field: 'Extended payload length', reason: 'longueur sur 64 bits avec le bit de poids fort à 1' },
+  WS_ERR_PAYLOAD_TOO_BIG: { field: 'Extended payload length', reason: 'longueur au-delà de 2⁵³ − 1 octets (non prise en charge)' },
+};
 
 /**
  * Context of a frame from the run's events: the handshake answer of its connection (deflate) and
@@ -169,12 +177,15 @@ function faultOfMessage(message: string): FrameFault | null {
  */
 export function faultContext(events: readonly MonitorEvent[], frame: Pick<FrameEvent, 'seq' | 'conn' | 'from'>): FaultContext {
   const ctx: FaultContext = {};
+  let found = false;
   for (const e of events) {
     if (e.type === 'http' && e.conn === frame.conn && e.from === 'server' && / 101 /.test(e.head.split('\r\n')[0])) {
       ctx.deflate = /^sec-websocket-extensions:.*permessage-deflate/im.test(e.head);
     }
-    if (e.type === 'violation' && e.conn === frame.conn && e.from === frame.from && e.seq > frame.seq && ctx.violation === undefined) {
-      ctx.violation = e.message;
+    if (e.type === 'violation' && e.conn === frame.conn && e.from === frame.from && e.seq > frame.seq && !found) {
+      found = true;
+      // An event recorded before violations had ids has none: no fallback then.
+      if (e.id !== undefined) ctx.violation = e.id;
     }
   }
   return ctx;

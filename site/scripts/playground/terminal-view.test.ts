@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FrameEvent, MonitorEvent } from '#protocol';
+import type { FrameEvent, MonitorEvent, ViolationEvent, ViolationId } from '#protocol';
 import { EventFormatter, PlainSink, spacedHex, summary, wireBytes, type StyledLine } from './terminal-view.ts';
+import { VIOLATION_TEXT } from './violation-text.ts';
 import { ECHO_RUN } from './fixtures.test-data.ts';
 
 function render(f = new EventFormatter()) {
@@ -133,5 +134,29 @@ describe('violating frames in the terminal', () => {
     expect(summary(e, f)).toBe('Trame invalide reserved-non-control-3 A vers serveur (incomplète)\u00a0: opcode 0x3 réservé.');
     expect(wireBytes(e)).toEqual({ from: 'client', bytes: 2 });
     expect(wireBytes({ ...e, partial: undefined })).toEqual({ from: 'client', bytes: 7 });
+  });
+});
+
+describe('violation events in the terminal', () => {
+  const violation = (extra: Partial<ViolationEvent> = {}): ViolationEvent => ({
+    seq: 21, t: 0, type: 'violation', conn: 'c1', from: 'client',
+    id: 'WS_ERR_RESERVED_OPCODE', code: 1002, message: 'reserved opcode 0x3', ...extra,
+  });
+  it('says the rule in French, from its id, never the server’s English detail', () => {
+    const lines = text(formatter().format(violation()));
+    expect(lines).toEqual([`A   → ⚠ violation du protocole (code 1002)\u00a0: ${VIOLATION_TEXT.WS_ERR_RESERVED_OPCODE}`]);
+    expect(lines[0]).not.toContain('reserved opcode');
+    const utf8 = text(formatter().format(violation({ id: 'WS_ERR_INVALID_UTF8', code: 1007, message: 'text message is not valid UTF-8' })));
+    expect(utf8[0]).toBe('A   → ⚠ violation du protocole (code 1007)\u00a0: le message texte n’est pas de l’UTF-8 valide (RFC 6455 §8.1).');
+  });
+  it('an unknown id (or none, in an old record) gets a generic French text', () => {
+    const unknown = violation({ id: 'WS_ERR_FROM_THE_FUTURE' as ViolationId, message: 'some English detail' });
+    expect(text(formatter().format(unknown))[0]).toBe('A   → ⚠ violation du protocole (code 1002)\u00a0: règle non détaillée par cette page (code 1002).');
+    const old: Partial<ViolationEvent> = violation();
+    delete old.id;
+    expect(text(formatter().format(old as ViolationEvent))[0]).toBe('A   → ⚠ violation du protocole (code 1002)\u00a0: règle non détaillée par cette page (code 1002).');
+  });
+  it('says it to screen readers in French', () => {
+    expect(summary(violation(), formatter())).toBe(`Violation du protocole, code 1002\u00a0: ${VIOLATION_TEXT.WS_ERR_RESERVED_OPCODE}`);
   });
 });

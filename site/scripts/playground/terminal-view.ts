@@ -3,6 +3,7 @@
 import type { FrameEvent, MonitorEvent } from '#protocol';
 import { clientOf, learnClient, type ClientMap } from './checks.ts';
 import { frameFaults, headerInfo, type FaultField, type FrameFault } from './frame-diagram.ts';
+import { violationText } from './violation-text.ts';
 
 export type Color = 'red' | 'green' | 'yellow' | 'blue' | 'magenta' | 'cyan' | 'gray';
 export interface Segment {
@@ -186,7 +187,7 @@ export class EventFormatter {
       }
       case 'violation':
         return [
-          [...this.prefix(e, e.from), { text: `⚠ violation du protocole (code ${e.code})\u00a0: ${e.message}`, fg: 'red', bold: true }],
+          [...this.prefix(e, e.from), { text: `⚠ violation du protocole (code ${e.code})\u00a0: ${violationText(e)}`, fg: 'red', bold: true }],
         ];
       case 'limit':
         return [[...this.prefix(e), { text: `⛔ limite «\u00a0${e.limit}\u00a0» dépassée → ${e.action}\u00a0: ${e.message}`, fg: 'red', bold: true }]];
@@ -307,7 +308,7 @@ export function summary(e: MonitorEvent, f: EventFormatter): string | null {
       return `Trame ${e.opcodeName} ${dir}, ${e.length} octets${e.text ? `\u00a0: ${truncate(e.text, 80)}` : ''}${e.code !== undefined ? `, code ${e.code}` : ''}.`;
     }
     case 'violation':
-      return `Violation du protocole, code ${e.code}\u00a0: ${e.message}.`;
+      return `Violation du protocole, code ${e.code}\u00a0: ${violationText(e)}`;
     case 'limit':
       return `Limite dépassée\u00a0: ${e.message}.`;
     case 'info':
