@@ -9,6 +9,7 @@
 // spare into the live iframe by posting it the code.
 import runtimeCode from 'virtual:aw-runner-runtime';
 import type { RuntimeConfig, RuntimeMessage } from './runner-runtime.ts';
+import type { ServerRuntimeConfig } from './server-runtime/worker.ts';
 
 export interface ClientProgram {
   label: string;
@@ -16,9 +17,21 @@ export interface ClientProgram {
   code: string;
 }
 
+/** The learner's server: its code runs in its own Worker, started before the clients. */
+export interface ServerProgram {
+  code: string;
+  /** ws:// URL of the session's host channel, and its secret. */
+  hostUrl: string;
+  secret: string;
+}
+
+/** Label of the server's messages in onMessage. */
+export const SERVER_LABEL = 'serveur';
+
 export interface RunOptions {
   endpoints: { http: string; ws: string; socketIoPath: string };
   clients: ClientProgram[];
+  server?: ServerProgram;
   onMessage(client: string, message: RuntimeMessage): void;
   /** Called once when the run ends (Arrêter, another run started, or the time limit). */
   onStop(reason: 'stopped' | 'replaced' | 'timeout'): void;
@@ -44,7 +57,7 @@ const WORKER_BOOT = `const url = (s) => URL.createObjectURL(new Blob([s], { type
 self.onmessage = (e) => {
   self.onmessage = (e) => {
     self.onmessage = null;
-    self.__awInstall(e.data.config);
+    self[e.data.install || '__awInstall'](e.data.config);
     try {
       importScripts(url('(async () => {' + e.data.code + '\\n})().catch((e) => self.__awTopLevelError(e));\\n'));
     } catch (err) {
@@ -80,10 +93,34 @@ function syntaxCheck(code) {
   });
 }
 let started = false;
+function startServer(server, then) {
+  const w = new Worker('data:text/javascript,' + encodeURIComponent(cfg.boot), { name: 'Serveur' });
+  let go = () => { go = () => {}; clearTimeout(timer); then(); };
+  // The clients start once the host channel is accepted (or after 5 s, to show what fails).
+  const timer = setTimeout(() => go(), 5000);
+  w.onmessage = (e) => {
+    const m = e.data;
+    if (m && m.t === '__server-ready') return go();
+    if (m && m.t === '__server-failed') { relay(cfg.server, { t: 'error', kind: 'error', text: m.text, line: null }); return go(); }
+    if (m && m.t === '__syntax') {
+      go();
+      return syntaxCheck(server.code).then((err) =>
+        relay(cfg.server, { t: 'error', kind: 'syntax', text: err ? err.text : 'SyntaxError: ' + m.text, line: err ? err.line : null }));
+    }
+    relay(cfg.server, m);
+  };
+  w.onerror = (e) => { e.preventDefault(); relay(cfg.server, { t: 'error', kind: 'error', text: e.message, line: null }); };
+  w.postMessage({ runtime: server.runtime });
+  w.postMessage({ config: server.config, code: server.code, install: '__awInstallServer' });
+}
 addEventListener('message', (e) => {
   const run = e.source === parent && e.data && e.data.aw === cfg.token ? e.data.run : null;
   if (!run || started) return;
   started = true;
+  if (run.server) startServer(run.server, () => startClients(run));
+  else startClients(run);
+});
+function startClients(run) {
   run.clients.forEach((c, i) => {
     const w = pool[i] || start(i);
     pool[i] = null;
@@ -98,7 +135,7 @@ addEventListener('message', (e) => {
     w.postMessage({ config: c.config, code: c.code });
   });
   for (const w of pool) if (w) w.terminate();
-});
+}
 parent.postMessage({ aw: cfg.token, ready: true }, '*');
 `;
 
@@ -115,7 +152,7 @@ interface Frame {
 /** Loads a sandboxed iframe with `workers` pre-started Workers, waiting for code. */
 function createFrame(workers: number): Frame {
   const token = Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
-  const json = JSON.stringify({ token, workers, runtime: runtimeCode, boot: WORKER_BOOT }).replace(/</g, '\\u003c');
+  const json = JSON.stringify({ token, workers, runtime: runtimeCode, boot: WORKER_BOOT, server: SERVER_LABEL }).replace(/</g, '\\u003c');
   const iframe = document.createElement('iframe');
   iframe.setAttribute('sandbox', 'allow-scripts');
   iframe.title = 'Exécution isolée de votre code';
@@ -188,13 +225,22 @@ export function run(opts: RunOptions): RunHandle {
     return { label: c.label, code: c.code, config };
   });
 
+  const server = opts.server
+    ? {
+        code: opts.server.code,
+        config: { hostUrl: opts.server.hostUrl, secret: opts.server.secret, maxLogs: MAX_LOGS } satisfies ServerRuntimeConfig,
+        runtime: null as string | null,
+      }
+    : null;
   let running = true;
   frame.onMessage = (client, m) => {
     if (running) opts.onMessage(client, m);
   };
-  const post = () => {
+  const post = async () => {
+    // The server's runtime is loaded only by playgrounds that have a server.
+    if (server) server.runtime = (await import('virtual:aw-server-runtime')).default;
     if (!running) return;
-    frame.iframe.contentWindow?.postMessage({ aw: frame.token, run: { clients } }, '*');
+    frame.iframe.contentWindow?.postMessage({ aw: frame.token, run: { clients, server } }, '*');
     performance.mark('aw:run-posted');
   };
   void frame.ready.then(post);

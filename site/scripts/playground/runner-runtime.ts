@@ -3,7 +3,10 @@
 // it installs the globals learner code uses (sandbox, io, a console that reports to the page)
 // and reports uncaught errors with line numbers in the learner's code.
 import { io as ioClient, type ManagerOptions, type SocketOptions } from 'socket.io-client';
-import { describeError, inspect } from './inspect.ts';
+import { defineGlobal, installReporting } from './worker-report.ts';
+import type { RuntimeMessage } from './worker-report.ts';
+
+export type { RuntimeMessage };
 
 /** Per-client settings, passed by the iframe bootstrap. */
 export interface RuntimeConfig {
@@ -18,14 +21,7 @@ export interface RuntimeConfig {
   maxLogs: number;
 }
 
-/** Messages the worker posts to the iframe (and the iframe to the page). */
-export type RuntimeMessage =
-  | { t: 'console'; level: 'log' | 'info' | 'warn' | 'error' | 'debug'; text: string; line: number | null }
-  | { t: 'error'; kind: 'error' | 'rejection' | 'syntax'; text: string; line: number | null }
-  | { t: 'truncated' };
-
-const scope = self as unknown as Record<string, unknown> & { postMessage(m: RuntimeMessage): void };
-const post = (m: RuntimeMessage) => scope.postMessage(m);
+const scope = self as unknown as Parameters<typeof installReporting>[0];
 
 function install(cfg: RuntimeConfig): void {
   const origin = new URL(cfg.http).origin;
@@ -69,8 +65,7 @@ function install(cfg: RuntimeConfig): void {
     return ioClient(target, { path: cfg.socketIoPath, ...opts, query });
   };
 
-  const define = (name: string, value: unknown) =>
-    Object.defineProperty(scope, name, { value, writable: true, configurable: true, enumerable: false });
+  const define = (name: string, value: unknown) => defineGlobal(scope, name, value);
   define('sandbox', sandbox);
   define('io', io);
   define('WebSocket', SandboxWebSocket);
@@ -86,62 +81,7 @@ function install(cfg: RuntimeConfig): void {
     );
   }
 
-  // Line numbers: the learner's code is its own script (line 1 = line 1); frames of this runtime
-  // and of the data: bootstrap are skipped.
-  const ownUrl = frameUrls(new Error().stack)[0]?.url ?? '';
-  const isLearner = (url: string) => url !== ownUrl && !url.startsWith('data:') && url !== '';
-  const lineFromStack = (stack: string | undefined): number | null =>
-    frameUrls(stack).find((f) => isLearner(f.url))?.line ?? null;
-
-  let logs = 0;
-  const report = (m: RuntimeMessage) => {
-    if (logs > cfg.maxLogs) return;
-    if (++logs > cfg.maxLogs) return post({ t: 'truncated' });
-    post(m);
-  };
-
-  const levels = ['log', 'info', 'warn', 'error', 'debug'] as const;
-  const consoleProxy: Record<string, unknown> = {};
-  for (const level of levels) {
-    consoleProxy[level] = (...args: unknown[]) =>
-      report({ t: 'console', level, text: args.map((a) => inspect(a)).join(' '), line: lineFromStack(new Error().stack) });
-  }
-  define('console', Object.freeze(consoleProxy));
-
-  self.addEventListener('error', (ev) => {
-    ev.preventDefault();
-    const err = ev.error as Error | undefined;
-    const line = isLearner(ev.filename) ? ev.lineno : lineFromStack(err?.stack);
-    report({ t: 'error', kind: 'error', text: err ? describeError(err) : ev.message, line });
-  });
-  // Errors thrown by the learner's top-level code (it runs in an async function).
-  define('__awTopLevelError', (e: unknown) =>
-    report({
-      t: 'error',
-      kind: 'error',
-      text: e instanceof Error ? describeError(e) : inspect(e),
-      line: e instanceof Error ? lineFromStack(e.stack) : null,
-    }),
-  );
-  self.addEventListener('unhandledrejection', (ev) => {
-    ev.preventDefault();
-    const r = ev.reason as unknown;
-    report({
-      t: 'error',
-      kind: 'rejection',
-      text: r instanceof Error ? describeError(r) : inspect(r),
-      line: r instanceof Error ? lineFromStack(r.stack) : null,
-    });
-  });
-}
-
-/** Script URL and line of each stack frame ("at f (url:line:col)" or "at url:line:col"). */
-function frameUrls(stack: string | undefined): { url: string; line: number }[] {
-  const frames: { url: string; line: number }[] = [];
-  for (const m of (stack ?? '').matchAll(/(?:\(|at )([^\s()]+):(\d+):(\d+)\)?\s*$/gm)) {
-    frames.push({ url: m[1], line: Number(m[2]) });
-  }
-  return frames;
+  installReporting(scope, cfg.maxLogs);
 }
 
 scope.__awInstall = install;

@@ -4,3 +4,9 @@ declare module 'virtual:aw-runner-runtime' {
   const code: string;
   export default code;
 }
+
+declare module 'virtual:aw-server-runtime' {
+  /** server-runtime/worker.ts bundled with the ws/http façades, events and buffer as one minified IIFE. */
+  const code: string;
+  export default code;
+}

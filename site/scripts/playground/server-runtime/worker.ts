@@ -1,0 +1,80 @@
+// What runs inside the learner server's Worker (in the same sandboxed iframe as the clients),
+// before the learner's server code. Bundled on its own as an IIFE (site/vite/playground-plugin.ts).
+// It opens the session's host channel (the secret stays in this closure: the learner's code never
+// sees it), installs `require`, `module`, `Buffer`, `process` and a console that reports to the
+// page, and tells the iframe when the host is accepted, so the clients start only then.
+import { Buffer } from 'buffer';
+import type { SandboxToHost } from '#protocol/host';
+import { defineGlobal, installReporting } from '../worker-report.ts';
+import { HostLink } from './host-link.ts';
+import { createRequire } from './run.ts';
+
+/** Settings passed by the iframe bootstrap. */
+export interface ServerRuntimeConfig {
+  /** ws:// URL of /api/sessions/<id>/host. */
+  hostUrl: string;
+  secret: string;
+  maxLogs: number;
+}
+
+/** Posted to the iframe besides the console messages. */
+export type ServerSignal = { t: '__server-ready' } | { t: '__server-failed'; text: string };
+
+const scope = self as unknown as Parameters<typeof installReporting>[0];
+
+function install(cfg: ServerRuntimeConfig): void {
+  const report = installReporting(scope, cfg.maxLogs);
+  const say =
+    (level: 'log' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) =>
+      (scope.console as Record<string, (...a: unknown[]) => void>)[level](...args);
+  const NativeWebSocket = WebSocket;
+  const channel = new NativeWebSocket(cfg.hostUrl);
+  const queue: string[] = [];
+  const link = new HostLink(
+    (command) => {
+      const text = JSON.stringify(command);
+      if (channel.readyState === NativeWebSocket.OPEN) channel.send(text);
+      else queue.push(text);
+    },
+    { log: say('log'), info: say('info'), warn: say('warn'), error: say('error') },
+  );
+  let ready = false;
+  channel.onopen = () => {
+    channel.send(JSON.stringify({ t: 'auth', secret: cfg.secret }));
+    for (const text of queue.splice(0)) channel.send(text);
+  };
+  channel.onmessage = (ev) => {
+    let message: SandboxToHost;
+    try {
+      message = JSON.parse(String(ev.data)) as SandboxToHost;
+    } catch {
+      return;
+    }
+    if (message.t === 'ready' && !ready) {
+      ready = true;
+      link.receive(message);
+      scope.postMessage({ t: '__server-ready' } satisfies ServerSignal);
+      return;
+    }
+    link.receive(message);
+  };
+  channel.onclose = (ev) => {
+    const text = `Canal du serveur fermé (code ${ev.code}${ev.reason ? ` : ${ev.reason}` : ''}) : le serveur de la leçon ne reçoit plus rien.`;
+    if (!ready) scope.postMessage({ t: '__server-failed', text } satisfies ServerSignal);
+    else report({ t: 'error', kind: 'error', text, line: null });
+  };
+
+  const module = { exports: {} as unknown };
+  defineGlobal(scope, 'require', createRequire(link));
+  defineGlobal(scope, 'module', module);
+  defineGlobal(scope, 'exports', module.exports);
+  defineGlobal(scope, 'Buffer', Buffer);
+  defineGlobal(scope, 'global', scope);
+  defineGlobal(scope, 'setImmediate', (fn: (...a: unknown[]) => void, ...args: unknown[]) => setTimeout(fn, 0, ...args));
+  defineGlobal(scope, 'process', Object.freeze({ env: Object.freeze({}), argv: ['node', 'serveur.js'], platform: 'browser', nextTick: (fn: (...a: unknown[]) => void, ...args: unknown[]) => queueMicrotask(() => fn(...args)) }));
+  // The clients' globals make no sense here (server code reaches its clients through `ws` and `http`).
+  for (const name of ['WebSocket', 'EventSource', 'fetch', 'XMLHttpRequest']) defineGlobal(scope, name, undefined);
+}
+
+scope.__awInstallServer = install;
