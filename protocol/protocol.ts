@@ -335,6 +335,11 @@ export type MonitorEvent =
 /** Answer of POST /api/sessions. */
 export interface CreateSessionResponse {
   id: string;
+  /**
+   * Only for `POST /api/sessions?server=1` (the learner's code is the server): the secret that
+   * authenticates the host channel (protocol/host.ts). Kept by the page; never in a learner URL.
+   */
+  hostSecret?: string;
 }
 
 /** Scenario names served as WebSocket endpoints at /s/<id>/<scenario>. */

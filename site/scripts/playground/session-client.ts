@@ -12,9 +12,14 @@ export class SessionClient {
   private listeners = new Set<SessionListener>();
 
   private readonly base: string;
+  private readonly server: boolean;
+  /** Host channel of a learner-server session (its URL and secret), once the session exists. */
+  host: { url: string; secret: string } | null = null;
 
-  constructor(base: string = location.origin) {
+  /** `server`: the session's server is the learner's code (POST /api/sessions?server=1). */
+  constructor(base: string = location.origin, options: { server?: boolean } = {}) {
     this.base = base;
+    this.server = options.server ?? false;
   }
 
   /** Adds a listener; returns its removal (bench/browser.ts listens during one run only). */
@@ -37,15 +42,20 @@ export class SessionClient {
   }
 
   private async open(): Promise<HelloEvent> {
-    const res = await fetch(new URL('/api/sessions', this.base), { method: 'POST' });
+    const res = await fetch(new URL(this.server ? '/api/sessions?server=1' : '/api/sessions', this.base), { method: 'POST' });
     if (res.status !== 201 && res.status !== 200) {
       // The server's refusals (429, 503) carry a French message for the learner: show it.
       const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
       if (typeof body?.error === 'string' && body.error.length < 300) throw new Error(body.error);
       throw new Error(res.status === 429 ? 'Trop de sessions ouvertes\u00a0: réessayez dans un instant.' : `Le bac à sable ne répond pas (HTTP ${res.status}).`);
     }
-    const { id } = (await res.json()) as CreateSessionResponse;
+    const { id, hostSecret } = (await res.json()) as CreateSessionResponse;
     const url = new URL(`/api/sessions/${encodeURIComponent(id)}/monitor`, this.base);
+    if (hostSecret) {
+      const hostUrl = new URL(`/api/sessions/${encodeURIComponent(id)}/host`, this.base);
+      hostUrl.protocol = hostUrl.protocol === 'https:' ? 'wss:' : 'ws:';
+      this.host = { url: hostUrl.href, secret: hostSecret };
+    }
     // Batched mode (protocol/README.md): each message is a JSON array of the events of one server flush.
     url.searchParams.set('batch', '1');
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
