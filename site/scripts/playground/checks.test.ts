@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientMapOf, countMatches, evaluateCheck, matchNumber, matchText, validateCheck, type Check } from './checks.ts';
+import { clientMapOf, countMatches, evaluateCheck, matchNumber, matchText, type Check } from './checks.ts';
+import { checkSchema } from './schema.ts';
 import { ECHO_RUN } from './fixtures.test-data.ts';
 import type { MonitorEvent } from '#protocol';
 
@@ -55,12 +56,12 @@ describe('checks', () => {
     const r = evaluateCheck({ ...check, none: [{ type: 'violation' }, { type: 'frame', from: 'client', masked: true }] }, ECHO_RUN);
     expect(r).toEqual({ passed: false, missing: [], forbidden: [1] });
   });
-  it('validates declarations', () => {
-    expect(validateCheck(check)).toEqual([]);
-    expect(validateCheck({ id: 'x', label: 'y', expect: { tpye: 'frame' } })[0]).toContain('tpye');
-    expect(validateCheck({ id: 'x', expect: {} }).length).toBe(1);
+  it('validates declarations (schema.ts; messages tested in schema.test.ts)', () => {
+    expect(checkSchema.safeParse(check).success).toBe(true);
+    expect(checkSchema.safeParse({ id: 'x', label: 'y', expect: { tpye: 'frame' } }).success).toBe(false);
+    expect(checkSchema.safeParse({ id: 'x', expect: {} }).success).toBe(false);
     for (const key of ['text', 'reason', 'head']) {
-      expect(validateCheck({ id: 'x', label: 'y', expect: { [key]: { regex: '(' } } })[0], key).toContain('expression régulière invalide');
+      expect(checkSchema.safeParse({ id: 'x', label: 'y', expect: { [key]: { regex: '(' } } }).success, key).toBe(false);
     }
   });
 });

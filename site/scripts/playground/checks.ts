@@ -1,39 +1,10 @@
 // Exercise predicates over monitor events. Pure: no DOM, no I/O (unit-tested, and imported by e2e tests).
+// The declarations (Check, Matcher…) are validated and typed by schema.ts; only their types come here,
+// so zod stays out of the browser bundle.
 import type { MonitorEvent } from '#protocol';
+import type { Check, Matcher, NumberMatch, TextMatch } from './schema.ts';
 
-/** A numeric constraint: an exact value or bounds. */
-export type NumberMatch = number | { gt?: number; gte?: number; lt?: number; lte?: number };
-/** A text constraint: equality, substring or regular expression (source, no flags). */
-export type TextMatch = string | { includes?: string; regex?: string };
-
-/** Describes events; every field given must hold (see README.md for the meaning of each). */
-export interface Matcher {
-  type?: MonitorEvent['type'];
-  from?: 'client' | 'server';
-  client?: string;
-  opcode?: number;
-  fin?: boolean;
-  rsv1?: boolean;
-  masked?: boolean;
-  length?: NumberMatch;
-  lengthForm?: 7 | 16 | 64;
-  code?: number;
-  reason?: TextMatch;
-  text?: TextMatch;
-  packet?: string;
-  sio?: { type?: number; event?: string; nsp?: string };
-  head?: TextMatch;
-  /** Minimum number of matching events (default 1). Ignored in `none`. */
-  count?: number;
-}
-
-/** An exercise: passes when every `expect` matcher matches ≥ count events and no event matches a `none` matcher. */
-export interface Check {
-  id: string;
-  label: string;
-  expect: Matcher | Matcher[];
-  none?: Matcher | Matcher[];
-}
+export type { Check, Matcher, NumberMatch, TextMatch };
 
 /**
  * Client labels learnt from the events: connection id → label (conn-open), and, because browsers
@@ -212,40 +183,4 @@ export function evaluateCheck(check: Check, events: readonly MonitorEvent[]): Ch
   const missing = expects.map((m, i) => (counts[i] >= (m.count ?? 1) ? -1 : i)).filter((i) => i >= 0);
   const forbidden = hit.map((h, i) => (h ? i : -1)).filter((i) => i >= 0);
   return { passed: missing.length === 0 && forbidden.length === 0, missing, forbidden };
-}
-
-/** Validates a check declaration (used at build time by the component): returns French error messages. */
-export function validateCheck(c: unknown): string[] {
-  const errors: string[] = [];
-  if (!c || typeof c !== 'object') return ['un exercice doit être un objet { id, label, expect }'];
-  const o = c as Record<string, unknown>;
-  if (typeof o.id !== 'string' || !o.id) errors.push('«\u00a0id\u00a0» manquant');
-  if (typeof o.label !== 'string' || !o.label) errors.push(`exercice «\u00a0${String(o.id)}\u00a0»\u00a0: «\u00a0label\u00a0» manquant`);
-  if (o.expect === undefined) errors.push(`exercice «\u00a0${String(o.id)}\u00a0»\u00a0: «\u00a0expect\u00a0» manquant`);
-  for (const m of [...list(o.expect as Matcher | Matcher[]), ...list(o.none as Matcher | Matcher[])]) {
-    errors.push(...validateMatcher(m).map((msg) => `exercice «\u00a0${String(o.id)}\u00a0»\u00a0: ${msg}`));
-  }
-  return errors;
-}
-
-const MATCHER_KEYS = new Set([
-  'type', 'from', 'client', 'opcode', 'fin', 'rsv1', 'masked', 'length', 'lengthForm', 'code', 'reason', 'text',
-  'packet', 'sio', 'head', 'count',
-]);
-
-export function validateMatcher(m: unknown): string[] {
-  if (!m || typeof m !== 'object' || Array.isArray(m)) return ['un critère doit être un objet'];
-  const errors: string[] = [];
-  for (const key of Object.keys(m)) if (!MATCHER_KEYS.has(key)) errors.push(`champ de critère inconnu «\u00a0${key}\u00a0»`);
-  // Every TextMatch field accepts { regex }: a bad one must fail the build, not the learner's run.
-  for (const key of ['text', 'reason', 'head'] as const) {
-    const match = (m as Matcher)[key];
-    if (!match || typeof match !== 'object' || match.regex === undefined) continue;
-    try {
-      new RegExp(match.regex);
-    } catch {
-      errors.push(`expression régulière invalide «\u00a0${match.regex}\u00a0»`);
-    }
-  }
-  return errors;
 }
