@@ -8,9 +8,13 @@ const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export default defineConfig({
   testDir: 'tests/e2e',
-  timeout: 30_000,
+  // Sized for a loaded 2-core CI machine: the site, the sandbox and two Chromiums share it. Tests
+  // that do more (axe on a playground, a lesson's playgrounds) raise their own budget.
+  timeout: 60_000,
   expect: { timeout: 10_000 },
-  fullyParallel: false,
+  // Tests are independent (each has its own browser context, storage and sandbox session), so
+  // tests of one file spread over both workers: one test per lesson keeps them busy.
+  fullyParallel: true,
   workers: 2,
   retries: 0,
   reporter: [['list']],

@@ -28,8 +28,28 @@ export default defineConfig({
   test: {
     testTimeout: 20_000,
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT_FILES, exclude: [...configDefaults.exclude, ...INTEGRATION_FILES] } },
-      { extends: true, test: { name: 'integration', include: INTEGRATION_FILES } },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT_FILES,
+          exclude: [...configDefaults.exclude, ...INTEGRATION_FILES],
+          // Pure CPU work, mostly importing modules: one file per core (Vitest's default leaves one idle).
+          maxWorkers: '100%',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: INTEGRATION_FILES,
+          // Two files at a time whatever the machine: these tests mostly wait (sockets, timers, child
+          // processes), so the long stress run overlaps the rest; more would starve the servers they test.
+          maxWorkers: 2,
+          // After the unit files when both tiers run together (a tier with its own maxWorkers needs its own group).
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

@@ -1,7 +1,10 @@
-// Generic test of every lesson's playgrounds. Lessons are discovered from the built sidebar;
-// playground declarations are read from each <aw-playground data-props="…"> element. For each
-// playground: the starter runs and produces its `expect` matchers, passes none of its checks,
-// and the solution (button « Solution », then « Exécuter ») passes all of them.
+// Generic test of every lesson's playgrounds, one test per lesson (Playwright runs them in parallel).
+// Lessons are listed from lessons/ when this file loads; a test checks the built sidebar leads to
+// each of them. Playground declarations are read from each <aw-playground data-props="…"> element.
+// For each playground: the starter runs and produces its `expect` matchers, passes none of its
+// checks, and the solution (button « Solution », then « Exécuter ») passes all of them.
+import { globSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import type { MonitorEvent } from '#protocol';
 import { evaluateCheck, satisfied } from '../../site/scripts/playground/checks.ts';
@@ -14,7 +17,13 @@ const soft = expect.configure({ soft: true });
 /** How long the starter keeps running after its expectations are met before checks are judged. */
 const SETTLE_MS = 2500;
 
-async function lessonUrls(page: Page): Promise<string[]> {
+/** The page of each lesson file: lessons/<part>/<name>.mdx is served at /<part>/<name>/. */
+const LESSONS = globSync(['**/*.md', '**/*.mdx'], { cwd: fileURLToPath(new URL('../../lessons/', import.meta.url)) })
+  .map((file) => `/${file.replace(/\.mdx?$/, '')}/`)
+  .sort();
+
+/** Every page the sidebar links to, the home page excepted. */
+async function sidebarUrls(page: Page): Promise<string[]> {
   await page.goto('/');
   const sidebar = page.getByRole('navigation', { name: 'Principale' });
   const hrefs = await sidebar.getByRole('link').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
@@ -32,19 +41,28 @@ async function runAndWait(page: Page, props: PlaygroundProps, label: string) {
   await expect(page.locator('iframe[sandbox]'), `${label} : un seul bac à sable actif`).toHaveCount(1);
 }
 
-test('chaque leçon de la barre latérale : les bacs à sable tiennent leurs promesses', async ({ page, pageGuard }) => {
-  const urls = await lessonUrls(page);
-  expect(urls.length).toBeGreaterThan(0);
-  let playgrounds = 0;
-  test.setTimeout(60_000 + urls.length * 90_000);
-  for (const url of urls) {
+test('la barre latérale mène à chaque leçon ; ses autres pages n’ont pas de bac à sable', async ({ page }) => {
+  expect(LESSONS.length, 'des leçons dans lessons/').toBeGreaterThan(0);
+  const urls = await sidebarUrls(page);
+  expect(urls, 'les leçons de lessons/ dans la barre latérale').toEqual(expect.arrayContaining(LESSONS));
+  // A playground outside lessons/ would escape the tests below.
+  for (const url of urls.filter((u) => !LESSONS.includes(u))) {
+    await page.goto(url);
+    await expect(page.locator('aw-playground'), `${url} : un bac à sable hors de lessons/`).toHaveCount(0);
+  }
+});
+
+for (const url of LESSONS) {
+  test(`${url} : les bacs à sable tiennent leurs promesses`, async ({ page, pageGuard }) => {
     await page.goto(url);
     const declared = await page
       .locator('aw-playground')
       .evaluateAll((els) => els.map((e) => JSON.parse((e as HTMLElement).dataset.props!) as PlaygroundProps));
+    expect(declared.length, `${url} : au moins un bac à sable`).toBeGreaterThan(0);
+    // A run, its settling and its checks take seconds each, more on a busy machine.
+    test.setTimeout(30_000 + declared.length * 60_000);
     await page.evaluate(() => localStorage.clear());
     for (const props of declared) {
-      playgrounds++;
       const where = `${url} · ${props.id}`;
       await test.step(where, async () => {
         // Learner code may log errors on purpose (lessons about failures): they are not page errors.
@@ -94,7 +112,6 @@ test('chaque leçon de la barre latérale : les bacs à sable tiennent leurs pro
       const link = page.getByRole('navigation', { name: 'Principale' }).locator(`a[href="${url}"]`);
       await soft(link.locator('.aw-done'), `${url} : leçon marquée réussie`).toHaveCount(1);
     }
-  }
-  test.info().annotations.push({ type: 'playgrounds', description: `${playgrounds} bacs à sable sur ${urls.length} leçons` });
-  expect(playgrounds, 'au moins un bac à sable dans le cours').toBeGreaterThan(0);
-});
+    test.info().annotations.push({ type: 'playgrounds', description: `${declared.length} bacs à sable` });
+  });
+}

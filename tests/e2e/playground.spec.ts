@@ -212,6 +212,8 @@ test('plusieurs clients et Socket.IO : étiquettes A/B et annotations Engine.IO'
 });
 
 test('aucune violation grave d’accessibilité sur une leçon avec bac à sable', async ({ page }) => {
+  // A run, then two axe passes over Monaco and xterm.js: the slowest test on a busy machine.
+  test.slow();
   await page.goto(LESSON);
   await ready(page);
   await runButton(page).click();
