@@ -43,7 +43,7 @@ export interface EditorHandle {
 
 export function createEditor(
   container: HTMLElement,
-  opts: { code: string; label: string; uri: string; onRun(): void },
+  opts: { code: string; label: string; uri: string; onRun(): void; readOnly?: boolean },
 ): EditorHandle {
   configure();
   const uri = monaco.Uri.parse(`file:///${opts.uri}.js`);
@@ -61,6 +61,7 @@ export function createEditor(
     ariaLabel: opts.label,
     fixedOverflowWidgets: true,
     renderFinalNewline: 'on',
+    readOnly: opts.readOnly ?? false,
   });
   editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => opts.onRun());
   return {

@@ -6,6 +6,7 @@ import { evaluateCheck, learnClient } from './checks.ts';
 import { countDelivery, describeDeliveries, type Deliveries } from './deliveries.ts';
 import { faultContext, frameDiagram, frameFaults, frameFields } from './frame-diagram.ts';
 import { isPassed, markPassed, markSidebar, registerChecks } from './progress.ts';
+import { setupCodeTabs } from './code-tabs.ts';
 import type { RunHandle } from './runner-host.ts';
 import type { RuntimeMessage } from './runner-runtime.ts';
 import { SessionClient } from './session-client.ts';
@@ -16,6 +17,8 @@ import { clientLabel, type PlaygroundProps } from './types.ts';
 import type { EditorHandle } from './editor.ts';
 import type { XtermView } from './terminal-xterm.ts';
 
+/** Label of the server's console messages (runner-host.ts's SERVER_LABEL, without importing that module eagerly). */
+const SERVER_LABEL = 'serveur';
 const MAX_A11Y_LINES = 60;
 const MAX_FRAMES = 40;
 const MAX_CONSOLE = 300;
@@ -28,12 +31,14 @@ class AwPlayground extends HTMLElement {
   events: MonitorEvent[] = [];
   /** Socket.IO events the server delivered to each client during the run (rooms panel). */
   private deliveries: Deliveries = new Map();
-  private session = new SessionClient();
+  private session!: SessionClient;
   private runStartSeq = 0;
   private formatter = new EventFormatter();
   private plain = new PlainSink();
   private xterm: XtermView | null = null;
   private editor: EditorHandle | null = null;
+  /** The server code's editor (playgrounds with `server`), made when its tab is first shown. */
+  private serverEditor: EditorHandle | null = null;
   private loading: Promise<void> | null = null;
   private handle: RunHandle | null = null;
   private bytes = { client: 0, server: 0 };
@@ -41,14 +46,18 @@ class AwPlayground extends HTMLElement {
   private checkTimer = 0;
   private storageKey = '';
 
-  private $<T extends HTMLElement = HTMLElement>(sel: string): T {
-    return this.querySelector<T>(sel)!;
+  private $<T extends HTMLElement = HTMLElement>(sel: string): T;
+  private $<T extends HTMLElement = HTMLElement>(sel: string, required: false): T | null;
+  private $<T extends HTMLElement = HTMLElement>(sel: string): T | null {
+    return this.querySelector<T>(sel);
   }
 
   connectedCallback(): void {
     if (this.props) return;
     this.props = JSON.parse(this.dataset.props!);
+    this.session = new SessionClient(location.origin, { server: this.hasServer });
     this.storageKey = `aw:code:${lessonKey()}:${this.props.id}`;
+    if (this.hasServer) this.setupServerCode();
     const textarea = this.$<HTMLTextAreaElement>('.aw-pg-textarea');
     const stored = load(this.storageKey);
     if (stored !== null) textarea.value = stored;
@@ -71,11 +80,21 @@ class AwPlayground extends HTMLElement {
     this.$('[data-action=reset]').addEventListener('click', () => {
       this.setCode(this.props.code);
       save(this.storageKey, null);
+      if (this.hasServer) {
+        this.setServerCode(this.props.server ?? '');
+        save(this.serverKey, null);
+      }
       this.status('Code de départ restauré.');
     });
     this.querySelector('[data-action=solution]')?.addEventListener('click', () => {
-      this.setCode(this.props.solution ?? '');
-      this.persist(this.props.solution ?? '');
+      if (this.props.solution !== undefined) {
+        this.setCode(this.props.solution);
+        this.persist(this.props.solution);
+      }
+      if (this.props.serverSolution !== undefined) {
+        this.setServerCode(this.props.serverSolution);
+        this.persistServer(this.props.serverSolution);
+      }
       this.status('Solution chargée dans l’éditeur.');
     });
     this.$('[data-action=share]').addEventListener('click', () => void this.share());
@@ -125,6 +144,60 @@ class AwPlayground extends HTMLElement {
 
   private persist(code: string): void {
     save(this.storageKey, code === this.props.code ? null : code);
+  }
+
+  private get hasServer(): boolean {
+    return this.props.server !== undefined;
+  }
+
+  private get serverKey(): string {
+    return `${this.storageKey}:serveur`;
+  }
+
+  /** The « serveur.js » tab: its saved code, its tabs, its editor made when first shown. */
+  private setupServerCode(): void {
+    const textarea = this.$<HTMLTextAreaElement>('.aw-pg-textarea-server');
+    const stored = this.props.serverEditable ? load(this.serverKey) : null;
+    if (stored !== null) textarea.value = stored;
+    textarea.addEventListener('input', () => this.persistServer(textarea.value));
+    setupCodeTabs(this.$('.aw-pg-tabs'), (tab) => {
+      if (tab === 'server') void this.loadServerEditor();
+    });
+  }
+
+  private persistServer(code: string): void {
+    if (this.props.serverEditable) save(this.serverKey, code === this.props.server ? null : code);
+  }
+
+  serverCode(): string {
+    return this.serverEditor?.getValue() ?? this.$<HTMLTextAreaElement>('.aw-pg-textarea-server').value;
+  }
+
+  setServerCode(code: string): void {
+    this.$<HTMLTextAreaElement>('.aw-pg-textarea-server').value = code;
+    this.serverEditor?.setValue(code);
+  }
+
+  private async loadServerEditor(): Promise<void> {
+    if (this.serverEditor) return;
+    await this.loadHeavy();
+    if (this.serverEditor) return;
+    const { createEditor } = await import('./editor.ts');
+    const textarea = this.$<HTMLTextAreaElement>('.aw-pg-textarea-server');
+    const host = this.$('.aw-pg-monaco-server');
+    this.serverEditor = createEditor(host, {
+      code: textarea.value,
+      label: `Code JavaScript du serveur\u00a0: ${this.props.title}`,
+      uri: `${lessonKey().replace(/\W+/g, '_')}/${this.props.id}-serveur`,
+      onRun: () => void this.run(),
+      readOnly: !this.props.serverEditable,
+    });
+    this.serverEditor.onChange((code) => {
+      textarea.value = code;
+      this.persistServer(code);
+    });
+    textarea.hidden = true;
+    host.hidden = false;
   }
 
   code(): string {
@@ -209,13 +282,19 @@ class AwPlayground extends HTMLElement {
       this.$('[data-action=stop]').removeAttribute('disabled');
       this.dataset.running = 'true';
       const programs = this.programs();
-      this.status(`Exécution en cours (${programs.map((p) => `client ${p.label}`).join(', ')}).`);
+      const server = this.hasServer && this.session.host ? { code: this.serverCode(), hostUrl: this.session.host.url, secret: this.session.host.secret } : undefined;
+      this.$('.aw-pg-server-console-list', false)?.replaceChildren();
+      this.status(`Exécution en cours (${[...(server ? ['serveur'] : []), ...programs.map((p) => `client ${p.label}`)].join(', ')}).`);
       for (const err of this.editor?.syntaxErrors() ?? []) {
         this.log('A', { t: 'error', kind: 'syntax', text: err.message, line: err.line });
+      }
+      for (const err of this.serverEditor?.syntaxErrors() ?? []) {
+        this.log(host.SERVER_LABEL, { t: 'error', kind: 'syntax', text: err.message, line: err.line });
       }
       this.handle = host.run({
         endpoints: hello.endpoints,
         clients: programs,
+        server,
         onMessage: (client, m) => this.log(client, m),
         onStop: (reason) => {
           this.handle = null;
@@ -314,10 +393,12 @@ class AwPlayground extends HTMLElement {
   }
 
   private log(client: string, m: RuntimeMessage): void {
-    const list = this.$('.aw-pg-console-list');
+    // The server's messages go to « Console du serveur », without a client label.
+    const fromServer = client === SERVER_LABEL;
+    const list = this.$(fromServer ? '.aw-pg-server-console-list' : '.aw-pg-console-list', false) ?? this.$('.aw-pg-console-list');
     const li = document.createElement('div');
     if (m.t === 'truncated') {
-      li.textContent = `[${client}] … trop de messages\u00a0: la suite de la console est ignorée.`;
+      li.textContent = `[${fromServer ? 'serveur' : client}] … trop de messages\u00a0: la suite de la console est ignorée.`;
       li.className = 'aw-warn';
     } else {
       const where = m.line ? ` ligne ${m.line}` : '';
@@ -328,8 +409,10 @@ class AwPlayground extends HTMLElement {
       li.className = m.t === 'error' || (m.t === 'console' && m.level === 'error') ? 'aw-error' : m.t === 'console' && m.level === 'warn' ? 'aw-warn' : '';
       const tag = document.createElement('span');
       tag.className = 'aw-pg-console-tag';
-      tag.textContent = `[${client}${where}]${kind ? ` ${kind}` : ''}`;
-      li.append(tag, ` ${m.text}`);
+      // The server console has one author: a line number and a kind, no client label.
+      const label = fromServer ? where.trim() : `${client}${where}`;
+      tag.textContent = `${label ? `[${label}]` : ''}${kind ? ` ${kind}` : ''}`.trim();
+      li.append(tag, tag.textContent ? ` ${m.text}` : m.text);
     }
     list.append(li);
     while (list.childElementCount > MAX_CONSOLE) list.firstElementChild!.remove();

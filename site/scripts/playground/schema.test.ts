@@ -49,6 +49,13 @@ describe('parsePlaygroundProps', () => {
     expect(messageOf({ ...valid, expect: [{ zzz: 1 }] })).toBe(one('expect[0] : champ inconnu « zzz »'));
   });
 
+  it('server code: accepted with its options, which need it', () => {
+    const withServer = { ...valid, server: 'require("ws")', serverSolution: 'require("ws");', serverEditable: true };
+    expect(parsePlaygroundProps(withServer, { lesson: LESSON })).toEqual({ ...withServer, clients: 1, checks: [], expect: [] });
+    expect(messageOf({ ...valid, serverSolution: 'x' })).toBe(one('serverSolution : demande « server » : ce bac à sable n’a pas de code serveur'));
+    expect(messageOf({ ...valid, server: 'x', serverEditable: 'oui' })).toBe(one('serverEditable : type invalide : attendu un booléen (true ou false), reçu la chaîne « oui »'));
+  });
+
   it('bad enum value', () => {
     expect(messageOf({ ...valid, checks: [check({ type: 'fram' })] })).toBe(
       one(
@@ -73,7 +80,7 @@ describe('parsePlaygroundProps', () => {
 
   it('checks without a solution', () => {
     expect(messageOf({ ...valid, solution: undefined, checks: [check({ type: 'frame' })] })).toBe(
-      one('solution : obligatoire quand « checks » contient des exercices : la solution doit tous les réussir'),
+      one('solution : obligatoire quand « checks » contient des exercices (ou « serverSolution ») : la solution doit tous les réussir'),
     );
   });
 

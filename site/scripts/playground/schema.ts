@@ -214,7 +214,7 @@ export const playgroundPropsSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Code chargé par le bouton « Solution », affiché seulement si elle est donnée. Obligatoire dès que `checks` contient un exercice : elle doit tous les réussir.'),
+      .describe('Code chargé par le bouton « Solution », affiché seulement si elle est donnée. Obligatoire dès que `checks` contient un exercice, sauf si `serverSolution` est donnée : la solution doit tous les réussir.'),
     clients: z
       .int()
       .min(1)
@@ -225,6 +225,21 @@ export const playgroundPropsSchema = z
       .array(z.string().nullable())
       .optional()
       .describe('Code fixe de certains clients, dans l’ordre A, B, C… (`null` : ce client exécute le code de l’éditeur), affiché en lecture seule sous l’éditeur. Au plus une entrée par client.'),
+    server: z
+      .string()
+      .optional()
+      .describe(
+        'Code du serveur de la leçon (onglet « serveur.js »), écrit pour Node avec `ws` ou `http` : il s’exécute dans le navigateur, et le bac à sable tient les vrais sockets (voir le README du bac à sable). Sans lui, les scénarios intégrés répondent.',
+      ),
+    serverSolution: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Solution du code serveur, chargée par « Solution » avec celle du client ; demande `server`.'),
+    serverEditable: z
+      .boolean()
+      .optional()
+      .describe('L’apprenant peut modifier le code serveur (sinon, lecture seule ; par défaut `false`) ; demande `server`.'),
     checks: z
       .array(checkSchema)
       .default([])
@@ -243,12 +258,18 @@ function crossCheck(props: object, ctx: z.RefinementCtx): void {
   const checks = Array.isArray(p.checks) ? (p.checks as unknown[]) : [];
   const clients = p.clients ?? 1;
 
-  if (checks.length > 0 && p.solution === undefined) {
+  if (checks.length > 0 && p.solution === undefined && p.serverSolution === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['solution'],
-      message: `obligatoire quand ${q('checks')} contient des exercices\u00a0: la solution doit tous les réussir`,
+      message: `obligatoire quand ${q('checks')} contient des exercices (ou ${q('serverSolution')})\u00a0: la solution doit tous les réussir`,
     });
+  }
+
+  for (const field of ['serverSolution', 'serverEditable'] as const) {
+    if (p[field] !== undefined && p.server === undefined) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `demande ${q('server')} : ce bac à sable n’a pas de code serveur` });
+    }
   }
 
   const seen = new Map<string, number>();

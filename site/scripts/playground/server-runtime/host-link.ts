@@ -35,6 +35,7 @@ export class HostLink {
   readonly listening: UpgradeTarget[] = [];
   /** The session's public URLs (from `ready`). */
   urls = { ws: '', http: '' };
+  private readyWaiters: Array<() => void> | null = [];
 
   constructor(post: (command: HostToSandbox) => void, console: ServerConsole) {
     this.post = post;
@@ -45,6 +46,12 @@ export class HostLink {
     this.post(command);
   }
 
+  /** Runs `fn` once the sandbox accepted the host (its URLs are known then). */
+  onReady(fn: () => void): void {
+    if (this.readyWaiters) this.readyWaiters.push(fn);
+    else fn();
+  }
+
   attach(c: number, peer: LinkPeer): void {
     this.peers.set(c, peer);
   }
@@ -52,9 +59,13 @@ export class HostLink {
   /** One message from the sandbox. */
   receive(message: SandboxToHost): void {
     switch (message.t) {
-      case 'ready':
+      case 'ready': {
         this.urls = { ws: message.ws, http: message.http };
+        const waiters = this.readyWaiters ?? [];
+        this.readyWaiters = null;
+        for (const fn of waiters) fn();
         return;
+      }
       case 'upgrade': {
         const target = this.listening[0];
         if (!target) {

@@ -117,14 +117,16 @@ export class Server extends EventEmitter implements UpgradeTarget {
     const link = this.#link;
     link.listening.push(this);
     const first_ = link.listening[0] === this;
-    setTimeout(() => {
+    link.onReady(() => {
       if (first_) {
-        link.console.info(`[bac à sable] Serveur à l’écoute (port ${port} symbolique)\u00a0: les clients l’atteignent à ${link.urls.ws || 'l’adresse de la session'}`);
+        link.console.info(`[bac à sable] Serveur à l’écoute (port ${port} symbolique)\u00a0: les clients l’atteignent à ${link.urls.ws}`);
       } else {
         link.console.warn(
           `[bac à sable] Un deuxième serveur écoute (port ${port})\u00a0: sur une vraie machine, il aurait son propre port, que les clients de la leçon n’utilisent pas. Ici, seul le premier serveur à l’écoute reçoit les connexions.`,
         );
       }
+    });
+    setTimeout(() => {
       this.emit('listening');
       cb?.();
     }, 0);

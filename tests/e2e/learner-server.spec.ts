@@ -1,0 +1,116 @@
+// The learner's server code in Chromium: it runs in its own Worker of the sandboxed iframe, the
+// sandbox holds the real ws server, and clients from outside the page reach it too.
+import type { Page } from '@playwright/test';
+import WebSocket from 'ws';
+import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE } from '#protocol/host';
+import { test, expect } from './fixtures.ts';
+
+const LESSON = '/production/securite/';
+const ID = 'verifier-origin';
+
+interface PlaygroundElement extends HTMLElement {
+  terminalText(): string;
+  setServerCode(code: string): void;
+}
+
+const playground = (page: Page) => page.locator(`aw-playground[data-id="${ID}"]`);
+const serverConsole = (page: Page) => playground(page).getByRole('log', { name: 'Console du serveur' });
+
+async function open(page: Page): Promise<void> {
+  await page.goto(LESSON);
+  await playground(page).scrollIntoViewIfNeeded();
+  await expect(playground(page)).toHaveAttribute('data-ready', 'true', { timeout: 20_000 });
+}
+
+async function runServer(page: Page, code: string): Promise<void> {
+  await playground(page).evaluate((el, c) => (el as PlaygroundElement).setServerCode(c), code);
+  await playground(page).getByRole('button', { name: 'Exécuter' }).click();
+}
+
+/** The session's WebSocket base (ws://…/s/<id>/), from the terminal's first request line. */
+async function sessionBase(page: Page, port: string): Promise<string> {
+  let id = '';
+  await expect
+    .poll(async () => {
+      id = /GET \/s\/([^/ ]+)\//.exec(await playground(page).evaluate((el) => (el as PlaygroundElement).terminalText()))?.[1] ?? '';
+      return id;
+    })
+    .not.toBe('');
+  return `ws://127.0.0.1:${port}/s/${id}/`;
+}
+
+test('le code serveur s’exécute : console du serveur avec numéros de ligne, onglets serveur.js / client.js', async ({ page }) => {
+  await open(page);
+  const tabs = playground(page).getByRole('tablist');
+  await expect(tabs.getByRole('tab', { name: 'client.js' })).toHaveAttribute('aria-selected', 'true');
+  await tabs.getByRole('tab', { name: /serveur\.js/ }).click();
+  await expect(tabs.getByRole('tab', { name: /serveur\.js/ })).toHaveAttribute('aria-selected', 'true');
+  await playground(page).getByRole('button', { name: 'Exécuter' }).click();
+  // Line 9 of the starter: console.log('connexion acceptée, Origin :', req.headers.origin).
+  await expect(serverConsole(page)).toContainText('[ligne 9] connexion acceptée, Origin : null');
+  await expect(serverConsole(page)).toContainText(/Serveur à l’écoute \(port 8080 symbolique\)\u00a0: les clients l’atteignent à ws:\/\/127\.0\.0\.1:\d+\/s\//);
+  await expect(playground(page).getByRole('log', { name: 'Console', exact: true })).toContainText('reçu : écho : bonjour');
+});
+
+test('une erreur du serveur s’affiche avec sa ligne', async ({ page }) => {
+  await open(page);
+  await runServer(page, `const { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 });\nrequire('express');\n`);
+  await expect(serverConsole(page)).toContainText('[ligne 3] erreur');
+  await expect(serverConsole(page)).toContainText('Module « express » indisponible');
+});
+
+test('un client extérieur (ws de Node) parle au serveur de l’apprenant et apparaît dans le terminal', async ({ page }) => {
+  await open(page);
+  await runServer(page, `const { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 }).on('connection', (ws) => ws.on('message', (m) => ws.send('serveur : ' + m)));\n`);
+  const base = await sessionBase(page, new URL(page.url()).port);
+  const outside = new WebSocket(`${base}externe`);
+  const reply = new Promise<string>((resolve) => outside.once('message', (d) => resolve(String(d))));
+  await new Promise((resolve, reject) => {
+    outside.once('open', resolve);
+    outside.once('error', reject);
+  });
+  outside.send('depuis Node');
+  expect(await reply).toBe('serveur : depuis Node');
+  await expect.poll(() => playground(page).evaluate((el) => (el as PlaygroundElement).terminalText())).toContain('serveur : depuis Node');
+  outside.close();
+});
+
+test('une boucle infinie du serveur laisse la page répondre ; « Arrêter » ferme ses connexions (1012)', async ({ page }) => {
+  await open(page);
+  await runServer(
+    page,
+    `const { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 }).on('connection', (ws) => ws.on('message', (m) => { if (String(m) === 'go') while (true) {} }));\n`,
+  );
+  const base = await sessionBase(page, new URL(page.url()).port);
+  const outside = new WebSocket(`${base}boucle`);
+  await new Promise((resolve, reject) => {
+    outside.once('open', resolve);
+    outside.once('error', reject);
+  });
+  const closed = new Promise<number>((resolve) => outside.once('close', (code) => resolve(code)));
+  outside.send('go');
+  // The page still answers while the server's Worker loops.
+  expect(await page.evaluate(() => 6 * 7)).toBe(42);
+  await playground(page).getByRole('button', { name: 'Arrêter' }).click();
+  expect(await closed).toBe(HOST_GONE_CLOSE_CODE);
+});
+
+test('une page qui ne connaît que l’adresse d’apprenant ne peut pas devenir l’hôte', async ({ page, browser }) => {
+  await open(page);
+  await playground(page).getByRole('button', { name: 'Exécuter' }).click();
+  const base = await sessionBase(page, new URL(page.url()).port);
+  const id = /\/s\/([^/]+)\//.exec(base)?.[1];
+  const other = await browser.newPage();
+  await other.goto('/');
+  const code = await other.evaluate(
+    (url) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => ws.send(JSON.stringify({ t: 'auth', secret: 'devine' }));
+        ws.onclose = (e) => resolve(e.code);
+      }),
+    `${base.replace(/\/s\/.*$/, '')}/api/sessions/${id}/host`,
+  );
+  expect(code).toBe(HOST_AUTH_FAILED);
+  await other.close();
+});
