@@ -50,7 +50,7 @@ describe('parsePlaygroundProps', () => {
   });
 
   it('server code: accepted with its options, which need it', () => {
-    const withServer = { ...valid, server: 'require("ws")', serverSolution: 'require("ws");', serverEditable: true };
+    const withServer = { ...valid, server: 'demarrer()', serverSolution: 'demarrer(true)', serverEditable: true };
     expect(parsePlaygroundProps(withServer, { lesson: LESSON })).toEqual({ ...withServer, clients: 1, checks: [], expect: [] });
     expect(messageOf({ ...valid, serverSolution: 'x' })).toBe(one('serverSolution : demande « server » : ce bac à sable n’a pas de code serveur'));
     expect(messageOf({ ...valid, server: 'x', serverEditable: 'oui' })).toBe(one('serverEditable : type invalide : attendu un booléen (true ou false), reçu la chaîne « oui »'));
