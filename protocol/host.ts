@@ -91,6 +91,8 @@ export interface HostError {
   message: string;
   /** The command's `c`, when it had one. */
   c?: number;
+  /** The command's Socket.IO socket (`s`), when it had one. */
+  s?: number;
 }
 
 export type HostErrorId =
@@ -101,9 +103,21 @@ export type HostErrorId =
   | 'HOST_ERR_TOO_BIG'
   | 'HOST_ERR_RATE'
   | 'HOST_ERR_BAD_CLOSE_CODE'
-  | 'HOST_ERR_NOT_OPEN';
+  | 'HOST_ERR_NOT_OPEN'
+  /** A Socket.IO command before `io-attach`, or `io-attach` twice. */
+  | 'HOST_ERR_NO_IO'
+  | 'HOST_ERR_IO_ATTACHED'
+  /** A Socket.IO command names a socket (`s`) the sandbox never issued. */
+  | 'HOST_ERR_UNKNOWN_SOCKET'
+  /** A join would put a socket in more rooms than the sandbox allows. */
+  | 'HOST_ERR_TOO_MANY_ROOMS'
+  | 'HOST_ERR_TOO_MANY_NAMESPACES'
+  /** Too many emits waiting for an acknowledgement in the session. */
+  | 'HOST_ERR_TOO_MANY_ACKS'
+  /** An emit with a reserved event name (connect, disconnect…), as socket.io refuses it. */
+  | 'HOST_ERR_RESERVED_EVENT';
 
-export type SandboxToHost = HostReady | HostUpgrade | HostMessage | HostPing | HostClosed | HostBuffered | HostError;
+export type SandboxToHost = HostReady | HostUpgrade | HostMessage | HostPing | HostClosed | HostBuffered | HostError | SandboxToHostIo;
 
 // ── Host → sandbox ────────────────────────────────────────────────────────────────────────
 
@@ -157,4 +171,240 @@ export interface HostDestroy {
   c: number;
 }
 
-export type HostToSandbox = HostAuth | HostAccept | HostRefuse | HostDestroy | HostSend | HostControl | HostClose | HostTerminate;
+export type HostToSandbox = HostAuth | HostAccept | HostRefuse | HostDestroy | HostSend | HostControl | HostClose | HostTerminate | HostToSandboxIo;
+
+// ── Socket.IO ─────────────────────────────────────────────────────────────────────────────
+//
+// The learner's `require('socket.io')` is a façade; the sandbox holds a REAL socket.io Server per
+// session (path /s/<id>/socket.io/, the sandbox's limits), created on `io-attach`. Its namespaces
+// have one middleware that asks the host (`io-auth` → `io-next`); what clients emit comes to the
+// host as `io-event`; the host's emits, joins and broadcasts run on the real objects, in order.
+//
+// Sockets are named by `s`, a small integer the sandbox chooses (same counter as `c`); ack and
+// request ids (`ack`, `r`) are chosen by the host. Event arguments (`args`) are JSON arrays where
+// binary data (Buffer, ArrayBuffer, typed arrays) travels as `{ "_b64": "<base64>" }`: an object
+// whose only key is `_b64` with a string value is read as binary, on both sides.
+
+/**
+ * Rooms one socket may hold besides its own id room: the sandbox's cap (the built-in scenario's
+ * MAX_ROOMS_PER_SOCKET, checked equal by socket-io.integration.test.ts), applied by the façade too.
+ */
+export const IO_MAX_ROOMS_PER_SOCKET = 8;
+
+/** Binary data inside Socket.IO arguments. */
+export interface IoBinary {
+  _b64: string;
+}
+
+/** socket.handshake, as socket.io builds it. */
+export interface IoHandshake {
+  headers: Record<string, string>;
+  /** `new Date() + ''` at the handshake. */
+  time: string;
+  address: string;
+  xdomain: boolean;
+  secure: boolean;
+  /** Epoch milliseconds. */
+  issued: number;
+  /** Request target of the Engine.IO handshake, session prefix removed. */
+  url: string;
+  query: Record<string, string | string[]>;
+  /** The client's `auth` option (any JSON). */
+  auth: unknown;
+}
+
+/** A client connects to a namespace: the host runs its middlewares (io.use) and answers `io-next`. */
+export interface HostIoAuth {
+  t: 'io-auth';
+  s: number;
+  /** socket.id */
+  id: string;
+  nsp: string;
+  handshake: IoHandshake;
+  /** Engine.IO transport at that time: 'polling' or 'websocket'. */
+  transport: string;
+  /** The tap's connection id, to match monitor events. */
+  conn: string | null;
+}
+
+/** The middlewares let the socket in: it is connected (socket.io's 'connection'). */
+export interface HostIoConnection {
+  t: 'io-connection';
+  s: number;
+  id: string;
+  nsp: string;
+  handshake: IoHandshake;
+  transport: string;
+}
+
+/** A client emitted an event; `ack` when it waits for an acknowledgement (answer with `io-ack`). */
+export interface HostIoEvent {
+  t: 'io-event';
+  s: number;
+  event: string;
+  args: unknown[];
+  ack?: number;
+}
+
+/**
+ * The answer to an emit with `ack`: `error` when socket.io called back with an error (timeout),
+ * `args` the rest of the callback's arguments (one array of responses for a broadcast).
+ */
+export interface HostIoAckResponse {
+  t: 'io-ack-response';
+  ack: number;
+  error?: string;
+  args: unknown[];
+}
+
+export interface HostIoDisconnect {
+  t: 'io-disconnecting' | 'io-disconnect';
+  s: number;
+  /** socket.io's reason ('client namespace disconnect', 'transport close'…). */
+  reason: string;
+}
+
+/** The Engine.IO connection of the socket changed transport (upgrade to WebSocket). */
+export interface HostIoTransport {
+  t: 'io-transport';
+  s: number;
+  transport: string;
+}
+
+/** Answer to `io-fetch`: the matching sockets and their rooms on the real server. */
+export interface HostIoSockets {
+  t: 'io-sockets';
+  r: number;
+  sockets: { s: number; rooms: string[] }[];
+}
+
+export type SandboxToHostIo = HostIoAuth | HostIoConnection | HostIoEvent | HostIoAckResponse | HostIoDisconnect | HostIoTransport | HostIoSockets;
+
+/** CORS of the real server (the `cors` package's options, JSON only). */
+export interface IoCors {
+  origin?: boolean | string | string[];
+  methods?: string | string[];
+  allowedHeaders?: string | string[];
+  exposedHeaders?: string | string[];
+  credentials?: boolean;
+  maxAge?: number;
+}
+
+/** Server options the sandbox applies to the real server (others are ignored by the façade). */
+export interface IoOptions {
+  /** Absent: `{ origin: '*' }` (the lesson's clients are cross-origin only because of the sandbox). */
+  cors?: IoCors;
+  pingInterval?: number;
+  pingTimeout?: number;
+  connectTimeout?: number;
+  /** At most the sandbox's maxPayload. */
+  maxHttpBufferSize?: number;
+  transports?: ('polling' | 'websocket')[];
+  allowUpgrades?: boolean;
+}
+
+/** The learner's server attached Socket.IO to a listening server: the sandbox creates the real one. */
+export interface HostIoAttach {
+  t: 'io-attach';
+  /** Namespaces created so far ('/' always exists). */
+  nsps: string[];
+  options: IoOptions;
+}
+
+/** io.of(nsp): the namespace exists on the real server. */
+export interface HostIoNamespace {
+  t: 'io-nsp';
+  nsp: string;
+}
+
+/** io.close(): the real server disconnects everyone and is dropped. */
+export interface HostIoClose {
+  t: 'io-close';
+}
+
+/** The middlewares' verdict for `io-auth`; `error` becomes the client's CONNECT_ERROR. */
+export interface HostIoNext {
+  t: 'io-next';
+  s: number;
+  error?: { message?: string; data?: unknown };
+}
+
+/** Emit options: an ack id asks for `io-ack-response`; `timeout` as socket.timeout(ms). */
+interface IoEmitFields {
+  event: string;
+  args: unknown[];
+  ack?: number;
+  timeout?: number;
+  volatile?: boolean;
+}
+
+/** socket.emit(…) */
+export interface HostIoEmit extends IoEmitFields {
+  t: 'io-emit';
+  s: number;
+}
+
+/** Which sockets of a namespace a broadcast reaches: those in `to` (none: all), minus those in `except`. */
+export interface IoTarget {
+  nsp: string;
+  to?: string[];
+  except?: string[];
+}
+
+/** io.to(…).except(…).emit(…); `from` for socket.to(…)/socket.broadcast (the sender excluded). */
+export interface HostIoBroadcast extends IoEmitFields, IoTarget {
+  t: 'io-broadcast';
+  from?: number;
+}
+
+/** Calls the acknowledgement of a client's event (`io-event`'s `ack`). */
+export interface HostIoAck {
+  t: 'io-ack';
+  s: number;
+  ack: number;
+  args: unknown[];
+}
+
+export interface HostIoJoin {
+  t: 'io-join' | 'io-leave';
+  s: number;
+  rooms: string[];
+}
+
+/** socketsJoin / socketsLeave of the matching sockets. */
+export interface HostIoSocketsRooms extends IoTarget {
+  t: 'io-sockets-join' | 'io-sockets-leave';
+  rooms: string[];
+}
+
+export interface HostIoDisconnectSockets extends IoTarget {
+  t: 'io-disconnect-sockets';
+  close: boolean;
+}
+
+/** fetchSockets(): answered by `io-sockets` with the same `r`. */
+export interface HostIoFetch extends IoTarget {
+  t: 'io-fetch';
+  r: number;
+}
+
+/** socket.disconnect(close) */
+export interface HostIoDisconnectSocket {
+  t: 'io-socket-disconnect';
+  s: number;
+  close: boolean;
+}
+
+export type HostToSandboxIo =
+  | HostIoAttach
+  | HostIoNamespace
+  | HostIoClose
+  | HostIoNext
+  | HostIoEmit
+  | HostIoBroadcast
+  | HostIoAck
+  | HostIoJoin
+  | HostIoSocketsRooms
+  | HostIoDisconnectSockets
+  | HostIoFetch
+  | HostIoDisconnectSocket;

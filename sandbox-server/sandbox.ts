@@ -139,8 +139,8 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       sendJson(res, 404, { error: NO_SESSION });
       return true;
     }
-    if (learnerServers.isLearner(session)) {
-      // HTTP to a learner's server is not relayed yet: only its WebSocket endpoints.
+    if (learnerServers.isLearner(session) && !learnerServers.servesHttp({ session, path })) {
+      // HTTP to a learner's server is not relayed yet: only its WebSocket and Socket.IO endpoints.
       sendJson(res, 501, { error: 'Le serveur de la leçon ne répond qu’aux connexions WebSocket pour le moment.' });
       return true;
     }
@@ -156,7 +156,8 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       return true;
     }
     if (path.rest.startsWith('socket.io/')) {
-      socketIo.handleRequest(req, res, session);
+      if (learnerServers.isLearner(session)) learnerServers.handleRequest(req, res, { session, path });
+      else socketIo.handleRequest(req, res, session);
       return true;
     }
     const ctx = { session, path };

@@ -2,20 +2,22 @@
 // host); the sandbox holds the real endpoints: a real ws WebSocketServer accepts the clients,
 // every event on their sockets is relayed to the host over its channel, and the host's commands
 // (protocol/host.ts) are executed on the real sockets in order. No learner code runs here.
+// Its Socket.IO server works the same way around a real socket.io Server (socket-io-relay.ts).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_PROTOCOL_ERROR, HOST_TAKEN } from '#protocol/host';
-import type { HostToSandbox, SandboxToHost } from '#protocol/host';
+import type { HostToSandbox, HostToSandboxIo, SandboxToHost } from '#protocol/host';
 import { TokenBucket } from '../limits.ts';
 import type { Limits } from '../limits.ts';
 import type { Session } from '../sessions.ts';
 import { checkReader, connOf, createWss, flushWrites, trackLearnerSocket } from '../scenarios/common.ts';
 import type { RouteContext, ScenarioEnv } from '../scenarios/common.ts';
-import { parseHostCommand } from './commands.ts';
+import { isIoCommand, parseAnyHostCommand } from './io-commands.ts';
+import { createSocketIoRelay } from './socket-io-relay.ts';
 
 /** How long the host has to answer an upgrade (accept/refuse) before the client gets 503. */
 export const DECISION_TIMEOUT_MS = 5000;
@@ -93,8 +95,12 @@ export interface LearnerServers {
   isLearner(session: Session): boolean;
   /** WS /api/sessions/<id>/host. */
   handleHostUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session: Session, base: BaseUrls): void;
-  /** A client's WebSocket to the learner's server (any path under /s/<id>/). */
+  /** A client's WebSocket to the learner's server (any path under /s/<id>/; Socket.IO's once declared). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: RouteContext): void;
+  /** True when the learner's server answers HTTP at this path (its Socket.IO server, once declared). */
+  servesHttp(ctx: RouteContext): boolean;
+  /** An HTTP request the learner's server answers (servesHttp). */
+  handleRequest(req: IncomingMessage, res: ServerResponse, ctx: RouteContext): void;
   close(): void;
 }
 
@@ -121,9 +127,12 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   const clientWss = createWss(limits, {
     handleProtocols: (_offered, req) => (req as IncomingMessage & { [CHOSEN]?: string | false })[CHOSEN] ?? false,
   });
+  // The learner's Socket.IO server, when its code declares one.
+  const io = createSocketIoRelay(env);
 
   function hostGone(lh: LearnerHost): void {
     lh.host = null;
+    io.drop(lh);
     for (const [c, p] of lh.pending) {
       clearTimeout(p.timer);
       lh.pending.delete(c);
@@ -140,7 +149,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     const ws = this;
     const lh = ws[HOST];
     if (!lh) return;
-    const parsed = isBinary ? null : parseHostCommand(data.toString(), limits);
+    const parsed = isBinary ? null : parseAnyHostCommand(data.toString(), limits);
     if (!parsed || !parsed.ok) {
       const refusal = parsed ? parsed.refusal : { id: 'HOST_ERR_BAD_JSON' as const, message: 'Les commandes sont des messages texte.' };
       if (lh.host !== ws) {
@@ -158,10 +167,15 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     }
     if (cmd.t === 'auth') return;
     if (!lh.commands.take()) {
-      lh.send({ t: 'error', id: 'HOST_ERR_RATE', message: `Trop de commandes\u00a0: au plus ${limits.messagesPerSecond * 2} par seconde.`, c: cmd.c });
+      const c = 'c' in cmd ? cmd.c : undefined;
+      lh.send({ t: 'error', id: 'HOST_ERR_RATE', message: `Trop de commandes\u00a0: au plus ${limits.messagesPerSecond * 2} par seconde.`, c });
       return;
     }
-    execute(lh, cmd, parsed.payload);
+    if (isIoCommand(cmd)) {
+      io.execute(lh, cmd, 'args' in parsed ? parsed.args : undefined);
+      return;
+    }
+    execute(lh, cmd, 'payload' in parsed ? parsed.payload : undefined);
   }
 
   function authenticate(ws: HostSocket, lh: LearnerHost, cmd: HostToSandbox): void {
@@ -181,7 +195,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     lh.session.info('Serveur de la leçon lancé.');
   }
 
-  function execute(lh: LearnerHost, cmd: HostToSandbox, payload: Buffer | undefined): void {
+  function execute(lh: LearnerHost, cmd: Exclude<HostToSandbox, HostToSandboxIo>, payload: Buffer | undefined): void {
     if (cmd.t === 'auth') return;
     if (cmd.t === 'accept' || cmd.t === 'refuse' || cmd.t === 'destroy') {
       const p = lh.pending.get(cmd.c);
@@ -256,6 +270,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
           p.socket.destroy();
         }
         lh.pending.clear();
+        io.drop(lh);
         lh.host?.close(1001, 'Session terminée');
       });
       return lh.secret.toString('base64url');
@@ -282,7 +297,18 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         });
       });
     },
+    servesHttp({ session, path }) {
+      return io.serves(hosts.get(session), path.rest);
+    },
+    handleRequest(req, res, { session }) {
+      io.handleRequest(hosts.get(session), req, res);
+    },
     handleUpgrade(req, socket, head, { session, path }) {
+      const learner = hosts.get(session);
+      if (learner && io.serves(learner, path.rest)) {
+        io.handleUpgrade(learner, req, socket, head);
+        return;
+      }
       // A request ws would refuse before any server code sees it: ws answers it (same bytes).
       if (!acceptableHandshake(req)) {
         clientWss.handleUpgrade(req, socket, head, (ws) => ws.terminate());
