@@ -101,7 +101,11 @@ describe('test tiers', () => {
     expect(tierViolations('x/a.test.ts', "import { build } from 'astro';", helper)).toHaveLength(1);
     expect(tierViolations('x/a.test.ts', "import { startApp } from './helpers.ts';", helper)).toHaveLength(1);
     // Code in strings (a learner's server) and comments is not imported.
-    expect(tierViolations('x/a.test.ts', "const server = 'require(\"ws\")';\nconst client = `import { io } from 'socket.io-client'`;", helper)).toEqual([]);
-    expect(tierViolations('x/a.test.ts', "// import WebSocket from 'ws';\n/* import('node:net') */\n * require('node:http')", helper)).toEqual([]);
+    expect(
+      tierViolations('x/a.test.ts', "const server = 'require(\"ws\")';\nconst client = `import { io } from 'socket.io-client'`;", helper),
+    ).toEqual([]);
+    expect(
+      tierViolations('x/a.test.ts', "// import WebSocket from 'ws';\n/* import('node:net') */\n * require('node:http')", helper),
+    ).toEqual([]);
   });
 });
