@@ -3,7 +3,7 @@
 // how messages travel (a Worker's postMessage, a WebSocket in Node tests): `send` is given.
 // Runs in a browser Worker and in Node: no DOM, no Node built-ins except through 'buffer'.
 import { Buffer } from 'buffer';
-import type { HostToSandbox, HostUpgrade, SandboxToHost } from '#protocol/host';
+import type { HostToSandbox, HostUpgrade, SandboxToHost, SandboxToHostIo } from '#protocol/host';
 
 /** What a façade WebSocket hears from the sandbox about its real socket. */
 export interface LinkPeer {
@@ -17,6 +17,11 @@ export interface LinkPeer {
 /** Whoever takes upgrade requests (the façade http server that listens). */
 export interface UpgradeTarget {
   upgrade(request: HostUpgrade): void;
+}
+
+/** Whoever takes the Socket.IO messages (the façade's Socket.IO server once attached; one per link). */
+export interface IoReceiver {
+  receive(message: SandboxToHostIo): void;
 }
 
 /** Where the server code's console goes (the « Console du serveur » panel). */
@@ -35,6 +40,8 @@ export class HostLink {
   readonly listening: UpgradeTarget[] = [];
   /** The session's public URLs (from `ready`). */
   urls = { ws: '', http: '' };
+  /** The Socket.IO façade server that declared itself to the sandbox (socket-io.ts). */
+  io: IoReceiver | null = null;
   private readyWaiters: Array<() => void> | null = [];
 
   constructor(post: (command: HostToSandbox) => void, console: ServerConsole) {
@@ -95,6 +102,16 @@ export class HostLink {
         return;
       case 'error':
         this.console.error(`[bac à sable] ${message.message} (${message.id})`);
+        return;
+      case 'io-auth':
+      case 'io-connection':
+      case 'io-event':
+      case 'io-ack-response':
+      case 'io-disconnecting':
+      case 'io-disconnect':
+      case 'io-transport':
+      case 'io-sockets':
+        this.io?.receive(message);
         return;
     }
   }

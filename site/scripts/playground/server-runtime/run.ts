@@ -5,11 +5,12 @@ import { EventEmitter } from 'events';
 import { Buffer } from 'buffer';
 import type { HostLink } from './host-link.ts';
 import { httpModule } from './http.ts';
+import { socketIoModule } from './socket-io.ts';
 import { wsModule } from './ws.ts';
 
 /** The modules `require` provides (`node:` prefixes accepted for built-ins). */
 export function serverModules(link: HostLink): Record<string, unknown> {
-  return { ws: wsModule(link), http: httpModule(link), events: EventEmitter, buffer: { Buffer } };
+  return { ws: wsModule(link), http: httpModule(link), 'socket.io': socketIoModule(link), events: EventEmitter, buffer: { Buffer } };
 }
 
 export function createRequire(link: HostLink): (name: string) => unknown {
