@@ -484,7 +484,11 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
    * `timed` or broadcast callbacks get an error first (socket.io's signature), then the answers.
    */
   function ackCallback(state: IoState, ack: number, timed: boolean, single: boolean, done?: () => void): ((...args: unknown[]) => void) | null {
-    if (state.hostAcks.size >= MAX_HOST_ACKS || state.hostAcks.has(ack)) {
+    if (state.hostAcks.has(ack)) {
+      refuse(state.host, { id: 'HOST_ERR_BAD_FIELD', message: `Accusé de réception n°\u00a0${ack} déjà en attente.` });
+      return null;
+    }
+    if (state.hostAcks.size >= MAX_HOST_ACKS) {
       refuse(state.host, { id: 'HOST_ERR_TOO_MANY_ACKS', message: `Trop d’émissions en attente d’accusé de réception (au plus ${MAX_HOST_ACKS}).` });
       return null;
     }
