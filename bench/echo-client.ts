@@ -3,7 +3,7 @@
 // seconds. Sandbox mode: sessions of 2 clients each (…/echo?client=A|B), with one monitor per
 // session that reads every event. Server CPU is read from /proc/<serverPid>/stat at both ends of
 // the measured window. Reports {type:'result', …} over IPC.
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { createSessions, monitorUrl, openWs, procCpuSeconds, pool, sleep } from './lib.ts';
 
 const opts = JSON.parse(process.argv[2]) as {

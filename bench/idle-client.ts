@@ -1,7 +1,7 @@
 // Load client of the memory benchmark (its own process): opens N idle WebSockets (plain: to the
 // ws server; sandbox: `perSession` echo clients per session plus that session's monitor), reports
 // {type:'connected'}, then holds them until told {type:'close'}.
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { createSessions, monitorUrl, openWs, pool } from './lib.ts';
 
 const opts = JSON.parse(process.argv[2]) as { mode: 'plain' | 'sandbox'; port: number; connections: number; perSession: number; batch?: boolean };

@@ -159,12 +159,12 @@ export class MonitorSocket {
       const fin = (p[0] & 0x80) !== 0;
       const opcode = p[0] & 0x0f;
       const len = p[1] & 0x7f;
-      if ((p[0] & 0x70) !== 0) return this.fail(1002, 'bits RSV sans extension négociée');
-      if ((p[1] & 0x80) === 0) return this.fail(1002, 'trame du client non masquée');
-      if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) return this.fail(1002, `opcode réservé ${opcode}`);
-      if (opcode >= 0x8 && (!fin || len > MAX_PAYLOAD)) return this.fail(1002, 'trame de contrôle fragmentée ou trop longue');
+      if ((p[0] & 0x70) !== 0) { this.fail(1002, 'bits RSV sans extension négociée'); return; }
+      if ((p[1] & 0x80) === 0) { this.fail(1002, 'trame du client non masquée'); return; }
+      if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) { this.fail(1002, `opcode réservé ${opcode}`); return; }
+      if (opcode >= 0x8 && (!fin || len > MAX_PAYLOAD)) { this.fail(1002, 'trame de contrôle fragmentée ou trop longue'); return; }
       // A monitor takes no messages: data it cannot accept (§7.4.1, 1003).
-      if (opcode < 0x8) return this.fail(1003, 'le moniteur n’accepte pas de messages');
+      if (opcode < 0x8) { this.fail(1003, 'le moniteur n’accepte pas de messages'); return; }
       if (p.length < 6 + len) break;
       const payload = Buffer.from(p.subarray(6, 6 + len));
       for (let i = 0; i < len; i++) payload[i] ^= p[2 + (i & 3)];
@@ -178,11 +178,11 @@ export class MonitorSocket {
 
   private onCloseFrame(payload: Buffer): void {
     let code: number | null = null;
-    if (payload.length === 1) return this.fail(1002, 'trame de fermeture d’un octet');
+    if (payload.length === 1) { this.fail(1002, 'trame de fermeture d’un octet'); return; }
     if (payload.length >= 2) {
       code = payload.readUInt16BE(0);
-      if (!isValidCloseCode(code)) return this.fail(1002, `code de fermeture invalide ${code}`);
-      if (!isUtf8(payload.subarray(2))) return this.fail(1007, 'raison de fermeture en UTF-8 invalide');
+      if (!isValidCloseCode(code)) { this.fail(1002, `code de fermeture invalide ${code}`); return; }
+      if (!isUtf8(payload.subarray(2))) { this.fail(1007, 'raison de fermeture en UTF-8 invalide'); return; }
     }
     // Echo the close (§5.5.1) unless ours went first, then close TCP: the server closes first (§7.1.1).
     if (this.readyState === OPEN) this.socket.write(closeFrame(code, ''));

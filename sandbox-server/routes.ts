@@ -9,7 +9,7 @@ export interface SessionPath {
 
 /** Parses `/s/<id>/<rest>?query`; null for other paths. */
 export function parseSessionPath(url: string | undefined): SessionPath | null {
-  if (!url || !url.startsWith('/s/')) return null;
+  if (!url?.startsWith('/s/')) return null;
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const slash = path.indexOf('/', 3);

@@ -101,7 +101,7 @@ describe('serializeEvent', () => {
       mask: fc.option(fc.uint8Array({ minLength: 4, maxLength: 4 }), { nil: null }),
     }).map(({ opcode, fin, payload, mask }) => {
       const len = payload.length;
-      const head = [(fin ? 0x80 : 0) | opcode, (mask ? 0x80 : 0) | (len < 126 ? len : 126)];
+      const head = [(fin ? 0x80 : 0) | opcode, (mask ? 0x80 : 0) | Math.min(len, 126)];
       if (len >= 126) head.push(len >> 8, len & 0xff);
       const body = mask ? payload.map((b, i) => b ^ mask[i & 3]) : payload;
       return Buffer.concat([Buffer.from(head), mask ? Buffer.from(mask) : Buffer.alloc(0), Buffer.from(body)]);

@@ -26,6 +26,7 @@ function flat(s: string): string {
   flattened = (s as unknown as number) | 0; // kept, so that the conversion is not optimized away
   return s;
 }
+// biome-ignore lint/correctness/noUnusedVariables: written on purpose, never read (see flat).
 let flattened = 0;
 
 type Frame = Omit<FrameEvent, 'seq' | 't'>;

@@ -198,7 +198,7 @@ describe('sessions and monitor', () => {
     const id = await createSession(t);
     const counts = { reads: 0, writes: 0 };
     t.app.server.once('upgrade', (req: IncomingMessage) => {
-      const socket = req.socket as Socket & { _write: Function; _writev: Function };
+      const socket = req.socket as Socket & { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void };
       const { _write, _writev } = socket;
       socket._write = function (this: Socket, ...args: unknown[]) {
         counts.writes++;

@@ -44,10 +44,8 @@ interface CachedFile {
   gzip?: Buffer;
 }
 
-export interface StaticHandler {
-  /** Answers a GET/HEAD request from dist/; returns false for other methods. */
-  (req: IncomingMessage, res: ServerResponse): Promise<boolean>;
-}
+/** Answers a GET/HEAD request from dist/; returns false for other methods. */
+export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 /**
  * Creates a handler for the files under `root`. Files are read once and kept in memory; misses are

@@ -85,6 +85,7 @@ export function nextMessage(ws: WebSocket, ms = 5000): Promise<{ data: Buffer; i
   );
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read any event's fields without narrowing first.
 type Ev = MonitorEvent & Record<string, any>;
 
 export class Monitor {

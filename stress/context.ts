@@ -195,10 +195,8 @@ export interface RequestOptions {
 export class HttpConn {
   readonly socket: Socket;
   private readonly pending: Array<(r: HttpResponse | null) => void> = [];
-  private readonly ctx: AttackContext;
 
   constructor(ctx: AttackContext, ip: string) {
-    this.ctx = ctx;
     this.socket = ctx.dial(ip);
     const reader = new ResponseReader((r) => this.pending.shift()?.(r));
     this.socket.on('data', (d: Buffer) => reader.push(d));

@@ -193,7 +193,7 @@ function mutateFrames(r: Rand, frames: Frame[], kind: (typeof STRUCTURAL)[number
     }
     case 'control': {
       const long = chance(r, 0.5);
-      frames.splice(int(r, frames.length + 1), 0, { ...frame(r, pick(r, [8, 9, 10]), randomBytes(r, long ? 126 + int(r, 10) : int(r, 20))), fin: long || chance(r, 0.5) ? true : false });
+      frames.splice(int(r, frames.length + 1), 0, { ...frame(r, pick(r, [8, 9, 10]), randomBytes(r, long ? 126 + int(r, 10) : int(r, 20))), fin: long || chance(r, 0.5) });
       return;
     }
     case 'reorder': {

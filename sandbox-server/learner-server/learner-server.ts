@@ -146,23 +146,22 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   }
 
   function onHostMessage(this: HostSocket, data: RawData, isBinary: boolean): void {
-    const ws = this;
-    const lh = ws[HOST];
+    const lh = this[HOST];
     if (!lh) return;
     const parsed = isBinary ? null : parseAnyHostCommand(data.toString(), limits);
-    if (!parsed || !parsed.ok) {
+    if (!parsed?.ok) {
       const refusal = parsed ? parsed.refusal : { id: 'HOST_ERR_BAD_JSON' as const, message: 'Les commandes sont des messages texte.' };
-      if (lh.host !== ws) {
-        ws.close(HOST_AUTH_FAILED, 'Authentification attendue');
+      if (lh.host !== this) {
+        this.close(HOST_AUTH_FAILED, 'Authentification attendue');
         return;
       }
       lh.send({ t: 'error', ...refusal });
-      if (++lh.refusals > MAX_REFUSALS) ws.close(HOST_PROTOCOL_ERROR, 'Trop de commandes refusées');
+      if (++lh.refusals > MAX_REFUSALS) this.close(HOST_PROTOCOL_ERROR, 'Trop de commandes refusées');
       return;
     }
     const cmd = parsed.command;
-    if (lh.host !== ws) {
-      authenticate(ws, lh, cmd);
+    if (lh.host !== this) {
+      authenticate(this, lh, cmd);
       return;
     }
     if (cmd.t === 'auth') return;
@@ -315,7 +314,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         return;
       }
       const lh = hosts.get(session);
-      if (!lh || !lh.host) {
+      if (!lh?.host) {
         session.info(`Connexion refusée (503)\u00a0: ${NO_HOST_MESSAGE}`, connOf(env, req));
         abortHandshake(socket, 503, NO_HOST_MESSAGE);
         return;

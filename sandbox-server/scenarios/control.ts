@@ -81,7 +81,9 @@ function run(ws: WebSocket, session: Session, conn: string | undefined, text: st
       if (bytes.length > maxPayload) return `«\u00a0text\u00a0» dépasse ${maxPayload} octets.`;
       const parts = splitUtf8(body, frames as number);
       session.info(`Le serveur envoie «\u00a0${body}\u00a0» en ${parts.length} trame(s)\u00a0: text puis continuation, FIN sur la dernière.`, conn);
-      parts.forEach((part, i) => ws.send(part, { binary: false, fin: i === parts.length - 1 }));
+      parts.forEach((part, i) => {
+        ws.send(part, { binary: false, fin: i === parts.length - 1 });
+      });
       return null;
     }
     case 'binary': {

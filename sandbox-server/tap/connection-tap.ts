@@ -196,8 +196,11 @@ export function attachTap(server: Server, options: TapOptions): Tap {
    */
   function tappedEmit(this: Tapped, event: string | symbol): boolean {
     const state = this[STATE] as State;
+    // `arguments`, not a rest parameter: every socket event passes here, and a rest array would be one allocation each.
+    // biome-ignore lint/complexity/noArguments: see above.
     if (event === 'data') onData.call(this, arguments[1] as Buffer);
     else if (event === 'close') onClose.call(this);
+    // biome-ignore lint/complexity/noArguments: see above.
     return Reflect.apply(state.emit as Socket['emit'], this, arguments);
   }
   /**

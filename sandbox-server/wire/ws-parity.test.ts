@@ -13,7 +13,7 @@ import { FrameDecoder } from './frame-decoder.ts';
  * The close code the decoder's items say ws sends, or null when they say it does not close; with
  * the id of the violation when there is one.
  */
-export function decoderVerdict(c: FuzzCase): { code: number | null; id?: ViolationId } {
+function decoderVerdict(c: FuzzCase): { code: number | null; id?: ViolationId } {
   const d = new FrameDecoder({ role: 'client', deflate: c.deflate !== 'off', noContextTakeover: c.deflate === 'nct' });
   for (const piece of pieces(c)) {
     for (const item of d.push(piece)) {

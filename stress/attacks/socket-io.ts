@@ -395,7 +395,7 @@ export const socketIoPollingNonReader: Attack = {
           }
           const res = await requestWithin(ctx, conn, 5000, 'POST', url, event);
           posts++;
-          if (!res || res.status !== 200) {
+          if (res?.status !== 200) {
             if (res) ctx.answer(`POST http ${res.status}`);
             break; // the server closed this Engine.IO client: a new one
           }

@@ -64,7 +64,7 @@ test('des trames qui violent le protocole apparaissent marquées dans le termina
   try {
     // (1) A masked frame with the reserved opcode 0x3 (FIN=1, 5 bytes): only the opcode is wrong.
     sockets.push(await sendRawFrame(port, `/s/${id}/echo`, Buffer.concat([Buffer.from([0x83, 0x85]), KEY, masked(HELLO)])));
-    const reserved = /^ext\. *→ ▸ reserved-non-control-3 \(0x3\)  FIN=1 RSV1=0 RSV2=0 RSV3=0  MASK=1  longueur 5 \(forme 7 bits\)  ⚠ trame invalide/m;
+    const reserved = /^ext\. *→ ▸ reserved-non-control-3 \(0x3\) {2}FIN=1 RSV1=0 RSV2=0 RSV3=0 {2}MASK=1 {2}longueur 5 \(forme 7 bits\) {2}⚠ trame invalide/m;
     await expect.poll(() => terminalText(page)).toMatch(reserved);
     await expect.poll(() => terminalText(page)).toMatch(/^ext\. *→ ⚠ violation du protocole \(code 1002\)/m);
     let text = await terminalText(page);
@@ -93,7 +93,7 @@ test('des trames qui violent le protocole apparaissent marquées dans le termina
 
     // (2) On another connection, an unmasked client text frame « Hello »: MASK is wrong.
     sockets.push(await sendRawFrame(port, `/s/${id}/echo`, Buffer.concat([Buffer.from([0x81, 0x05]), HELLO])));
-    const unmasked = /^ext\. *→ ▸ text \(0x1\)  FIN=1 RSV1=0 RSV2=0 RSV3=0  MASK=0  longueur 5 \(forme 7 bits\)  ⚠ trame invalide/m;
+    const unmasked = /^ext\. *→ ▸ text \(0x1\) {2}FIN=1 RSV1=0 RSV2=0 RSV3=0 {2}MASK=0 {2}longueur 5 \(forme 7 bits\) {2}⚠ trame invalide/m;
     await expect.poll(() => terminalText(page)).toMatch(unmasked);
     await expect.poll(() => terminalText(page).then((t) => t.match(/⚠ violation du protocole \(code 1002\)/g)?.length ?? 0)).toBe(2);
     text = await terminalText(page);

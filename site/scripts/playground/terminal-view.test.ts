@@ -24,7 +24,7 @@ describe('terminal formatting', () => {
   });
   it('makes control frames stand out with their close code', () => {
     const text = render();
-    expect(text).toMatch(/A   → ◆ close \(0x8\).*code 1000/);
+    expect(text).toMatch(/A {3}→ ◆ close \(0x8\).*code 1000/);
   });
   it('annotates Engine.IO / Socket.IO packets', () => {
     expect(render()).toContain('↳ Engine.IO message (websocket) · Socket.IO EVENT nsp / «\u00a0say\u00a0»');

@@ -7,7 +7,7 @@ import { EventEmitter } from 'events';
 import { Buffer } from 'buffer';
 import type { HostLink, LinkPeer } from './host-link.ts';
 import { payloadOf, toBuffer } from './host-link.ts';
-import { createServer, IncomingRequest, UpgradeSocket } from './http.ts';
+import { createServer, type IncomingRequest, UpgradeSocket } from './http.ts';
 import type { Server } from './http.ts';
 
 const CONNECTING = 0;
