@@ -56,7 +56,9 @@ async function startProduction(log: (s: string) => void): Promise<{ proc: ChildP
     proc.stderr?.on('data', onData);
     proc.once('exit', (code) => reject(new Error(`production server exited (${code}):\n${out.slice(-2000)}`)));
   });
-  log(`   server: node scripts/start.ts on ${base}${built ? ' (dist/ was stale: rebuilt with npx astro build first)' : ' (dist/ up to date)'}`);
+  log(
+    `   server: node scripts/start.ts on ${base}${built ? ' (dist/ was stale: rebuilt with npx astro build first)' : ' (dist/ up to date)'}`,
+  );
   return { proc, base, built };
 }
 
@@ -72,7 +74,15 @@ function gzipBytes(url: string): Promise<{ bytes: number; encoding: string }> {
   });
 }
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Installs nothing in the page: one evaluate per measure. Resolves ms from click to the first ▸ row. */
 interface RunTiming {
@@ -100,7 +110,9 @@ async function timeRun(page: Page): Promise<RunTiming> {
   return page.evaluate(
     () =>
       new Promise<RunTiming>((resolve, reject) => {
-        const el = document.querySelector('aw-playground')! as HTMLElement & { session: { onEvent(l: (e: { type: string; from?: string }) => void): () => void } };
+        const el = document.querySelector('aw-playground')! as HTMLElement & {
+          session: { onEvent(l: (e: { type: string; from?: string }) => void): () => void };
+        };
         const rows = el.querySelector('.xterm-rows')!;
         if (rows.textContent!.includes('▸')) return reject(new Error('terminal not cleared'));
         let t0 = 0;
@@ -208,8 +220,11 @@ export async function browserBench(log: (s: string) => void): Promise<BrowserRes
     await ctx.close();
     const gzip = files.reduce((a, f) => a + f.gzip, 0);
     log(`   (b) JS requested on load of ${LESSON} (1280×720, no scroll; playground heavy parts loaded: ${heavyLoaded ? 'YES' : 'no'}):`);
-    for (const f of files.sort((a, b) => b.gzip - a.gzip)) log(`       ${fmt(f.gzip).padStart(7)} B gzip (${fmt(f.raw).padStart(7)} B raw)  ${f.path}`);
-    log(`       total ${fmt(gzip)} B gzip = ${fmt(gzip / 1024, 1)} KiB in ${files.length} files; excluded as Pagefind (idle-loaded search UI): ${excluded.length ? excluded.join(', ') : 'none requested'}`);
+    for (const f of files.sort((a, b) => b.gzip - a.gzip))
+      log(`       ${fmt(f.gzip).padStart(7)} B gzip (${fmt(f.raw).padStart(7)} B raw)  ${f.path}`);
+    log(
+      `       total ${fmt(gzip)} B gzip = ${fmt(gzip / 1024, 1)} KiB in ${files.length} files; excluded as Pagefind (idle-loaded search UI): ${excluded.length ? excluded.join(', ') : 'none requested'}`,
+    );
 
     // (c) Monaco requested → ready on fresh contexts, then (a) the first run on that fresh page.
     const monaco: number[] = [];
@@ -231,7 +246,9 @@ export async function browserBench(log: (s: string) => void): Promise<BrowserRes
     }
     monaco.sort((a, b) => a - b);
     cold.sort((a, b) => a - b);
-    log(`   (c) Monaco scroll-into-view → ready, ${FRESH_PAGES} fresh contexts: ${monaco.map((x) => fmt(x)).join(', ')} ms → p50 ${fmt(percentile(monaco, 50))} ms`);
+    log(
+      `   (c) Monaco scroll-into-view → ready, ${FRESH_PAGES} fresh contexts: ${monaco.map((x) => fmt(x)).join(', ')} ms → p50 ${fmt(percentile(monaco, 50))} ms`,
+    );
 
     // (a) Repeated runs on the last page (session and monitor reused).
     const warm: number[] = [];
@@ -241,17 +258,28 @@ export async function browserBench(log: (s: string) => void): Promise<BrowserRes
       warmMarks.push(m);
       warm.push(m.drawn);
     }
-    const med = (ms: RunTiming[], k: keyof RunTiming) => fmt(percentile(ms.map((m) => m[k]).sort((a, b) => a - b), 50), 1);
+    const med = (ms: RunTiming[], k: keyof RunTiming) =>
+      fmt(
+        percentile(
+          ms.map((m) => m[k]).sort((a, b) => a - b),
+          50,
+        ),
+        1,
+      );
     const breakdown = (ms: RunTiming[]) =>
       `medians from the click: code posted into the sandboxed iframe ${med(ms, 'posted')} ms, conn-open event in the page ${med(ms, 'connOpen')} ms, ` +
       `client frame event in the page ${med(ms, 'frameEvent')} ms, first frame line written ${med(ms, 'written')} ms, ▸ row drawn ${med(ms, 'drawn')} ms`;
     await last!.evaluate(() => document.querySelector<HTMLButtonElement>('aw-playground [data-action=stop]')?.click());
     await last!.context().close();
     warm.sort((a, b) => a - b);
-    log(`   (a) « Exécuter » → first frame line in the terminal, ${RUNS} repeated runs on one page: p50 ${fmt(percentile(warm, 50), 1)} ms, ` +
-      `p95 ${fmt(percentile(warm, 95), 1)} ms, min ${fmt(warm[0], 1)}, max ${fmt(warm[warm.length - 1], 1)} ms`);
+    log(
+      `   (a) « Exécuter » → first frame line in the terminal, ${RUNS} repeated runs on one page: p50 ${fmt(percentile(warm, 50), 1)} ms, ` +
+        `p95 ${fmt(percentile(warm, 95), 1)} ms, min ${fmt(warm[0], 1)}, max ${fmt(warm[warm.length - 1], 1)} ms`,
+    );
     log(`       ${breakdown(warmMarks)}`);
-    log(`       first run on a fresh page (session, monitor and spare iframe prepared when the playground became ready), ${FRESH_PAGES} pages: ${cold.map((x) => fmt(x, 1)).join(', ')} ms → p50 ${fmt(percentile(cold, 50), 1)} ms`);
+    log(
+      `       first run on a fresh page (session, monitor and spare iframe prepared when the playground became ready), ${FRESH_PAGES} pages: ${cold.map((x) => fmt(x, 1)).join(', ')} ms → p50 ${fmt(percentile(cold, 50), 1)} ms`,
+    );
     log(`       ${breakdown(coldMarks)}`);
     return {
       run: { p50: percentile(warm, 50), p95: percentile(warm, 95), n: warm.length },

@@ -72,9 +72,17 @@ for (const ws of clients) {
 }
 
 await sleep(opts.warmupMs);
-const e0 = echoes, m0 = monitorEvents, s0 = procCpuSeconds(opts.serverPid), c0 = process.cpuUsage(), t0 = performance.now();
+const e0 = echoes,
+  m0 = monitorEvents,
+  s0 = procCpuSeconds(opts.serverPid),
+  c0 = process.cpuUsage(),
+  t0 = performance.now();
 await sleep(opts.measureMs);
-const e1 = echoes, m1 = monitorEvents, s1 = procCpuSeconds(opts.serverPid), c1 = process.cpuUsage(c0), t1 = performance.now();
+const e1 = echoes,
+  m1 = monitorEvents,
+  s1 = procCpuSeconds(opts.serverPid),
+  c1 = process.cpuUsage(c0),
+  t1 = performance.now();
 running = false;
 // Let the monitors catch up with what was sent, then report whether they lost anything.
 await sleep(1500);

@@ -123,11 +123,15 @@ export function openWs(url: string, timeoutMs: number): Promise<WebSocket> {
 /** Creates `count` sandbox sessions (20 requests at a time) and returns their ids in order. */
 export async function createSessions(base: string, count: number): Promise<string[]> {
   const ids: string[] = new Array(count);
-  await pool(Array.from(ids, (_, i) => i), 20, async (i) => {
-    const res = await fetch(`http://${base}/api/sessions`, { method: 'POST' });
-    if (res.status !== 201) throw new Error(`POST /api/sessions → ${res.status}`);
-    ids[i] = ((await res.json()) as { id: string }).id;
-  });
+  await pool(
+    Array.from(ids, (_, i) => i),
+    20,
+    async (i) => {
+      const res = await fetch(`http://${base}/api/sessions`, { method: 'POST' });
+      if (res.status !== 201) throw new Error(`POST /api/sessions → ${res.status}`);
+      ids[i] = ((await res.json()) as { id: string }).id;
+    },
+  );
   return ids;
 }
 

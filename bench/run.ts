@@ -13,7 +13,9 @@ import { BENCH_LIMITS } from './limits.ts';
 
 const batch = process.argv.includes('--batch');
 const parts = process.argv.slice(2).filter((a) => a !== '--batch');
-const monitorMode = batch ? 'monitors opt in to ?batch=1 (JSON arrays of events)' : 'monitors in the default mode (one JSON event per message)';
+const monitorMode = batch
+  ? 'monitors opt in to ?batch=1 (JSON arrays of events)'
+  : 'monitors in the default mode (one JSON event per message)';
 const want = (p: string) => parts.length === 0 || parts.includes(p);
 const SERVER = join(BENCH_DIR, 'server.ts');
 const started = performance.now();
@@ -35,7 +37,9 @@ async function server(kind: 'plain' | 'plain-coalesced' | 'sandbox', gc = false)
 
 const log = (s = '') => console.log(s);
 log(`Atelier WebSocket — benchmark (${new Date().toISOString()})`);
-log(`Node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim()}), ${fmt(totalmem() / 2 ** 30, 1)} GiB; everything on 127.0.0.1`);
+log(
+  `Node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim()}), ${fmt(totalmem() / 2 ** 30, 1)} GiB; everything on 127.0.0.1`,
+);
 log(`Sandbox limits raised for the load (createAppServer limits option): ${JSON.stringify(BENCH_LIMITS)}`);
 log('  (defaults: 50 msg/s per session, burst 100, 20 sessions and 100 connections per IP — they would refuse this load by design)');
 log(`Monitor mode: ${monitorMode}`);
@@ -48,32 +52,40 @@ if (want('echo')) {
   // figure is the median of its rounds.
   const rounds = Math.max(1, Number(process.env.BENCH_ECHO_RUNS ?? 3));
   log();
-  log(`1. Echo throughput: ${load.connections} connections × ${load.window} pipelined 32-byte text messages, ` +
-    `${load.warmupMs / 1000} s warm-up + ${load.measureMs / 1000} s measured; load client and server in separate processes; ` +
-    `${rounds} interleaved rounds, medians`);
+  log(
+    `1. Echo throughput: ${load.connections} connections × ${load.window} pipelined 32-byte text messages, ` +
+      `${load.warmupMs / 1000} s warm-up + ${load.measureMs / 1000} s measured; load client and server in separate processes; ` +
+      `${rounds} interleaved rounds, medians`,
+  );
   const modes = ['plain', 'plain-coalesced', 'sandbox'] as const;
   const label = (mode: (typeof modes)[number]) =>
     mode === 'plain'
       ? 'plain ws 8.23 (perMessageDeflate off)'
       : mode === 'plain-coalesced'
-        ? 'plain ws 8.23 + the sandbox\'s write coalescing (one socket write per TCP read), for a like-for-like ratio'
+        ? "plain ws 8.23 + the sandbox's write coalescing (one socket write per TCP read), for a like-for-like ratio"
         : `sandbox echo (tap + decoders + 1 monitor per session of 2 clients; ${batch ? 'monitor ?batch=1' : 'monitor one event per message'}; replies coalesced)`;
   const runs: Record<string, Record<string, number>[]> = { plain: [], 'plain-coalesced': [], sandbox: [] };
   for (let round = 1; round <= rounds; round++) {
     for (const mode of modes) {
       const srv = await server(mode);
       const clientMode = mode === 'sandbox' ? 'sandbox' : 'plain';
-      const client = startChild(join(BENCH_DIR, 'echo-client.ts'), [JSON.stringify({ mode: clientMode, port: srv.port, serverPid: srv.pid, batch, ...load })]);
+      const client = startChild(join(BENCH_DIR, 'echo-client.ts'), [
+        JSON.stringify({ mode: clientMode, port: srv.port, serverPid: srv.pid, batch, ...load }),
+      ]);
       const r = await client.next<Record<string, number>>('result', 60_000);
       await client.stop();
       await srv.stop();
       runs[mode].push(r);
       log(`   round ${round}, ${label(mode)}`);
-      log(`      ${fmt(r.echoesPerSecond)} echoes/s; server CPU ${fmt(r.serverCpuSeconds, 2)} s in ${fmt(r.seconds, 2)} s → ` +
-        `${fmt(r.echoesPerServerCpuSecond)} echoes per server CPU-second; load client CPU ${fmt(r.clientCpuSeconds, 2)} s`);
+      log(
+        `      ${fmt(r.echoesPerSecond)} echoes/s; server CPU ${fmt(r.serverCpuSeconds, 2)} s in ${fmt(r.seconds, 2)} s → ` +
+          `${fmt(r.echoesPerServerCpuSecond)} echoes per server CPU-second; load client CPU ${fmt(r.clientCpuSeconds, 2)} s`,
+      );
       if (mode === 'sandbox') {
-        log(`      monitors read ${fmt(r.monitorEventsPerSecond)} events/s (${fmt(r.monitorEventsPerSecond / r.echoesPerSecond, 2)} per echo); ` +
-          `dropped events ${r.dropped}, limit events ${r.limitEvents}, connections closed early ${r.closedEarly}`);
+        log(
+          `      monitors read ${fmt(r.monitorEventsPerSecond)} events/s (${fmt(r.monitorEventsPerSecond / r.echoesPerSecond, 2)} per echo); ` +
+            `dropped events ${r.dropped}, limit events ${r.limitEvents}, connections closed early ${r.closedEarly}`,
+        );
       }
     }
   }
@@ -85,10 +97,17 @@ if (want('echo')) {
   const ratioLike = perCpu('sandbox') / perCpu('plain-coalesced');
   for (const mode of modes) log(`   median, ${mode}: ${fmt(perSecond(mode))} echoes/s, ${fmt(perCpu(mode))} per server CPU-second`);
   log(`   ratio sandbox / plain: ${fmt(ratioCpu, 2)}× per server CPU-second, ${fmt(ratioRate, 2)}× in messages/s`);
-  log(`   ratio sandbox / plain with the same coalescing (what the tap, decoders and monitor cost): ${fmt(ratioLike, 2)}× per server CPU-second`);
+  log(
+    `   ratio sandbox / plain with the same coalescing (what the tap, decoders and monitor cost): ${fmt(ratioLike, 2)}× per server CPU-second`,
+  );
   const dropped = runs.sandbox.reduce((n, r) => n + r.dropped, 0);
   row('Echo: plain ws', `${fmt(perSecond('plain'))} msg/s, ${fmt(perCpu('plain'))}/CPU-s`, '—', null);
-  row('Echo: sandbox (tap+monitor)', `${fmt(perSecond('sandbox'))} msg/s, ${fmt(perCpu('sandbox'))}/CPU-s, ${dropped} events dropped`, '—', null);
+  row(
+    'Echo: sandbox (tap+monitor)',
+    `${fmt(perSecond('sandbox'))} msg/s, ${fmt(perCpu('sandbox'))}/CPU-s, ${dropped} events dropped`,
+    '—',
+    null,
+  );
   row(`Echo ratio per server CPU-s${batch ? ' [batch]' : ''}`, `${fmt(ratioCpu, 2)}×`, '≥ 0.6×', ratioCpu >= 0.6);
   row('Echo ratio in msg/s', `${fmt(ratioRate, 2)}×`, '(≥ 0.6×)', ratioRate >= 0.6);
   row('Echo ratio vs coalesced plain ws, per CPU-s', `${fmt(ratioLike, 2)}×`, '(≥ 0.6×)', ratioLike >= 0.6);
@@ -99,9 +118,11 @@ if (want('echo')) {
 if (want('memory')) {
   const N = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 2000);
   log();
-  log(`2. Memory per idle connection: ${N} idle WebSockets; server RSS before and after, after a warm-up batch of 100 connections opened and closed, ` +
-    'measured two ways: (a) after 3 full GCs (--expose-gc); (b) after V8\'s memory-reducing GC, which also gives back the young generation ' +
-    'V8 grew during the setup (median of 3 runs)');
+  log(
+    `2. Memory per idle connection: ${N} idle WebSockets; server RSS before and after, after a warm-up batch of 100 connections opened and closed, ` +
+      "measured two ways: (a) after 3 full GCs (--expose-gc); (b) after V8's memory-reducing GC, which also gives back the young generation " +
+      'V8 grew during the setup (median of 3 runs)',
+  );
   type Mem = { rss: number; heapUsed: number; external: number; newSpace: number; oldSpace: number; gc: boolean };
   const variants = [
     { name: 'plain ws', mode: 'plain' as const, perSession: 1 },
@@ -120,13 +141,17 @@ if (want('memory')) {
     const reduced: { rss: number; heap: number }[] = [];
     for (const reduce of [false, ...Array<boolean>(RUNS).fill(true)]) {
       const srv = await server(v.mode, true);
-      const warm = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: 100, perSession: v.perSession })]);
+      const warm = startChild(join(BENCH_DIR, 'idle-client.ts'), [
+        JSON.stringify({ mode: v.mode, port: srv.port, connections: 100, perSession: v.perSession }),
+      ]);
       await warm.next('connected', 60_000);
       warm.send({ type: 'close' });
       await warm.stop();
       await sleep(500);
       const before = await srv.ask<Mem>({ type: 'mem', reduce });
-      const client = startChild(join(BENCH_DIR, 'idle-client.ts'), [JSON.stringify({ mode: v.mode, port: srv.port, connections: N, perSession: v.perSession, batch })]);
+      const client = startChild(join(BENCH_DIR, 'idle-client.ts'), [
+        JSON.stringify({ mode: v.mode, port: srv.port, connections: N, perSession: v.perSession, batch }),
+      ]);
       const c = await client.next<{ sockets: number }>('connected', 120_000);
       await sleep(1000);
       const after = await srv.ask<Mem>({ type: 'mem', reduce });
@@ -138,22 +163,48 @@ if (want('memory')) {
       if (reduce) reduced.push({ rss: per, heap });
       else perConn.push(per);
       if (!reduce) log(`   ${v.name}: ${c.sockets} client sockets (${N} learner connections)${before.gc ? '' : ' [no GC available]'}`);
-      log(`      (${reduce ? 'b' : 'a'}) RSS +${fmt((after.rss - before.rss) / 2 ** 20, 1)} MiB = ${fmt(per / 1024, 1)} KiB per learner connection ` +
-        `(JS heap ${fmt(heap / 1024, 1)} KiB, external ${fmt((after.external - before.external) / N / 1024, 1)} KiB); ` +
-        `V8 new space ${fmt(before.newSpace / 2 ** 20, 1)} → ${fmt(after.newSpace / 2 ** 20, 1)} MiB, old space ${fmt(before.oldSpace / 2 ** 20, 1)} → ${fmt(after.oldSpace / 2 ** 20, 1)} MiB`);
+      log(
+        `      (${reduce ? 'b' : 'a'}) RSS +${fmt((after.rss - before.rss) / 2 ** 20, 1)} MiB = ${fmt(per / 1024, 1)} KiB per learner connection ` +
+          `(JS heap ${fmt(heap / 1024, 1)} KiB, external ${fmt((after.external - before.external) / N / 1024, 1)} KiB); ` +
+          `V8 new space ${fmt(before.newSpace / 2 ** 20, 1)} → ${fmt(after.newSpace / 2 ** 20, 1)} MiB, old space ${fmt(before.oldSpace / 2 ** 20, 1)} → ${fmt(after.oldSpace / 2 ** 20, 1)} MiB`,
+      );
     }
     perConnReduced.push(median(reduced.map((r) => r.rss)));
     heapReduced.push(median(reduced.map((r) => r.heap)));
-    log(`      (b) median of ${RUNS}: ${fmt(perConnReduced.at(-1)! / 1024, 1)} KiB RSS, JS heap ${fmt(heapReduced.at(-1)! / 1024, 1)} KiB per learner connection`);
+    log(
+      `      (b) median of ${RUNS}: ${fmt(perConnReduced.at(-1)! / 1024, 1)} KiB RSS, JS heap ${fmt(heapReduced.at(-1)! / 1024, 1)} KiB per learner connection`,
+    );
   }
   const ratio = (a: number[], i: number) => a[i] / a[0];
-  log(`   ratio sandbox / plain, (b): ${fmt(ratio(perConnReduced, 1), 2)}× (2 clients per session), ${fmt(ratio(perConnReduced, 2), 2)}× (1 client per session); ` +
-    `(a): ${fmt(ratio(perConn, 1), 2)}×, ${fmt(ratio(perConn, 2), 2)}×; kernel socket buffers not included`);
+  log(
+    `   ratio sandbox / plain, (b): ${fmt(ratio(perConnReduced, 1), 2)}× (2 clients per session), ${fmt(ratio(perConnReduced, 2), 2)}× (1 client per session); ` +
+      `(a): ${fmt(ratio(perConn, 1), 2)}×, ${fmt(ratio(perConn, 2), 2)}×; kernel socket buffers not included`,
+  );
   row('Idle conn: plain ws (b)', `${fmt(perConnReduced[0] / 1024, 1)} KiB RSS`, '—', null);
-  row('Idle conn: sandbox, 2 cl./session (b)', `${fmt(perConnReduced[1] / 1024, 1)} KiB RSS (${fmt(ratio(perConnReduced, 1), 2)}×)`, '≤ 2× plain', ratio(perConnReduced, 1) <= 2);
-  row('Idle conn: sandbox, 1 cl./session (b)', `${fmt(perConnReduced[2] / 1024, 1)} KiB RSS (${fmt(ratio(perConnReduced, 2), 2)}×)`, '(≤ 2× plain)', ratio(perConnReduced, 2) <= 2);
-  row('Idle conn: JS heap only, 2 cl./session (b)', `${fmt(heapReduced[1] / 1024, 1)} vs ${fmt(heapReduced[0] / 1024, 1)} KiB (${fmt(ratio(heapReduced, 1), 2)}×)`, '(≤ 2× plain)', ratio(heapReduced, 1) <= 2);
-  row('Idle conn: sandbox, 2 cl./session (a)', `${fmt(perConn[1] / 1024, 1)} KiB vs ${fmt(perConn[0] / 1024, 1)} KiB RSS (${fmt(ratio(perConn, 1), 2)}×)`, '(≤ 2× plain)', ratio(perConn, 1) <= 2);
+  row(
+    'Idle conn: sandbox, 2 cl./session (b)',
+    `${fmt(perConnReduced[1] / 1024, 1)} KiB RSS (${fmt(ratio(perConnReduced, 1), 2)}×)`,
+    '≤ 2× plain',
+    ratio(perConnReduced, 1) <= 2,
+  );
+  row(
+    'Idle conn: sandbox, 1 cl./session (b)',
+    `${fmt(perConnReduced[2] / 1024, 1)} KiB RSS (${fmt(ratio(perConnReduced, 2), 2)}×)`,
+    '(≤ 2× plain)',
+    ratio(perConnReduced, 2) <= 2,
+  );
+  row(
+    'Idle conn: JS heap only, 2 cl./session (b)',
+    `${fmt(heapReduced[1] / 1024, 1)} vs ${fmt(heapReduced[0] / 1024, 1)} KiB (${fmt(ratio(heapReduced, 1), 2)}×)`,
+    '(≤ 2× plain)',
+    ratio(heapReduced, 1) <= 2,
+  );
+  row(
+    'Idle conn: sandbox, 2 cl./session (a)',
+    `${fmt(perConn[1] / 1024, 1)} KiB vs ${fmt(perConn[0] / 1024, 1)} KiB RSS (${fmt(ratio(perConn, 1), 2)}×)`,
+    '(≤ 2× plain)',
+    ratio(perConn, 1) <= 2,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,8 +212,10 @@ if (want('memory')) {
 if (want('latency')) {
   const opts = { sessions: 2000, seconds: 25 };
   log();
-  log(`3. Frame → monitor latency: ${opts.sessions} sessions × (1 monitor + 2 echo clients), each client sends 1 message/s ` +
-    `(random phase) for ${opts.seconds} s; time from ws.send in the load process to the monitor's frame event in the same process; ${monitorMode}`);
+  log(
+    `3. Frame → monitor latency: ${opts.sessions} sessions × (1 monitor + 2 echo clients), each client sends 1 message/s ` +
+      `(random phase) for ${opts.seconds} s; time from ws.send in the load process to the monitor's frame event in the same process; ${monitorMode}`,
+  );
   const srv = await server('sandbox');
   const client = startChild(join(BENCH_DIR, 'latency-client.ts'), [JSON.stringify({ port: srv.port, serverPid: srv.pid, batch, ...opts })]);
   await client.next('measuring', 120_000);
@@ -172,12 +225,18 @@ if (want('latency')) {
   const r = await client.next<Record<string, number>>('result', 60_000);
   await client.stop();
   await srv.stop();
-  log(`   ${r.sockets} sockets on each side (setup ${fmt(r.setupSeconds, 1)} s); sent ${r.sent}, received by monitors ${r.received}, ` +
-    `lost ${r.lost}, unmatched ${r.unknown}, dropped events ${r.dropped}, limit events ${r.limits}`);
-  log(`   latency p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, max ${fmt(r.max, 2)} ms (mean ${fmt(r.mean, 2)} ms); ` +
-    `server CPU ${fmt(r.serverCpuShare * 100)} %, load process CPU ${fmt(r.clientCpuShare * 100)} %`);
-  log(`   event-loop delay while sending: server p99 ${fmt(eld.p99, 1)} ms, max ${fmt(eld.max, 1)} ms; load process p99 ${fmt(r.clientLoopDelayP99, 1)} ms, ` +
-    `max ${fmt(r.clientLoopDelayMax, 1)} ms; server heap at the end ${fmt(eld.heapUsed / 2 ** 20)} MiB, RSS ${fmt(eld.rss / 2 ** 20)} MiB`);
+  log(
+    `   ${r.sockets} sockets on each side (setup ${fmt(r.setupSeconds, 1)} s); sent ${r.sent}, received by monitors ${r.received}, ` +
+      `lost ${r.lost}, unmatched ${r.unknown}, dropped events ${r.dropped}, limit events ${r.limits}`,
+  );
+  log(
+    `   latency p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, max ${fmt(r.max, 2)} ms (mean ${fmt(r.mean, 2)} ms); ` +
+      `server CPU ${fmt(r.serverCpuShare * 100)} %, load process CPU ${fmt(r.clientCpuShare * 100)} %`,
+  );
+  log(
+    `   event-loop delay while sending: server p99 ${fmt(eld.p99, 1)} ms, max ${fmt(eld.max, 1)} ms; load process p99 ${fmt(r.clientLoopDelayP99, 1)} ms, ` +
+      `max ${fmt(r.clientLoopDelayMax, 1)} ms; server heap at the end ${fmt(eld.heapUsed / 2 ** 20)} MiB, RSS ${fmt(eld.rss / 2 ** 20)} MiB`,
+  );
   row('Latency p50 (2 000 sessions)', `${fmt(r.p50, 1)} ms`, '—', null);
   row(`Latency p99 (2 000 sessions)${batch ? ' [batch]' : ''}`, `${fmt(r.p99, 1)} ms (max ${fmt(r.max, 1)})`, '≤ 100 ms', r.p99 <= 100);
   row('Latency: events lost', `${r.lost} of ${r.sent} (dropped ${r.dropped})`, '0', r.lost === 0 && r.dropped === 0);

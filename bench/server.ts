@@ -22,7 +22,6 @@ import { BENCH_LIMITS } from './limits.ts';
 const kind = process.argv[2];
 const send = (m: object) => process.send?.(m);
 
-
 let close: () => Promise<void>;
 let port: number;
 if (kind === 'plain' || kind === 'plain-coalesced') {
@@ -60,21 +59,38 @@ eld.enable();
 const gc = (globalThis as { gc?: (options?: object) => void }).gc;
 process.on('message', async (m: { type: string }) => {
   if (m.type === 'mem') {
-    if (gc) for (let i = 0; i < 3; i++) {
-      gc();
-      await new Promise((r) => setImmediate(r));
-    }
+    if (gc)
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((r) => setImmediate(r));
+      }
     // reduce: then V8's memory-reducing collection, which also gives back the young generation
     // grown during the setup and free pages.
     if (gc && (m as { reduce?: boolean }).reduce) gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     const u = process.memoryUsage();
     const space = (name: string) => getHeapSpaceStatistics().find((s) => s.space_name === name)?.physical_space_size ?? 0;
-    send({ type: 'mem-result', rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, newSpace: space('new_space'), oldSpace: space('old_space'), gc: !!gc });
+    send({
+      type: 'mem-result',
+      rss: u.rss,
+      heapUsed: u.heapUsed,
+      external: u.external,
+      arrayBuffers: u.arrayBuffers,
+      newSpace: space('new_space'),
+      oldSpace: space('old_space'),
+      gc: !!gc,
+    });
   } else if (m.type === 'eld-reset') {
     eld.reset();
     send({ type: 'eld-reset-result' });
   } else if (m.type === 'eld') {
-    send({ type: 'eld-result', p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6, heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss });
+    send({
+      type: 'eld-result',
+      p50: eld.percentile(50) / 1e6,
+      p99: eld.percentile(99) / 1e6,
+      max: eld.max / 1e6,
+      heapUsed: process.memoryUsage().heapUsed,
+      rss: process.memoryUsage().rss,
+    });
   } else if (m.type === 'cpu') {
     const c = process.cpuUsage();
     send({ type: 'cpu-result', seconds: (c.user + c.system) / 1e6 });

@@ -171,7 +171,16 @@ export interface HostDestroy {
   c: number;
 }
 
-export type HostToSandbox = HostAuth | HostAccept | HostRefuse | HostDestroy | HostSend | HostControl | HostClose | HostTerminate | HostToSandboxIo;
+export type HostToSandbox =
+  | HostAuth
+  | HostAccept
+  | HostRefuse
+  | HostDestroy
+  | HostSend
+  | HostControl
+  | HostClose
+  | HostTerminate
+  | HostToSandboxIo;
 
 // ── Socket.IO ─────────────────────────────────────────────────────────────────────────────
 //
@@ -278,7 +287,14 @@ export interface HostIoSockets {
   sockets: { s: number; rooms: string[] }[];
 }
 
-export type SandboxToHostIo = HostIoAuth | HostIoConnection | HostIoEvent | HostIoAckResponse | HostIoDisconnect | HostIoTransport | HostIoSockets;
+export type SandboxToHostIo =
+  | HostIoAuth
+  | HostIoConnection
+  | HostIoEvent
+  | HostIoAckResponse
+  | HostIoDisconnect
+  | HostIoTransport
+  | HostIoSockets;
 
 /** CORS of the real server (the `cors` package's options, JSON only). */
 export interface IoCors {

@@ -268,7 +268,18 @@ export interface ViolationEvent extends EventBase {
 export interface LimitEvent extends EventBase {
   type: 'limit';
   conn?: string;
-  limit: 'connections' | 'rate' | 'payload' | 'sessions' | 'backlog' | 'ip-connections' | 'timeout' | 'memory' | 'engine-io' | 'buffer' | 'connection-rate';
+  limit:
+    | 'connections'
+    | 'rate'
+    | 'payload'
+    | 'sessions'
+    | 'backlog'
+    | 'ip-connections'
+    | 'timeout'
+    | 'memory'
+    | 'engine-io'
+    | 'buffer'
+    | 'connection-rate';
   /**
    * What the server did: "close 1009", "close 1008", "http 429", "http 503", "http 413" (Socket.IO
    * polling body), "disconnect" (Socket.IO over polling), "drop oldest" (monitor backlog).

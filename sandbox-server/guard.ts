@@ -43,7 +43,13 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
     return null;
   }
 
-  function closeFor(session: Session, socket: Socket, ws: WebSocket | null, fields: Omit<LimitEvent, 'seq' | 't' | 'type' | 'conn'>, reason: string): void {
+  function closeFor(
+    session: Session,
+    socket: Socket,
+    ws: WebSocket | null,
+    fields: Omit<LimitEvent, 'seq' | 't' | 'type' | 'conn'>,
+    reason: string,
+  ): void {
     const conn = tap().connInfo(socket)?.conn;
     if (ws) {
       closeOverLimit(ws, session, conn, fields, reason);
@@ -95,17 +101,29 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
       const session = tap().connInfo(socket)?.session;
       if (!session) continue;
       if (pending.frameSince && now - pending.frameSince >= limits.frameTimeoutMs) {
-        closeFor(session, socket, ws, {
-          limit: 'timeout',
-          action: 'close 1008',
-          message: `Trame inachevée depuis plus de ${limits.frameTimeoutMs / 1000}\u00a0s\u00a0: une trame commencée doit arriver en entier. Connexion fermée (1008).`,
-        }, 'Trame trop lente');
+        closeFor(
+          session,
+          socket,
+          ws,
+          {
+            limit: 'timeout',
+            action: 'close 1008',
+            message: `Trame inachevée depuis plus de ${limits.frameTimeoutMs / 1000}\u00a0s\u00a0: une trame commencée doit arriver en entier. Connexion fermée (1008).`,
+          },
+          'Trame trop lente',
+        );
       } else if (pending.messageSince && now - pending.messageSince >= limits.messageTimeoutMs) {
-        closeFor(session, socket, ws, {
-          limit: 'timeout',
-          action: 'close 1008',
-          message: `Message fragmenté inachevé depuis plus de ${limits.messageTimeoutMs / 1000}\u00a0s (pas de trame finale, FIN = 1). Connexion fermée (1008).`,
-        }, 'Message inachevé');
+        closeFor(
+          session,
+          socket,
+          ws,
+          {
+            limit: 'timeout',
+            action: 'close 1008',
+            message: `Message fragmenté inachevé depuis plus de ${limits.messageTimeoutMs / 1000}\u00a0s (pas de trame finale, FIN = 1). Connexion fermée (1008).`,
+          },
+          'Message inachevé',
+        );
       }
     }
   }

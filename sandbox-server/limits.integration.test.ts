@@ -1,6 +1,17 @@
 // Limits and lifecycle on real sockets: payload, rate, sessions and connections, expiry, shutdown.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Monitor, closed, createSession, openWs, rawConnection, receivedUntil, sleep, startApp, upgradeRequest, within } from './test-helpers.ts';
+import {
+  Monitor,
+  closed,
+  createSession,
+  openWs,
+  rawConnection,
+  receivedUntil,
+  sleep,
+  startApp,
+  upgradeRequest,
+  within,
+} from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 import { TokenBucket } from './limits.ts';
 import { ABANDONED_MS } from './sessions.ts';

@@ -86,14 +86,24 @@ describe('MonitorSocket', () => {
     const done = within(new Promise<number>((r) => ws.once('close', (code) => r(code))), 5000, 'close');
     ws.close(4001, 'fini');
     expect(await done).toBe(4001);
-    await within((async () => { while (closed.length === 0) await sleep(5); })(), 5000, 'server side closed');
+    await within(
+      (async () => {
+        while (closed.length === 0) await sleep(5);
+      })(),
+      5000,
+      'server side closed',
+    );
     expect(closed[0].readyState).toBe(3);
   });
 
   it('close(code, reason) from the server reaches the client', async () => {
     const { port, opened } = await start();
     const ws = await open(port);
-    const done = within(new Promise<[number, string]>((r) => ws.once('close', (code, reason) => r([code, reason.toString()]))), 5000, 'close');
+    const done = within(
+      new Promise<[number, string]>((r) => ws.once('close', (code, reason) => r([code, reason.toString()]))),
+      5000,
+      'close',
+    );
     opened[0].close(1001, 'Arrêt du serveur');
     expect(await done).toEqual([1001, 'Arrêt du serveur']);
   });
@@ -106,9 +116,19 @@ describe('MonitorSocket', () => {
       socket.write(Buffer.from([byte]));
       await sleep(2);
     }
-    await within((async () => { while (received().length < 2 + 6) await sleep(5); })(), 5000, 'pong');
+    await within(
+      (async () => {
+        while (received().length < 2 + 6) await sleep(5);
+      })(),
+      5000,
+      'pong',
+    );
     expect(received()[0]).toBe(0x8a);
-    expect(received().subarray(2, 2 + received()[1]).toString()).toBe('coupé');
+    expect(
+      received()
+        .subarray(2, 2 + received()[1])
+        .toString(),
+    ).toBe('coupé');
     socket.destroy();
   });
 
@@ -122,7 +142,13 @@ describe('MonitorSocket', () => {
     ] as const) {
       const { socket, received } = await rawClient(port);
       socket.write(bytes);
-      await within((async () => { while (received().length < 4) await sleep(5); })(), 5000, 'close frame');
+      await within(
+        (async () => {
+          while (received().length < 4) await sleep(5);
+        })(),
+        5000,
+        'close frame',
+      );
       expect(received()[0]).toBe(0x88);
       expect(received().readUInt16BE(2)).toBe(code);
       await within(new Promise((r) => (socket.destroyed ? r(null) : socket.once('close', r))), 5000, 'TCP close');
@@ -133,7 +159,13 @@ describe('MonitorSocket', () => {
     const { port, opened, closed } = await start();
     const { socket } = await rawClient(port);
     socket.end();
-    await within((async () => { while (closed.length === 0) await sleep(5); })(), 5000, 'closed');
+    await within(
+      (async () => {
+        while (closed.length === 0) await sleep(5);
+      })(),
+      5000,
+      'closed',
+    );
     expect(opened[0].readyState).toBe(3);
     opened[0].send('trop tard'); // ignored, no write after the end
   });

@@ -82,7 +82,12 @@ type Carrier = Socket & { [MONITOR]?: MonitorSocket };
  * Returns the open MonitorSocket, or what to answer when the request is not a valid WebSocket
  * opening handshake.
  */
-export function acceptMonitor(req: IncomingMessage, socket: Duplex, head: Buffer, onClose: (m: MonitorSocket) => void): MonitorSocket | HandshakeRefusal {
+export function acceptMonitor(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  onClose: (m: MonitorSocket) => void,
+): MonitorSocket | HandshakeRefusal {
   const key = req.headers['sec-websocket-key'];
   if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
     return { status: 400, message: 'Requête d’ouverture WebSocket attendue (GET avec Upgrade: websocket).' };
@@ -93,7 +98,9 @@ export function acceptMonitor(req: IncomingMessage, socket: Duplex, head: Buffer
   if (typeof key !== 'string' || !/^[+/0-9A-Za-z]{22}==$/.test(key.trim())) {
     return { status: 400, message: 'En-tête Sec-WebSocket-Key invalide.' };
   }
-  const accept = createHash('sha1').update(key.trim() + ACCEPT_GUID).digest('base64');
+  const accept = createHash('sha1')
+    .update(key.trim() + ACCEPT_GUID)
+    .digest('base64');
   // No subprotocol or extension is selected: the monitor offers none.
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
   const monitor = new MonitorSocket(socket as Socket, onClose);
@@ -159,12 +166,27 @@ export class MonitorSocket {
       const fin = (p[0] & 0x80) !== 0;
       const opcode = p[0] & 0x0f;
       const len = p[1] & 0x7f;
-      if ((p[0] & 0x70) !== 0) { this.fail(1002, 'bits RSV sans extension négociée'); return; }
-      if ((p[1] & 0x80) === 0) { this.fail(1002, 'trame du client non masquée'); return; }
-      if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) { this.fail(1002, `opcode réservé ${opcode}`); return; }
-      if (opcode >= 0x8 && (!fin || len > MAX_PAYLOAD)) { this.fail(1002, 'trame de contrôle fragmentée ou trop longue'); return; }
+      if ((p[0] & 0x70) !== 0) {
+        this.fail(1002, 'bits RSV sans extension négociée');
+        return;
+      }
+      if ((p[1] & 0x80) === 0) {
+        this.fail(1002, 'trame du client non masquée');
+        return;
+      }
+      if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) {
+        this.fail(1002, `opcode réservé ${opcode}`);
+        return;
+      }
+      if (opcode >= 0x8 && (!fin || len > MAX_PAYLOAD)) {
+        this.fail(1002, 'trame de contrôle fragmentée ou trop longue');
+        return;
+      }
       // A monitor takes no messages: data it cannot accept (§7.4.1, 1003).
-      if (opcode < 0x8) { this.fail(1003, 'le moniteur n’accepte pas de messages'); return; }
+      if (opcode < 0x8) {
+        this.fail(1003, 'le moniteur n’accepte pas de messages');
+        return;
+      }
       if (p.length < 6 + len) break;
       const payload = Buffer.from(p.subarray(6, 6 + len));
       for (let i = 0; i < len; i++) payload[i] ^= p[2 + (i & 3)];
@@ -178,11 +200,20 @@ export class MonitorSocket {
 
   private onCloseFrame(payload: Buffer): void {
     let code: number | null = null;
-    if (payload.length === 1) { this.fail(1002, 'trame de fermeture d’un octet'); return; }
+    if (payload.length === 1) {
+      this.fail(1002, 'trame de fermeture d’un octet');
+      return;
+    }
     if (payload.length >= 2) {
       code = payload.readUInt16BE(0);
-      if (!isValidCloseCode(code)) { this.fail(1002, `code de fermeture invalide ${code}`); return; }
-      if (!isUtf8(payload.subarray(2))) { this.fail(1007, 'raison de fermeture en UTF-8 invalide'); return; }
+      if (!isValidCloseCode(code)) {
+        this.fail(1002, `code de fermeture invalide ${code}`);
+        return;
+      }
+      if (!isUtf8(payload.subarray(2))) {
+        this.fail(1007, 'raison de fermeture en UTF-8 invalide');
+        return;
+      }
     }
     // Echo the close (§5.5.1) unless ours went first, then close TCP: the server closes first (§7.1.1).
     if (this.readyState === OPEN) this.socket.write(closeFrame(code, ''));

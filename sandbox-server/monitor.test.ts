@@ -144,9 +144,22 @@ describe('SessionMonitor: memory bounded in bytes', () => {
     // 4 KiB of control characters: six characters each once escaped in JSON, plus 8 Ki of hex.
     const text = '\u0001'.repeat(4096);
     const frame = {
-      type: 'frame' as const, conn: 'c1', from: 'client' as const, fin: false, rsv1: false, rsv2: false, rsv3: false,
-      opcode: 1, opcodeName: 'text', masked: true, maskKey: '01020304', length: 4096, lengthForm: 16 as const,
-      header: '017e100001020304', payload: '01'.repeat(4096), text,
+      type: 'frame' as const,
+      conn: 'c1',
+      from: 'client' as const,
+      fin: false,
+      rsv1: false,
+      rsv2: false,
+      rsv3: false,
+      opcode: 1,
+      opcodeName: 'text',
+      masked: true,
+      maskKey: '01020304',
+      length: 4096,
+      lengthForm: 16 as const,
+      header: '017e100001020304',
+      payload: '01'.repeat(4096),
+      text,
     };
     m.emit(frame, 1);
     expect(m.keptChars).toBeLessThanOrEqual(4096);
@@ -164,7 +177,10 @@ describe('SessionMonitor: memory bounded in bytes', () => {
   it('an HTTP event over maxEventChars keeps its fields, head and body cut and marked truncated', async () => {
     const m = new SessionMonitor({ backlog: 10, highWater: 1 << 20, maxEventChars: 2048 });
     const head = `GET /x HTTP/1.1\r\nX-Long: ${'h'.repeat(5000)}`;
-    m.emit({ type: 'http', conn: 'c1', from: 'client', head, headLength: head.length + 4, body: '\u0002'.repeat(3000), bodyLength: 3000 }, 1);
+    m.emit(
+      { type: 'http', conn: 'c1', from: 'client', head, headLength: head.length + 4, body: '\u0002'.repeat(3000), bodyLength: 3000 },
+      1,
+    );
     const ws = new FakeWs();
     m.subscribe(ws, hello);
     await tick();
@@ -176,9 +192,21 @@ describe('SessionMonitor: memory bounded in bytes', () => {
 
   it('fitText: a text that escapes long is cut to fit before serialization; a long JSON text with quotes is kept whole', () => {
     const base = {
-      type: 'frame' as const, conn: 'c1', from: 'client' as const, fin: true, rsv1: false, rsv2: false, rsv3: false,
-      opcode: 1, opcodeName: 'text', masked: true, maskKey: '01020304', length: 4096, lengthForm: 16 as const,
-      header: '81fe100001020304', payload: '00'.repeat(4096),
+      type: 'frame' as const,
+      conn: 'c1',
+      from: 'client' as const,
+      fin: true,
+      rsv1: false,
+      rsv2: false,
+      rsv3: false,
+      opcode: 1,
+      opcodeName: 'text',
+      masked: true,
+      maskKey: '01020304',
+      length: 4096,
+      lengthForm: 16 as const,
+      header: '81fe100001020304',
+      payload: '00'.repeat(4096),
     };
     const costly = { ...base, text: '\u0001"'.repeat(2048) };
     const fitted = fitText(costly, 16 * 1024) as typeof costly & { truncated?: true };
@@ -193,9 +221,23 @@ describe('SessionMonitor: memory bounded in bytes', () => {
   it('while no monitor is connected, events are kept at most UNWATCHED_EVENT_CHARS long; watched ones whole', async () => {
     const m = new SessionMonitor({ backlog: 10, highWater: 1 << 20 });
     const frame = {
-      type: 'frame' as const, conn: 'c1', from: 'client' as const, fin: true, rsv1: false, rsv2: false, rsv3: false,
-      opcode: 1, opcodeName: 'text', masked: true, maskKey: '01020304', length: 4096, lengthForm: 16 as const,
-      header: '81fe100001020304', payload: '61'.repeat(4096), text: 'a'.repeat(4096), wholeMessage: true as const,
+      type: 'frame' as const,
+      conn: 'c1',
+      from: 'client' as const,
+      fin: true,
+      rsv1: false,
+      rsv2: false,
+      rsv3: false,
+      opcode: 1,
+      opcodeName: 'text',
+      masked: true,
+      maskKey: '01020304',
+      length: 4096,
+      lengthForm: 16 as const,
+      header: '81fe100001020304',
+      payload: '61'.repeat(4096),
+      text: 'a'.repeat(4096),
+      wholeMessage: true as const,
     };
     m.emit(frame, 1);
     expect(m.keptChars).toBeLessThanOrEqual(UNWATCHED_EVENT_CHARS);

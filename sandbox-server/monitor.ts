@@ -141,7 +141,6 @@ const SCRATCH = Buffer.allocUnsafeSlow(WRITE_BYTES + 64 * 1024);
 const SUBSCRIPTION = Symbol('subscription');
 type Subscribed = MonitorPeer & { [SUBSCRIPTION]?: Subscriber };
 
-
 /** Shared setImmediate callback (no bound function or arrow per monitor). */
 function flushLater(monitor: SessionMonitor): void {
   monitor.flushNow();
@@ -447,7 +446,8 @@ export function shrinkEvent(event: EventInput, max: number, size: number): Event
     cut.sio = { ...event.sio, data: '…' };
     changed = true;
   }
-  if (changed && (event.type === 'frame' || event.type === 'message' || event.type === 'http' || event.type === 'http-body')) cut.truncated = true;
+  if (changed && (event.type === 'frame' || event.type === 'message' || event.type === 'http' || event.type === 'http-body'))
+    cut.truncated = true;
   if (changed && JSON.stringify(cut).length <= max) return cut as EventInput;
   const conn = (event as { conn?: string }).conn;
   const message = `Évènement «\u00a0${event.type}\u00a0» de ${size} caractères omis (au plus ${max} par évènement).`;
@@ -480,7 +480,12 @@ export function fitText(event: EventInput, max: number): EventInput {
   let i = 0;
   for (; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    size += c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 2 : c < 0x20 || (c >= 0xd800 && c <= 0xdfff) ? 6 : 1;
+    size +=
+      c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d
+        ? 2
+        : c < 0x20 || (c >= 0xd800 && c <= 0xdfff)
+          ? 6
+          : 1;
     if (size > room) break;
   }
   if (i === text.length) return event;

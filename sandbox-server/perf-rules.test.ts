@@ -127,13 +127,21 @@ class Clients {
 
   private async ask<T>(message: object, ms = 10_000): Promise<T> {
     this.worker.postMessage(message);
-    const [answer] = (await within(once(this.worker, 'message'), ms, `clients: ${JSON.stringify(message).slice(0, 60)}`)) as [{ ok: boolean; error?: string } & T];
+    const [answer] = (await within(once(this.worker, 'message'), ms, `clients: ${JSON.stringify(message).slice(0, 60)}`)) as [
+      { ok: boolean; error?: string } & T,
+    ];
     if (!answer.ok) throw new Error(answer.error);
     return answer;
   }
 
   async open(port: number, sessions: Session[], perSession: number, sioSessions: Session[] = []): Promise<Opened> {
-    const answer = await this.ask<{ ports: Opened }>({ cmd: 'open', port, sessions: sessions.map((s) => s.id), perSession, sioSessions: sioSessions.map((s) => s.id) });
+    const answer = await this.ask<{ ports: Opened }>({
+      cmd: 'open',
+      port,
+      sessions: sessions.map((s) => s.id),
+      perSession,
+      sioSessions: sioSessions.map((s) => s.id),
+    });
     return answer.ports;
   }
 
@@ -211,9 +219,13 @@ function newSessions(n: number): Session[] {
 async function closeClients(): Promise<void> {
   await clients.close();
   const gone = () => made.every((s) => s.sockets.size === 0 && s.monitor.monitorCount === 0);
-  await within((async () => {
-    while (!gone()) await sleep(10);
-  })(), 5000, 'the server to see the clients gone');
+  await within(
+    (async () => {
+      while (!gone()) await sleep(10);
+    })(),
+    5000,
+    'the server to see the clients gone',
+  );
 }
 
 describe('performance rules, per idle connection', () => {
@@ -234,11 +246,20 @@ describe('performance rules, per idle connection', () => {
     const learners = opened.learner.map(serverSocket);
     const monitors = opened.monitor.map(serverSocket);
     expect(learners.every(Boolean) && monitors.every(Boolean)).toBe(true);
-    const learnerWs = [...t.app.sandbox.registry.webSockets()].filter((ws) => learners.includes((ws as unknown as { _socket: Socket })._socket));
+    const learnerWs = [...t.app.sandbox.registry.webSockets()].filter((ws) =>
+      learners.includes((ws as unknown as { _socket: Socket })._socket),
+    );
     expect(learnerWs).toHaveLength(learners.length);
-    const measured = { learner: maxCounts(learners), monitor: maxCounts(monitors), learnerWs: maxCounts(learnerWs), socketIo: maxCounts(opened.sio.map(serverSocket)) };
+    const measured = {
+      learner: maxCounts(learners),
+      monitor: maxCounts(monitors),
+      learnerWs: maxCounts(learnerWs),
+      socketIo: maxCounts(opened.sio.map(serverSocket)),
+    };
     console.log(`perf-rules: listeners per idle connection ${JSON.stringify(measured)}`);
-    console.log(`perf-rules: ${armed} timers made and still armed (ref'd timers ${refBefore} → ${refAfter}) for ${learners.length} learners, ${monitors.length} monitors, ${opened.sio.length} Socket.IO clients`);
+    console.log(
+      `perf-rules: ${armed} timers made and still armed (ref'd timers ${refBefore} → ${refAfter}) for ${learners.length} learners, ${monitors.length} monitors, ${opened.sio.length} Socket.IO clients`,
+    );
     expect(measured.learner).toEqual(SOCKET_LISTENERS.learner);
     expect(measured.monitor).toEqual(SOCKET_LISTENERS.monitor);
     expect(measured.socketIo).toEqual(SOCKET_LISTENERS.socketIo);
@@ -259,8 +280,10 @@ describe('performance rules, per idle connection', () => {
     const after = memoryAfterGc();
     const heap = (after.heap - before.heap) / N;
     const external = (after.external - before.external) / N;
-    console.log(`perf-rules: per idle learner connection (${N} echo connections, 2 per session, a monitor per session): ` +
-      `JS heap ${(heap / 1024).toFixed(2)} KiB (bound ${HEAP_PER_CONNECTION_BOUND / 1024}), external ${Math.round(external)} bytes (bound ${EXTERNAL_PER_CONNECTION_BOUND})`);
+    console.log(
+      `perf-rules: per idle learner connection (${N} echo connections, 2 per session, a monitor per session): ` +
+        `JS heap ${(heap / 1024).toFixed(2)} KiB (bound ${HEAP_PER_CONNECTION_BOUND / 1024}), external ${Math.round(external)} bytes (bound ${EXTERNAL_PER_CONNECTION_BOUND})`,
+    );
     expect(heap).toBeLessThan(HEAP_PER_CONNECTION_BOUND);
     expect(external).toBeLessThan(EXTERNAL_PER_CONNECTION_BOUND);
     await closeClients();

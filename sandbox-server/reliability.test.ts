@@ -14,7 +14,19 @@ import { KeyedRate } from './limits.ts';
 import { createStaticHandler } from './static-files.ts';
 import { io as connectIo } from 'socket.io-client';
 import { MAX_ROOMS_PER_SOCKET } from './scenarios/socket-io.ts';
-import { Monitor, closed, createSession, openWs, rawConnection, rawUpgrade, receivedUntil, sleep, startApp, upgradeRequest, within } from './test-helpers.ts';
+import {
+  Monitor,
+  closed,
+  createSession,
+  openWs,
+  rawConnection,
+  rawUpgrade,
+  receivedUntil,
+  sleep,
+  startApp,
+  upgradeRequest,
+  within,
+} from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 
 let t: TestApp | null = null;
@@ -52,7 +64,9 @@ describe('reliability', () => {
     try {
       for (const path of ['/.//fondations/api-websocket', '//fondations/api-websocket', '/fondations/api-websocket?a=1']) {
         // node:http sends the path as written (fetch would normalize `/./` away).
-        const res = await new Promise<IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port, path }, resolve).on('error', reject));
+        const res = await new Promise<IncomingMessage>((resolve, reject) =>
+          get({ host: '127.0.0.1', port, path }, resolve).on('error', reject),
+        );
         res.resume();
         expect(res.statusCode, path).toBe(308);
         const location = res.headers.location ?? '';
@@ -91,7 +105,13 @@ describe('reliability', () => {
     t = await startApp();
     const id = await createSession(t);
     const m = await Monitor.open(t, id);
-    const s = connectIo(t.http, { path: `/s/${id}/socket.io/`, query: { client: 'x'.repeat(8000) }, reconnection: false, forceNew: true, transports: ['polling'] });
+    const s = connectIo(t.http, {
+      path: `/s/${id}/socket.io/`,
+      query: { client: 'x'.repeat(8000) },
+      reconnection: false,
+      forceNew: true,
+      transports: ['polling'],
+    });
     try {
       await within(new Promise((r) => s.once('connect', () => r(null))), 5000, 'connect');
       await within(new Promise((r) => s.emit('join', 'salon', r)), 5000, 'join ack');
@@ -122,7 +142,8 @@ describe('reliability', () => {
     try {
       await within(new Promise((r) => s.once('connect', () => r(null))), 5000, 'connect');
       const answers: unknown[] = [];
-      for (let i = 0; i <= MAX_ROOMS_PER_SOCKET; i++) answers.push(await within(new Promise((r) => s.emit('join', `r${i}`, r)), 5000, 'join ack'));
+      for (let i = 0; i <= MAX_ROOMS_PER_SOCKET; i++)
+        answers.push(await within(new Promise((r) => s.emit('join', `r${i}`, r)), 5000, 'join ack'));
       expect(answers.at(-2)).toHaveLength(MAX_ROOMS_PER_SOCKET + 1); // its own room and MAX rooms
       expect(answers.at(-1)).toMatchObject({ error: expect.stringMatching(/Trop de salons/) });
     } finally {
@@ -307,7 +328,9 @@ describe('reliability', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
       // A new TCP connection each time (no keep-alive): each one is a new admission.
-      const res = await new Promise<IncomingMessage>((resolve, reject) => get({ host: '127.0.0.1', port: t!.port, path: `/s/${id}/rien`, agent: false }, resolve).on('error', reject));
+      const res = await new Promise<IncomingMessage>((resolve, reject) =>
+        get({ host: '127.0.0.1', port: t!.port, path: `/s/${id}/rien`, agent: false }, resolve).on('error', reject),
+      );
       res.resume();
       statuses.push(res.statusCode ?? 0);
     }
@@ -350,7 +373,10 @@ describe('reliability', () => {
     const limit = await m.waitFor((e) => e.type === 'limit');
     expect(limit).toMatchObject({ limit: 'engine-io', action: 'disconnect' });
     await sleep(50);
-    const io = t.app.sandbox.registry.get(id)!.getState('socket.io', () => null) as unknown as { of(n: string): { sockets: Map<string, unknown> }; engine: { clientsCount: number } };
+    const io = t.app.sandbox.registry.get(id)!.getState('socket.io', () => null) as unknown as {
+      of(n: string): { sockets: Map<string, unknown> };
+      engine: { clientsCount: number };
+    };
     expect(io.of('/').sockets.size).toBeLessThanOrEqual(1);
     expect(io.engine.clientsCount).toBe(0);
     m.close();
@@ -363,7 +389,10 @@ describe('reliability', () => {
     const handshake = `GET /s/${id}/socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
     socket.write(handshake.repeat(30));
     await receivedUntil(received, (b) => (b.toString().match(/HTTP\/1\.1 \d+/g) ?? []).length === 30, '30 answers');
-    const statuses = received().toString().match(/HTTP\/1\.1 \d+/g) ?? [];
+    const statuses =
+      received()
+        .toString()
+        .match(/HTTP\/1\.1 \d+/g) ?? [];
     expect(statuses.filter((x) => x.endsWith('200'))).toHaveLength(3);
     const io = t.app.sandbox.registry.get(id)!.getState('socket.io', () => null) as unknown as { engine: { clientsCount: number } };
     expect(io.engine.clientsCount).toBe(3);

@@ -30,8 +30,6 @@ import { createEchoScenario } from './scenarios/echo.ts';
 import { createMatchHttpRoute, createMatchScenario } from './scenarios/match.ts';
 import { createSocketIoScenario } from './scenarios/socket-io.ts';
 
-
-
 export interface SandboxOptions {
   limits?: Partial<Limits>;
   /** Public base URL (e.g. "https://atelier.example"); otherwise built from the Host header. */
@@ -103,7 +101,10 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     if (options.publicUrl) {
       http = options.publicUrl.replace(/\/+$/, '');
     } else {
-      const host = req.headers.host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(req.headers.host) ? req.headers.host : `${req.socket.localAddress}:${req.socket.localPort}`;
+      const host =
+        req.headers.host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(req.headers.host)
+          ? req.headers.host
+          : `${req.socket.localAddress}:${req.socket.localPort}`;
       http = `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${host}`;
     }
     const path = `/s/${session.id}/`;

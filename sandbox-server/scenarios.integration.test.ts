@@ -151,7 +151,9 @@ describe('match', () => {
     expect(body.n).toBe(first.n + 1);
     expect(body.events[0].n).toBe(first.n + 1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(50);
-    const res = await m.waitFor((e) => e.type === 'http' && e.from === 'server' && /^HTTP\/1\.1 200/.test(e.head) && /"events":\[\{/.test(e.body ?? ''));
+    const res = await m.waitFor(
+      (e) => e.type === 'http' && e.from === 'server' && /^HTTP\/1\.1 200/.test(e.head) && /"events":\[\{/.test(e.body ?? ''),
+    );
     expect(res.bodyLength).toBeGreaterThan(0);
     expect(m.of('http').some((e) => e.from === 'client' && e.head.startsWith(`GET /s/${id}/match/poll?wait=1`))).toBe(true);
     m.close();

@@ -51,14 +51,40 @@ const FRAME_SHAPES: (string | undefined)[] = [];
 function frameShape(e: Frame): string {
   const key = (e.fin ? 1 : 0) | (e.rsv1 ? 2 : 0) | (e.rsv2 ? 4 : 0) | (e.rsv3 ? 8 : 0) | (e.masked ? 16 : 0) | ((e.opcode & 0xf) << 5);
   return (FRAME_SHAPES[key] ??=
-    ',"type":"frame","fin":' + e.fin + ',"rsv1":' + e.rsv1 + ',"rsv2":' + e.rsv2 + ',"rsv3":' + e.rsv3 + ',"opcode":' + e.opcode +
-    ',"opcodeName":"' + e.opcodeName + '","masked":' + e.masked + ',"maskKey":');
+    ',"type":"frame","fin":' +
+    e.fin +
+    ',"rsv1":' +
+    e.rsv1 +
+    ',"rsv2":' +
+    e.rsv2 +
+    ',"rsv3":' +
+    e.rsv3 +
+    ',"opcode":' +
+    e.opcode +
+    ',"opcodeName":"' +
+    e.opcodeName +
+    '","masked":' +
+    e.masked +
+    ',"maskKey":');
 }
 
 function frame(seq: number, t: number, e: Frame): string {
   let s =
-    '{"seq":' + seq + ',"t":' + timeText(t) + frameShape(e) + (e.maskKey === null ? 'null' : '"' + e.maskKey + '"') +
-    ',"length":' + e.length + ',"lengthForm":' + e.lengthForm + ',"header":"' + e.header + '","payload":"' + e.payload + '"';
+    '{"seq":' +
+    seq +
+    ',"t":' +
+    timeText(t) +
+    frameShape(e) +
+    (e.maskKey === null ? 'null' : '"' + e.maskKey + '"') +
+    ',"length":' +
+    e.length +
+    ',"lengthForm":' +
+    e.lengthForm +
+    ',"header":"' +
+    e.header +
+    '","payload":"' +
+    e.payload +
+    '"';
   if (e.truncated !== undefined) s += ',"truncated":' + e.truncated;
   if (e.code !== undefined) s += ',"code":' + e.code;
   if (e.reason !== undefined) s += ',"reason":' + quote(e.reason);
@@ -73,8 +99,18 @@ function frame(seq: number, t: number, e: Frame): string {
 
 function message(seq: number, t: number, e: Message): string {
   let s =
-    '{"seq":' + seq + ',"t":' + timeText(t) + ',"type":"message","opcode":' + e.opcode + ',"length":' + e.length +
-    ',"frames":' + e.frames + ',"compressed":' + e.compressed;
+    '{"seq":' +
+    seq +
+    ',"t":' +
+    timeText(t) +
+    ',"type":"message","opcode":' +
+    e.opcode +
+    ',"length":' +
+    e.length +
+    ',"frames":' +
+    e.frames +
+    ',"compressed":' +
+    e.compressed;
   if (e.text !== undefined) s += ',"text":' + quote(e.text);
   if (e.data !== undefined) s += ',"data":"' + e.data + '"';
   if (e.truncated !== undefined) s += ',"truncated":' + e.truncated;

@@ -4,7 +4,19 @@ import type { Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { Monitor, closed, createSession, nextMessage, openWs, rawConnection, receivedUntil, sleep, startApp, upgradeRequest, within } from './test-helpers.ts';
+import {
+  Monitor,
+  closed,
+  createSession,
+  nextMessage,
+  openWs,
+  rawConnection,
+  receivedUntil,
+  sleep,
+  startApp,
+  upgradeRequest,
+  within,
+} from './test-helpers.ts';
 import type { TestApp } from './test-helpers.ts';
 
 let t: TestApp;
@@ -220,7 +232,13 @@ describe('sessions and monitor', () => {
     raw.cork();
     for (let i = 0; i < 5; i++) ws.send(`m${i}`);
     raw.uncork();
-    await within((async () => { while (echoes.length < 5) await sleep(5); })(), 5000, 'five echoes');
+    await within(
+      (async () => {
+        while (echoes.length < 5) await sleep(5);
+      })(),
+      5000,
+      'five echoes',
+    );
     expect(echoes).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(counts.reads).toBeGreaterThan(0);
     expect(counts.writes).toBeLessThanOrEqual(counts.reads);
@@ -314,7 +332,12 @@ describe('sessions and monitor', () => {
     expect(y.data.toString()).toBe('depuis un terminal');
     const opens = m.of('conn-open');
     await m.waitFor((e) => e.type === 'conn-open' && e.client === null);
-    expect(m.of('conn-open').map((e) => e.client).sort()).toEqual(['A', null].sort());
+    expect(
+      m
+        .of('conn-open')
+        .map((e) => e.client)
+        .sort(),
+    ).toEqual(['A', null].sort());
     expect(opens.length).toBeGreaterThan(0);
     browser.close();
     external.close();

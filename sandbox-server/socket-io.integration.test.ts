@@ -57,7 +57,11 @@ describe('Socket.IO', () => {
     expect(open.sid).toEqual(expect.any(String));
     await m.waitFor((e) => e.type === 'eio' && e.packet === 'upgrade' && e.transport === 'websocket');
     const ev = await m.waitFor((e) => e.type === 'eio' && e.sio?.event === 'comment');
-    expect(ev).toMatchObject({ from: 'client', transport: 'websocket', sio: { nsp: '/comments', typeName: 'EVENT', data: ['comment', { texte: 'Super cours' }] } });
+    expect(ev).toMatchObject({
+      from: 'client',
+      transport: 'websocket',
+      sio: { nsp: '/comments', typeName: 'EVENT', data: ['comment', { texte: 'Super cours' }] },
+    });
     await m.waitFor((e) => e.type === 'eio' && e.from === 'server' && e.sio?.event === 'thanks');
     const opens = m.of('conn-open');
     expect(opens.every((e) => e.path === 'socket.io/')).toBe(true);
@@ -144,7 +148,11 @@ describe('Socket.IO limits', () => {
       const base = `${small.http}/s/${id}/socket.io/?EIO=4&transport=polling`;
       const open = await (await fetch(base)).text();
       const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid;
-      const res = await fetch(`${base}&sid=${sid}`, { method: 'POST', body: `4${'x'.repeat(500)}`, headers: { 'Content-Type': 'text/plain' } });
+      const res = await fetch(`${base}&sid=${sid}`, {
+        method: 'POST',
+        body: `4${'x'.repeat(500)}`,
+        headers: { 'Content-Type': 'text/plain' },
+      });
       expect(res.status).toBe(413);
       const limit = await m.waitFor((e) => e.type === 'limit');
       expect(limit).toMatchObject({ limit: 'payload', action: 'http 413' });

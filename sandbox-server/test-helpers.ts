@@ -70,11 +70,7 @@ export function openWs(
 
 export function closed(ws: WebSocket, ms = 5000): Promise<{ code: number; reason: string }> {
   if (ws.readyState === WebSocket.CLOSED) return Promise.reject(new Error('already closed'));
-  return within(
-    new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
-    ms,
-    'close',
-  );
+  return within(new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))), ms, 'close');
 }
 
 export function nextMessage(ws: WebSocket, ms = 5000): Promise<{ data: Buffer; isBinary: boolean }> {
@@ -199,7 +195,11 @@ export function receivedUntil(received: () => Buffer, done: (b: Buffer) => boole
  * A raw TCP client that has done a WebSocket opening handshake on `path` (extra header lines
  * ending in CRLF may be added); `closed` settles when the socket closes, whenever that is.
  */
-export async function rawUpgrade(port: number, path: string, extraHeaders = ''): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void> }> {
+export async function rawUpgrade(
+  port: number,
+  path: string,
+  extraHeaders = '',
+): Promise<{ socket: Socket; received: () => Buffer; closed: Promise<void> }> {
   const { socket, received } = await rawConnection(port);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.write(upgradeRequest(path).replace(/\r\n\r\n$/, `\r\n${extraHeaders}\r\n`));

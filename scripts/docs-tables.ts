@@ -11,7 +11,11 @@ import { frenchTypography } from '../site/typography.ts';
 export const README = fileURLToPath(new URL('../site/scripts/playground/README.md', import.meta.url));
 
 /** French spacing on the prose, never inside `code` spans. */
-const prose = (text: string) => text.split('`').map((part, i) => (i % 2 === 1 ? part : frenchTypography(part))).join('`');
+const prose = (text: string) =>
+  text
+    .split('`')
+    .map((part, i) => (i % 2 === 1 ? part : frenchTypography(part)))
+    .join('`');
 
 /** A Markdown table cell: pipes escaped (GFM requires it inside code spans too), one line. */
 const cell = (text: string) => prose(text).replaceAll('|', '\\|').replaceAll('\n', ' ');

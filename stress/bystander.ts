@@ -47,11 +47,18 @@ function problem(text: string): void {
 
 function createSession(): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, localAddress: ADDRESS, method: 'POST', path: '/api/sessions', agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => (res.statusCode === 201 ? resolve((JSON.parse(body) as { id: string }).id) : reject(new Error(`POST /api/sessions → ${res.statusCode}`))));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, localAddress: ADDRESS, method: 'POST', path: '/api/sessions', agent: false, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () =>
+          res.statusCode === 201
+            ? resolve((JSON.parse(body) as { id: string }).id)
+            : reject(new Error(`POST /api/sessions → ${res.statusCode}`)),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('POST /api/sessions: timeout')));
     req.on('error', reject);
     req.end();

@@ -153,7 +153,10 @@ class ServerProcess {
       this.exited = true;
       const lines = this.stderr.trim().split('\n');
       const error = lines.find((l) => /\b\w*Error\b/.test(l)) ?? '';
-      const stack = lines.filter((l) => /^\s+at /.test(l)).slice(0, 3).map((l) => l.trim());
+      const stack = lines
+        .filter((l) => /^\s+at /.test(l))
+        .slice(0, 3)
+        .map((l) => l.trim());
       this.exitDetail = `exit ${code ?? signal}: ${[error.trim(), ...stack].filter(Boolean).join(' | ')}`;
       for (const w of this.rssWaiters.splice(0)) w(0);
     });
@@ -236,7 +239,16 @@ class FuzzSession {
     }
     if (e.type === 'conn-open') {
       const port = Number(String(e.remote).split(':').pop());
-      const v: ConnVerdict = { conn: e.conn, port, limit: null, violation: null, violationMessage: '', clientClose: null, serverViolation: null, closed: false };
+      const v: ConnVerdict = {
+        conn: e.conn,
+        port,
+        limit: null,
+        violation: null,
+        violationMessage: '',
+        clientClose: null,
+        serverViolation: null,
+        closed: false,
+      };
       this.byConn.set(e.conn, v);
       this.byPort.set(port, v);
       return;
@@ -424,7 +436,12 @@ async function runCase(port: number, session: FuzzSession, c: FuzzCase, quietMs:
   }
   const localPort = socket.localPort as number;
   const scenario = c.deflate === 'off' ? 'echo' : 'echo-deflate';
-  const offer = c.deflate === 'off' ? '' : c.deflate === 'nct' ? 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n' : 'Sec-WebSocket-Extensions: permessage-deflate\r\n';
+  const offer =
+    c.deflate === 'off'
+      ? ''
+      : c.deflate === 'nct'
+        ? 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n'
+        : 'Sec-WebSocket-Extensions: permessage-deflate\r\n';
   const request =
     `GET /s/${session.id}/${scenario}?client=F HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
     `Sec-WebSocket-Key: ${UPGRADE_KEY}\r\nSec-WebSocket-Version: 13\r\n${offer}\r\n`;
@@ -437,12 +454,26 @@ async function runCase(port: number, session: FuzzSession, c: FuzzCase, quietMs:
   while (stream.head === null && !ended && Date.now() < headBy) await sleep(1);
   if (stream.head === null || !/^HTTP\/1\.1 101 /.test(stream.head)) {
     socket.destroy();
-    return { ws: null, latency: null, terminated: false, monitor: null, detail: '', error: `handshake: ${(stream.head ?? 'no response').split('\r\n')[0]}` };
+    return {
+      ws: null,
+      latency: null,
+      terminated: false,
+      monitor: null,
+      detail: '',
+      error: `handshake: ${(stream.head ?? 'no response').split('\r\n')[0]}`,
+    };
   }
   const negotiated = /permessage-deflate/i.test(stream.head);
   if (negotiated !== (c.deflate !== 'off')) {
     socket.destroy();
-    return { ws: null, latency: null, terminated: false, monitor: null, detail: '', error: `permessage-deflate ${negotiated ? 'negotiated' : 'refused'} unexpectedly` };
+    return {
+      ws: null,
+      latency: null,
+      terminated: false,
+      monitor: null,
+      detail: '',
+      error: `permessage-deflate ${negotiated ? 'negotiated' : 'refused'} unexpectedly`,
+    };
   }
   // Separate writes, a turn of the event loop apart: they may reach ws as separate reads.
   for (; next < parts.length && !ended; next++) {
@@ -462,7 +493,8 @@ async function runCase(port: number, session: FuzzSession, c: FuzzCase, quietMs:
       const seen = session.peek(localPort);
       // A close is awaited when ws's own parser (run in-process on the same bytes) or the monitor
       // says one comes: ws's inflation queue can delay it well past the quiet window.
-      const expectsClose = expected.code !== null || (seen !== null && (seen.limit !== null || seen.violation !== null || seen.clientClose !== null));
+      const expectsClose =
+        expected.code !== null || (seen !== null && (seen.limit !== null || seen.violation !== null || seen.clientClose !== null));
       if (!expectsClose || Date.now() - started > EXPECT_CLOSE_MS) break;
       await session.barrier();
     }
@@ -472,9 +504,17 @@ async function runCase(port: number, session: FuzzSession, c: FuzzCase, quietMs:
   const latency = stream.closeFrame ? Math.max(0, (stream.closeAt ?? barrierAt) - barrierAt) : null;
   socket.destroy();
   const verdict = await session.finished(localPort, 5000);
-  if (!verdict) return { ws: stream.closeCode, latency, terminated, monitor: null, detail: '', error: 'monitor: no conn-close for this connection' };
+  if (!verdict)
+    return { ws: stream.closeCode, latency, terminated, monitor: null, detail: '', error: 'monitor: no conn-close for this connection' };
   const monitor = verdict.limit ?? verdict.violation ?? verdict.clientClose;
-  let detail = verdict.limit !== null ? `limit close ${verdict.limit}` : verdict.violation !== null ? `violation ${verdict.violation}: ${verdict.violationMessage}` : verdict.clientClose !== null ? `client close ${verdict.clientClose}` : 'nothing';
+  let detail =
+    verdict.limit !== null
+      ? `limit close ${verdict.limit}`
+      : verdict.violation !== null
+        ? `violation ${verdict.violation}: ${verdict.violationMessage}`
+        : verdict.clientClose !== null
+          ? `client close ${verdict.clientClose}`
+          : 'nothing';
   if (verdict.serverViolation) detail += `; server-side violation ${verdict.serverViolation}`;
   return { ws: stream.closeCode, latency, terminated, monitor: verdict.serverViolation ? -1 : monitor, detail, error: null };
 }
@@ -508,8 +548,30 @@ export async function runFuzz(opts: Partial<FuzzOptions> = {}): Promise<FuzzResu
   const started = Date.now();
   const deadline = started + o.maxSeconds * 1000;
   const result: FuzzResult = {
-    seed: o.seed, cases: 0, byMutation: {}, byDeflate: {}, byCode: {}, wsClosed: 0, terminated: 0, matched: 0, mismatched: 0,
-    mismatches: [], errors: 0, errorExamples: [], crashed: false, crashDetail: '', latency: { plain: [0, 0], deflate: [0, 0] }, quietMs: o.quietMs, oracleDisagreements: 0, rssBaseline: 0, rssPeak: 0, rssFinal: 0, heapBaseline: 0, heapFinal: 0, durationMs: 0, completed: false,
+    seed: o.seed,
+    cases: 0,
+    byMutation: {},
+    byDeflate: {},
+    byCode: {},
+    wsClosed: 0,
+    terminated: 0,
+    matched: 0,
+    mismatched: 0,
+    mismatches: [],
+    errors: 0,
+    errorExamples: [],
+    crashed: false,
+    crashDetail: '',
+    latency: { plain: [0, 0], deflate: [0, 0] },
+    quietMs: o.quietMs,
+    oracleDisagreements: 0,
+    rssBaseline: 0,
+    rssPeak: 0,
+    rssFinal: 0,
+    heapBaseline: 0,
+    heapFinal: 0,
+    durationMs: 0,
+    completed: false,
   };
   for (const m of MUTATIONS) result.byMutation[m] = [0, 0, 0];
   for (const d of ['off', 'on', 'nct']) result.byDeflate[d] = [0, 0, 0];
@@ -539,7 +601,10 @@ export async function runFuzz(opts: Partial<FuzzOptions> = {}): Promise<FuzzResu
         let out: CaseOutcome;
         try {
           // Without deflate, ws answers in the loop turn that reads the bytes: the barrier suffices.
-          const expected = c.deflate === 'off' ? { code: null } : await wsVerdict(pieces(c), { deflate: true, clientNoContextTakeover: c.deflate === 'nct', ...oracleLimits });
+          const expected =
+            c.deflate === 'off'
+              ? { code: null }
+              : await wsVerdict(pieces(c), { deflate: true, clientNoContextTakeover: c.deflate === 'nct', ...oracleLimits });
           out = await runCase(server.port, session, c, o.quietMs, expected);
           if (out.error === null && c.deflate !== 'off' && out.ws !== expected.code) result.oracleDisagreements++;
         } finally {
@@ -557,7 +622,10 @@ export async function runFuzz(opts: Partial<FuzzOptions> = {}): Promise<FuzzResu
     const workers: Promise<void>[] = [];
     for (const s of sessions) for (let k = 0; k < o.perSession; k++) workers.push(worker(s));
     await Promise.all(workers);
-    for (const [list, key] of [[latencies, 'plain'], [deflateLatencies, 'deflate']] as const) {
+    for (const [list, key] of [
+      [latencies, 'plain'],
+      [deflateLatencies, 'deflate'],
+    ] as const) {
       list.sort((a, b) => a - b);
       result.latency[key] = [list[Math.floor(list.length * 0.99)] ?? 0, list.at(-1) ?? 0];
     }
@@ -612,7 +680,15 @@ function record(result: FuzzResult, c: FuzzCase, out: CaseOutcome): void {
   m[2]++;
   d[2]++;
   if (result.mismatches.length < 10) {
-    result.mismatches.push({ id: c.id, deflate: c.deflate, mutations: c.mutations.join('+'), ws: out.ws, monitor: out.monitor, detail: out.detail, hex: Buffer.from(c.bytes).toString('hex').slice(0, 200) });
+    result.mismatches.push({
+      id: c.id,
+      deflate: c.deflate,
+      mutations: c.mutations.join('+'),
+      ws: out.ws,
+      monitor: out.monitor,
+      detail: out.detail,
+      hex: Buffer.from(c.bytes).toString('hex').slice(0, 200),
+    });
   }
 }
 
@@ -629,7 +705,8 @@ export function fuzzFailed(r: FuzzResult): boolean {
 
 export function summaryTable(r: FuzzResult): string {
   const lines: string[] = [];
-  const row = (cells: (string | number)[], widths: number[]) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  const row = (cells: (string | number)[], widths: number[]) =>
+    cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
   const w = [26, 9, 11, 9];
   lines.push(`Fuzz du décodeur de trames — graine ${r.seed}, ${r.cases} cas en ${(r.durationMs / 1000).toFixed(1)} s`);
   lines.push('');
@@ -642,19 +719,29 @@ export function summaryTable(r: FuzzResult): string {
   lines.push('');
   const sorted = Object.entries(r.byCode).sort((a, b) => b[1] - a[1]);
   const rare = sorted.slice(12).reduce((sum, [, n]) => sum + n, 0);
-  const codes = sorted.slice(0, 12).map(([c, n]) => `${c}×${n}`).join(', ') + (rare ? `, ${sorted.length - 12} autres codes×${rare}` : '');
+  const codes =
+    sorted
+      .slice(0, 12)
+      .map(([c, n]) => `${c}×${n}`)
+      .join(', ') + (rare ? `, ${sorted.length - 12} autres codes×${rare}` : '');
   lines.push(`Codes de fermeture envoyés par ws : ${codes || '—'}`);
-  lines.push(`Fermés par ws : ${r.wsClosed} (dont ${r.terminated} sans trame close) · concordants : ${r.matched} · écarts : ${r.mismatched} · erreurs du banc : ${r.errors}`);
+  lines.push(
+    `Fermés par ws : ${r.wsClosed} (dont ${r.terminated} sans trame close) · concordants : ${r.matched} · écarts : ${r.mismatched} · erreurs du banc : ${r.errors}`,
+  );
   lines.push(
     `Délai de la trame close de ws après lecture de nos octets (p99 / max) : sans deflate ${r.latency.plain[0]} / ${r.latency.plain[1]} ms, ` +
       `avec ${r.latency.deflate[0]} / ${r.latency.deflate[1]} ms (fenêtre d’attente sans fermeture : ${r.quietMs} ms)`,
   );
   lines.push(`Cas où ws sur TCP diffère de son propre analyseur exécuté ici (découpage, minutage) : ${r.oracleDisagreements}`);
-  lines.push(`RSS du serveur : base ${mb(r.rssBaseline)}, pic ${mb(r.rssPeak)}, fin ${r.crashed ? '—' : mb(r.rssFinal)} (${rssRecovered(r) ? 'revenue près de la base' : 'PAS revenue près de la base'}) · tas JS après GC : ${mb(r.heapBaseline)} → ${mb(r.heapFinal)}`);
+  lines.push(
+    `RSS du serveur : base ${mb(r.rssBaseline)}, pic ${mb(r.rssPeak)}, fin ${r.crashed ? '—' : mb(r.rssFinal)} (${rssRecovered(r) ? 'revenue près de la base' : 'PAS revenue près de la base'}) · tas JS après GC : ${mb(r.heapBaseline)} → ${mb(r.heapFinal)}`,
+  );
   lines.push(`Plantage du serveur : ${r.crashed ? `OUI — ${r.crashDetail}` : 'non'}`);
   if (!r.completed && !r.crashed) lines.push('Arrêt avant le nombre de cas demandé (borne de temps).');
   for (const m of r.mismatches) {
-    lines.push(`  écart cas ${m.id} (${m.deflate}, ${m.mutations}) : ws ${m.ws ?? 'pas de fermeture'}, moniteur ${m.monitor ?? 'rien'} (${m.detail}) — ${m.hex}`);
+    lines.push(
+      `  écart cas ${m.id} (${m.deflate}, ${m.mutations}) : ws ${m.ws ?? 'pas de fermeture'}, moniteur ${m.monitor ?? 'rien'} (${m.detail}) — ${m.hex}`,
+    );
   }
   for (const e of r.errorExamples) lines.push(`  erreur : ${e}`);
   return lines.join('\n');

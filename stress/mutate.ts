@@ -86,12 +86,15 @@ function seed(r: Rand, deflate: DeflateMode): Frame[] {
   const count = 1 + int(r, 4);
   for (let m = 0; m < count; m++) {
     const text = chance(r, 0.6);
-    const plain = text ? Buffer.from(pick(r, TEXTS) + (chance(r, 0.5) ? pick(r, TEXTS) : '')) : Buffer.from(randomBytes(r, int(r, chance(r, 0.1) ? 600 : 40)));
+    const plain = text
+      ? Buffer.from(pick(r, TEXTS) + (chance(r, 0.5) ? pick(r, TEXTS) : ''))
+      : Buffer.from(randomBytes(r, int(r, chance(r, 0.1) ? 600 : 40)));
     let payload: Uint8Array = plain;
     const compressed = deflate !== 'off' && chance(r, 0.85);
     if (compressed) {
       // Real deflate data, as a browser sends it: context takeover uses the earlier messages.
-      const dictionary = deflate === 'on' && history.length > 0 ? { dictionary: history.subarray(Math.max(0, history.length - 32768)) } : {};
+      const dictionary =
+        deflate === 'on' && history.length > 0 ? { dictionary: history.subarray(Math.max(0, history.length - 32768)) } : {};
       if (chance(r, 0.1)) {
         payload = deflateRawSync(plain, dictionary); // ends with a final block (BFINAL): still valid for ws
       } else {
@@ -126,7 +129,17 @@ function serialize(frames: Frame[]): Uint8Array {
     else if (form === 16) h.push(m | 126, (len >> 8) & 255, len & 255);
     else {
       const high = Math.floor(len / 2 ** 32);
-      h.push(m | 127, (high >>> 24) & 255, (high >>> 16) & 255, (high >>> 8) & 255, high & 255, (len >>> 24) & 255, (len >>> 16) & 255, (len >>> 8) & 255, len & 255);
+      h.push(
+        m | 127,
+        (high >>> 24) & 255,
+        (high >>> 16) & 255,
+        (high >>> 8) & 255,
+        high & 255,
+        (len >>> 24) & 255,
+        (len >>> 16) & 255,
+        (len >>> 8) & 255,
+        len & 255,
+      );
     }
     if (f.masked) h.push(...f.key);
     parts.push(Uint8Array.from(h));
@@ -193,7 +206,10 @@ function mutateFrames(r: Rand, frames: Frame[], kind: (typeof STRUCTURAL)[number
     }
     case 'control': {
       const long = chance(r, 0.5);
-      frames.splice(int(r, frames.length + 1), 0, { ...frame(r, pick(r, [8, 9, 10]), randomBytes(r, long ? 126 + int(r, 10) : int(r, 20))), fin: long || chance(r, 0.5) });
+      frames.splice(int(r, frames.length + 1), 0, {
+        ...frame(r, pick(r, [8, 9, 10]), randomBytes(r, long ? 126 + int(r, 10) : int(r, 20))),
+        fin: long || chance(r, 0.5),
+      });
       return;
     }
     case 'reorder': {

@@ -32,7 +32,13 @@ if (!existsSync(join(ROOT, 'dist', 'index.html')) && !flag('no-build')) {
   if (built.status !== 0) console.error('build failed: the static-site attack will be skipped');
 }
 
-const suite = await runSuite({ short, fresh: Boolean(flag('fresh')), durationMs: Number.isFinite(seconds) ? seconds * 1000 : undefined, only, command: `npm run stress${args.length ? ` -- ${args.join(' ')}` : ''}` });
+const suite = await runSuite({
+  short,
+  fresh: Boolean(flag('fresh')),
+  durationMs: Number.isFinite(seconds) ? seconds * 1000 : undefined,
+  only,
+  command: `npm run stress${args.length ? ` -- ${args.join(' ')}` : ''}`,
+});
 console.log(`\n${suite.table}\n`);
 if (suite.broke.length) console.error(`broke: ${suite.broke.map((r) => r.name).join(', ')}`);
 process.exit(suite.broke.length ? 1 : 0);

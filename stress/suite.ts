@@ -116,11 +116,14 @@ class Bystander {
 /** A new learner from a fresh address: POST /api/sessions must answer 201 and the echo must work. */
 async function newLearnerCheck(port: number, address: string): Promise<string | null> {
   const status = await new Promise<{ code: number; body: string } | string>((resolve) => {
-    const req = request({ host: '127.0.0.1', port, localAddress: address, method: 'POST', path: '/api/sessions', agent: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, localAddress: address, method: 'POST', path: '/api/sessions', agent: false, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err) => resolve(`POST failed (${err.message})`));
     req.end();
@@ -181,7 +184,9 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteResult>
       const result = await runOne(attack, index, server, bystander, short, Math.max(durationMs, attack.minMs ?? 0), ++checkAddress);
       runPeak = Math.max(runPeak, result.peakMiB);
       results.push(result);
-      log(`${attack.name}: ${result.verdict}, peak ${result.peakMiB.toFixed(0)} MiB, p99 ${result.bystander?.p99 ?? '—'} ms, ${formatAnswers(result.answers) || 'no answer'}${result.notes.length ? ` — ${result.notes.join('; ')}` : ''}`);
+      log(
+        `${attack.name}: ${result.verdict}, peak ${result.peakMiB.toFixed(0)} MiB, p99 ${result.bystander?.p99 ?? '—'} ms, ${formatAnswers(result.answers) || 'no answer'}${result.notes.length ? ` — ${result.notes.join('; ')}` : ''}`,
+      );
       // By default the server lives through the whole run, as it would in service (the attacks'
       // sessions stay until their idle expiry): the last row's RSS is the whole run's. It is
       // restarted only once it broke (1 GiB: a dead one is restarted above), or before every
@@ -197,7 +202,17 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteResult>
   }
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
   const broke = results.filter((r) => r.verdict === 'broke');
-  const suite = { results, broke, peakMiB: runPeak, startedAt, seconds, nodeVersion: process.version, restarts, fresh: options.fresh ?? false, table: '' };
+  const suite = {
+    results,
+    broke,
+    peakMiB: runPeak,
+    startedAt,
+    seconds,
+    nodeVersion: process.version,
+    restarts,
+    fresh: options.fresh ?? false,
+    table: '',
+  };
   suite.table = formatTable(suite, options.command ?? `npm run stress${short ? ' -- --short' : ''}`, durationMs);
   return suite;
 }
@@ -229,10 +244,29 @@ function yieldCpu(): () => void {
 }
 
 function skipped(attack: Attack, note: string): AttackResult {
-  return { name: attack.name, title: attack.title, verdict: 'skipped', startMiB: 0, peakMiB: 0, afterMiB: 0, bystander: null, answers: new Map(), notes: [note], seconds: 0 };
+  return {
+    name: attack.name,
+    title: attack.title,
+    verdict: 'skipped',
+    startMiB: 0,
+    peakMiB: 0,
+    afterMiB: 0,
+    bystander: null,
+    answers: new Map(),
+    notes: [note],
+    seconds: 0,
+  };
 }
 
-async function runOne(attack: Attack, index: number, server: ServerProcess, bystander: Bystander, short: boolean, durationMs: number, checkN: number): Promise<AttackResult> {
+async function runOne(
+  attack: Attack,
+  index: number,
+  server: ServerProcess,
+  bystander: Bystander,
+  short: boolean,
+  durationMs: number,
+  checkN: number,
+): Promise<AttackResult> {
   const controller = new AbortController();
   const startMiB = server.rssMiB() ?? 0;
   server.resetPeak();
@@ -287,7 +321,9 @@ async function runOne(attack: Attack, index: number, server: ServerProcess, byst
   await new Promise((r) => setTimeout(r, 200));
   const afterMiB = server.rssMiB() ?? 0;
   if (!server.exited) {
-    const problem = (await server.accepts(3000)) ? await newLearnerCheck(server.port, `127.0.2.${checkN % 250 + 1}`) : 'server no longer accepts connections';
+    const problem = (await server.accepts(3000))
+      ? await newLearnerCheck(server.port, `127.0.2.${(checkN % 250) + 1}`)
+      : 'server no longer accepts connections';
     if (problem) {
       notes.push(problem);
       if (verdict === 'held') verdict = 'degraded';
@@ -313,7 +349,18 @@ async function runOne(attack: Attack, index: number, server: ServerProcess, byst
   // Warnings and errors the server printed during the attack (first two, without stack lines).
   const stderr = server.takeStderr().filter((l) => !l.startsWith('at ') && !l.startsWith('(Use `node --trace'));
   for (const line of [...new Set(stderr)].slice(0, 2)) notes.push(`server stderr: ${line.slice(0, 200)}`);
-  return { name: attack.name, title: attack.title, verdict, startMiB, peakMiB, afterMiB, bystander: stats, answers: ctx.answers, notes, seconds };
+  return {
+    name: attack.name,
+    title: attack.title,
+    verdict,
+    startMiB,
+    peakMiB,
+    afterMiB,
+    bystander: stats,
+    answers: ctx.answers,
+    notes,
+    seconds,
+  };
 }
 
 export function formatAnswers(answers: Map<string, number>): string {
@@ -332,7 +379,9 @@ export function formatTable(suite: Omit<SuiteResult, 'table'>, command: string, 
     `Stress run started ${when} UTC: \`${command}\`, ${(durationMs / 1000).toFixed(1)} s per attack (at least what an attack needs), Node ${suite.nodeVersion.slice(1)}, ` +
       `server \`node sandbox-server/main.ts\` with default limits on 127.0.0.1 (attacks from other 127.x addresses than the learners, load client at nice ${LOAD_CLIENT_NICE}); ${suite.seconds.toFixed(0)} s in all. ` +
       `Held ${counts('held')}, degraded ${counts('degraded')}, broke ${counts('broke')}${counts('skipped') ? `, skipped ${counts('skipped')}` : ''}; highest RSS ${suite.peakMiB.toFixed(0)} MiB; ` +
-      (suite.fresh ? 'a new server process for every attack.' : `one server process for the whole run${suite.restarts ? ` (restarted ${suite.restarts} time(s) after a break)` : ' (the sessions of earlier attacks are still there: see the start RSS)'}.`),
+      (suite.fresh
+        ? 'a new server process for every attack.'
+        : `one server process for the whole run${suite.restarts ? ` (restarted ${suite.restarts} time(s) after a break)` : ' (the sessions of earlier attacks are still there: see the start RSS)'}.`),
     '',
     '| Attack | Result | Peak RSS MiB (start) | Bystander echo p99 ms | Server answers | Note |',
     '|---|---|---|---|---|---|',
@@ -341,7 +390,9 @@ export function formatTable(suite: Omit<SuiteResult, 'table'>, command: string, 
     const rss = r.verdict === 'skipped' ? '—' : `${r.peakMiB.toFixed(0)} (${r.startMiB.toFixed(0)})`;
     const p99 = r.bystander ? `${r.bystander.p99}` : '—';
     const result = r.verdict === 'held' ? 'held' : `**${r.verdict}**`;
-    lines.push(`| ${cell(r.name)} | ${result} | ${rss} | ${p99} | ${cell(formatAnswers(r.answers) || '—')} | ${cell([r.title, ...r.notes].join('; '))} |`);
+    lines.push(
+      `| ${cell(r.name)} | ${result} | ${rss} | ${p99} | ${cell(formatAnswers(r.answers) || '—')} | ${cell([r.title, ...r.notes].join('; '))} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -11,10 +11,16 @@ import { WebSocketServer } from 'ws';
 import { createServer } from 'node:http';
 const server = createServer();
 const wss = new WebSocketServer({ server, maxPayload: 64 * 1024, perMessageDeflate: { threshold: 0, concurrencyLimit: 4 } });
-wss.on('connection', (ws) => { ws.on('message', () => {}); ws.on('error', () => {}); });
+wss.on('connection', (ws) => {
+  ws.on('message', () => {});
+  ws.on('error', () => {});
+});
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
 const port = (server.address() as any).port;
-process.on('uncaughtException', (e) => { console.log('SERVER PROCESS CRASH (uncaught):', e.message); process.exit(3); });
+process.on('uncaughtException', (e) => {
+  console.log('SERVER PROCESS CRASH (uncaught):', e.message);
+  process.exit(3);
+});
 function mframe(b0: number, payload: Buffer): Buffer {
   const key = randomBytes(4);
   const n = payload.length;
@@ -28,7 +34,9 @@ for (let attempt = 0; attempt < 20; attempt++) {
   s.setNoDelay(true);
   s.on('error', () => {});
   await new Promise((r) => s.once('connect', r));
-  s.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n');
+  s.write(
+    'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n',
+  );
   await new Promise((r) => s.once('data', r));
   // Many compressed messages: ws inflates them one after the other, asynchronously, meanwhile
   // the next TCP segments queue in its Receiver (a Writable).

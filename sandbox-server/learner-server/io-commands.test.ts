@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decodeArgs, MAX_ARGS_DEPTH, MAX_EVENT_NAME, MAX_ROOM_NAME, MAX_ROOMS_PER_COMMAND, parseAnyHostCommand, parseIoCommand } from './io-commands.ts';
+import {
+  decodeArgs,
+  MAX_ARGS_DEPTH,
+  MAX_EVENT_NAME,
+  MAX_ROOM_NAME,
+  MAX_ROOMS_PER_COMMAND,
+  parseAnyHostCommand,
+  parseIoCommand,
+} from './io-commands.ts';
 
 const limits = { maxPayload: 64 };
 const parse = (o: unknown) => parseIoCommand(typeof o === 'string' ? o : JSON.stringify(o), limits);
@@ -24,9 +32,19 @@ describe('Socket.IO host commands', () => {
       ok: true,
       command: { t: 'io-next', s: 1, error: { message: 'interdit', data: { code: 42 } } },
     });
-    expect(parse({ t: 'io-attach', nsps: ['/admin'], options: { cors: { origin: ['https://a.example'], credentials: true }, pingInterval: 5, transports: ['websocket'] } })).toEqual({
+    expect(
+      parse({
+        t: 'io-attach',
+        nsps: ['/admin'],
+        options: { cors: { origin: ['https://a.example'], credentials: true }, pingInterval: 5, transports: ['websocket'] },
+      }),
+    ).toEqual({
       ok: true,
-      command: { t: 'io-attach', nsps: ['/admin'], options: { cors: { origin: ['https://a.example'], credentials: true }, pingInterval: 5, transports: ['websocket'] } },
+      command: {
+        t: 'io-attach',
+        nsps: ['/admin'],
+        options: { cors: { origin: ['https://a.example'], credentials: true }, pingInterval: 5, transports: ['websocket'] },
+      },
     });
     expect(parse({ t: 'io-fetch', r: 4, nsp: '/' }).ok).toBe(true);
     expect(parse({ t: 'io-socket-disconnect', s: 4 })).toEqual({ ok: true, command: { t: 'io-socket-disconnect', s: 4, close: false } });
@@ -49,7 +67,9 @@ describe('Socket.IO host commands', () => {
     expect(refusal({ t: 'io-emit', s: 1, event: 'x', args: [], ack: 1.5 })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'io-join', s: 1, rooms: 'salle' })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'io-join', s: 1, rooms: ['r'.repeat(MAX_ROOM_NAME + 1)] })).toBe('HOST_ERR_BAD_FIELD');
-    expect(refusal({ t: 'io-join', s: 1, rooms: Array.from({ length: MAX_ROOMS_PER_COMMAND + 1 }, (_, i) => `r${i}`) })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'io-join', s: 1, rooms: Array.from({ length: MAX_ROOMS_PER_COMMAND + 1 }, (_, i) => `r${i}`) })).toBe(
+      'HOST_ERR_BAD_FIELD',
+    );
     expect(refusal({ t: 'io-broadcast', nsp: 'sans-slash', event: 'x', args: [] })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'io-broadcast', nsp: '/', to: [1], event: 'x', args: [] })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'io-next', s: 1, error: 'interdit' })).toBe('HOST_ERR_BAD_FIELD');

@@ -93,17 +93,20 @@ function bool(o: Record<string, unknown>, key: string): boolean | undefined {
 function int(o: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail('HOST_ERR_BAD_FIELD', `«\u00a0${key}\u00a0» doit être un entier de ${min} à ${max}.`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    fail('HOST_ERR_BAD_FIELD', `«\u00a0${key}\u00a0» doit être un entier de ${min} à ${max}.`);
   return v;
 }
 
 function nspName(v: unknown): string {
-  if (typeof v !== 'string' || !NSP.test(v)) fail('HOST_ERR_BAD_FIELD', `Un espace de noms commence par «\u00a0/\u00a0» et compte au plus ${MAX_NSP_NAME}\u00a0caractères.`);
+  if (typeof v !== 'string' || !NSP.test(v))
+    fail('HOST_ERR_BAD_FIELD', `Un espace de noms commence par «\u00a0/\u00a0» et compte au plus ${MAX_NSP_NAME}\u00a0caractères.`);
   return v;
 }
 
 function eventName(v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_EVENT_NAME) fail('HOST_ERR_BAD_FIELD', `Un nom d’évènement est une chaîne de 1 à ${MAX_EVENT_NAME}\u00a0caractères.`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_EVENT_NAME)
+    fail('HOST_ERR_BAD_FIELD', `Un nom d’évènement est une chaîne de 1 à ${MAX_EVENT_NAME}\u00a0caractères.`);
   if (RESERVED_EVENTS.has(v)) fail('HOST_ERR_RESERVED_EVENT', `«\u00a0${v}\u00a0» est un nom d’évènement réservé.`);
   return v;
 }
@@ -112,9 +115,11 @@ function eventName(v: unknown): string {
 function rooms(o: Record<string, unknown>, key: string, optional: boolean): string[] | undefined {
   const v = o[key];
   if (v === undefined && optional) return undefined;
-  if (!Array.isArray(v) || v.length > MAX_ROOMS_PER_COMMAND) fail('HOST_ERR_BAD_FIELD', `«\u00a0${key}\u00a0» doit être une liste d’au plus ${MAX_ROOMS_PER_COMMAND}\u00a0salons.`);
+  if (!Array.isArray(v) || v.length > MAX_ROOMS_PER_COMMAND)
+    fail('HOST_ERR_BAD_FIELD', `«\u00a0${key}\u00a0» doit être une liste d’au plus ${MAX_ROOMS_PER_COMMAND}\u00a0salons.`);
   for (const room of v) {
-    if (typeof room !== 'string' || room.length > MAX_ROOM_NAME) fail('HOST_ERR_BAD_FIELD', `Un nom de salon est une chaîne d’au plus ${MAX_ROOM_NAME}\u00a0caractères.`);
+    if (typeof room !== 'string' || room.length > MAX_ROOM_NAME)
+      fail('HOST_ERR_BAD_FIELD', `Un nom de salon est une chaîne d’au plus ${MAX_ROOM_NAME}\u00a0caractères.`);
   }
   return v as string[];
 }
@@ -144,7 +149,8 @@ export function decodeArgs(value: unknown, maxPayload: number): unknown[] {
     const keys = Object.keys(o);
     if (keys.length === 1 && keys[0] === '_b64' && typeof o._b64 === 'string') {
       const text = o._b64;
-      if (!BASE64.test(text) || text.length % 4 !== 0) fail('HOST_ERR_BAD_FIELD', 'Donnée binaire («\u00a0_b64\u00a0») qui n’est pas du base64 valide.');
+      if (!BASE64.test(text) || text.length % 4 !== 0)
+        fail('HOST_ERR_BAD_FIELD', 'Donnée binaire («\u00a0_b64\u00a0») qui n’est pas du base64 valide.');
       const bytes = Buffer.from(text, 'base64');
       base64Chars += text.length;
       binaryBytes += bytes.length;
@@ -155,7 +161,8 @@ export function decodeArgs(value: unknown, maxPayload: number): unknown[] {
     return out;
   };
   const args = value.map((item) => walk(item, 1));
-  if (JSON.stringify(value).length - base64Chars + binaryBytes > maxPayload) fail('HOST_ERR_TOO_BIG', `Message Socket.IO trop grand\u00a0: au plus ${maxPayload}\u00a0octets.`);
+  if (JSON.stringify(value).length - base64Chars + binaryBytes > maxPayload)
+    fail('HOST_ERR_TOO_BIG', `Message Socket.IO trop grand\u00a0: au plus ${maxPayload}\u00a0octets.`);
   return args;
 }
 
@@ -226,7 +233,10 @@ function emitFields(o: Record<string, unknown>, limits: IoCommandLimits) {
 export function parseIoObject(o: Record<string, unknown>, limits: IoCommandLimits): IoParsed {
   const t = o.t;
   if (typeof t !== 'string' || !COMMANDS.has(t)) {
-    return { ok: false, refusal: { id: 'HOST_ERR_UNKNOWN_COMMAND', message: `Commande inconnue «\u00a0${String(t).slice(0, 40)}\u00a0».` } };
+    return {
+      ok: false,
+      refusal: { id: 'HOST_ERR_UNKNOWN_COMMAND', message: `Commande inconnue «\u00a0${String(t).slice(0, 40)}\u00a0».` },
+    };
   }
   const s = isId(o.s) ? o.s : undefined;
   try {
@@ -244,10 +254,13 @@ export function parseIoObject(o: Record<string, unknown>, limits: IoCommandLimit
         const sock = id(o, 's', 'un identifiant de socket');
         const error = o.error;
         if (error === undefined) return { ok: true, command: { t, s: sock } };
-        if (!error || typeof error !== 'object' || Array.isArray(error)) fail('HOST_ERR_BAD_FIELD', '« error » doit être un objet { message, data }.');
+        if (!error || typeof error !== 'object' || Array.isArray(error))
+          fail('HOST_ERR_BAD_FIELD', '« error » doit être un objet { message, data }.');
         const e = error as Record<string, unknown>;
-        if (e.message !== undefined && (typeof e.message !== 'string' || e.message.length > 1024)) fail('HOST_ERR_BAD_FIELD', '« error.message » doit être une chaîne d’au plus 1024 caractères.');
-        if (e.data !== undefined && JSON.stringify(e.data).length > limits.maxPayload) fail('HOST_ERR_TOO_BIG', `Données d’erreur trop grandes\u00a0: au plus ${limits.maxPayload}\u00a0octets.`);
+        if (e.message !== undefined && (typeof e.message !== 'string' || e.message.length > 1024))
+          fail('HOST_ERR_BAD_FIELD', '« error.message » doit être une chaîne d’au plus 1024 caractères.');
+        if (e.data !== undefined && JSON.stringify(e.data).length > limits.maxPayload)
+          fail('HOST_ERR_TOO_BIG', `Données d’erreur trop grandes\u00a0: au plus ${limits.maxPayload}\u00a0octets.`);
         const out: { message?: string; data?: unknown } = {};
         if (e.message !== undefined) out.message = e.message as string;
         if (e.data !== undefined) out.data = e.data;
@@ -282,7 +295,10 @@ export function parseIoObject(o: Record<string, unknown>, limits: IoCommandLimit
       case 'io-fetch':
         return { ok: true, command: { t, ...target(o), r: id(o, 'r', 'un identifiant de requête') } };
       default:
-        return { ok: true, command: { t: 'io-socket-disconnect', s: id(o, 's', 'un identifiant de socket'), close: bool(o, 'close') ?? false } };
+        return {
+          ok: true,
+          command: { t: 'io-socket-disconnect', s: id(o, 's', 'un identifiant de socket'), close: bool(o, 'close') ?? false },
+        };
     }
   } catch (err) {
     if (!(err instanceof Refused)) throw err;

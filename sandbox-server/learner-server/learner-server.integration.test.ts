@@ -34,8 +34,16 @@ async function host(id: string, secret: string, code?: string): Promise<Host> {
   const logs: string[] = [];
   const received: SandboxToHost[] = [];
   const ws = await openWs(`${t.ws}/api/sessions/${id}/host`);
-  const say = (level: string) => (...args: unknown[]) => logs.push(`${level}: ${args.map(String).join(' ')}`);
-  const link = new HostLink((command) => ws.send(JSON.stringify(command)), { log: say('log'), info: say('info'), warn: say('warn'), error: say('error') });
+  const say =
+    (level: string) =>
+    (...args: unknown[]) =>
+      logs.push(`${level}: ${args.map(String).join(' ')}`);
+  const link = new HostLink((command) => ws.send(JSON.stringify(command)), {
+    log: say('log'),
+    info: say('info'),
+    warn: say('warn'),
+    error: say('error'),
+  });
   const ready = new Promise<void>((resolve) => {
     ws.on('message', (data) => {
       const message = JSON.parse(data.toString()) as SandboxToHost;
@@ -150,10 +158,16 @@ describe('learner server (host channel + ws façade)', () => {
       `,
     );
     const bad = new WebSocket(`${t.ws}/s/${id}/chat`, { origin: 'https://pirate.example' });
-    const badStatus = await within(new Promise<number>((r) => bad.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0))), 5000, '401');
+    const badStatus = await within(
+      new Promise<number>((r) => bad.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0))),
+      5000,
+      '401',
+    );
     expect(badStatus).toBe(401);
     const elsewhere = new WebSocket(`${t.ws}/s/${id}/autre`, { origin: 'https://ecole.example' });
-    expect(await within(new Promise<number>((r) => elsewhere.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0))), 5000, '400')).toBe(400);
+    expect(
+      await within(new Promise<number>((r) => elsewhere.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0))), 5000, '400'),
+    ).toBe(400);
     let first = '';
     const good = await openWs(`${t.ws}/s/${id}/chat`, ['v1', 'v2'], { origin: 'https://ecole.example' }, (data) => {
       first ||= data.toString();

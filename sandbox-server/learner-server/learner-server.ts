@@ -112,7 +112,12 @@ function abortHandshake(socket: Duplex, status: number, text?: string, headers: 
     return;
   }
   socket.once('error', () => socket.destroy());
-  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, 'Connection: close', 'Content-Type: text/html', `Content-Length: ${Buffer.byteLength(message)}`];
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'Connection: close',
+    'Content-Type: text/html',
+    `Content-Length: ${Buffer.byteLength(message)}`,
+  ];
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
   socket.end(lines.join('\r\n') + '\r\n\r\n' + message);
 }
@@ -121,7 +126,12 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   const limits: Limits = env.limits;
   const hosts = new WeakMap<Session, LearnerHost>();
   // The host channel: JSON texts; a base64 payload of maxPayload bytes plus its envelope fits.
-  const hostWss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: Math.ceil(limits.maxPayload / 3) * 4 + 1024 });
+  const hostWss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    maxPayload: Math.ceil(limits.maxPayload / 3) * 4 + 1024,
+  });
   // The learner's endpoint: the protocol the host chose travels on the request.
   const CHOSEN = Symbol('chosenProtocol');
   const clientWss = createWss(limits, {
@@ -167,7 +177,12 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     if (cmd.t === 'auth') return;
     if (!lh.commands.take()) {
       const c = 'c' in cmd ? cmd.c : undefined;
-      lh.send({ t: 'error', id: 'HOST_ERR_RATE', message: `Trop de commandes\u00a0: au plus ${limits.messagesPerSecond * 2} par seconde.`, c });
+      lh.send({
+        t: 'error',
+        id: 'HOST_ERR_RATE',
+        message: `Trop de commandes\u00a0: au plus ${limits.messagesPerSecond * 2} par seconde.`,
+        c,
+      });
       return;
     }
     if (isIoCommand(cmd)) {
@@ -199,7 +214,8 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     if (cmd.t === 'accept' || cmd.t === 'refuse' || cmd.t === 'destroy') {
       const p = lh.pending.get(cmd.c);
       if (!p) {
-        if (!lh.issued(cmd.c)) lh.send({ t: 'error', id: 'HOST_ERR_UNKNOWN_CONNECTION', message: `Aucune demande de connexion n°\u00a0${cmd.c}.`, c: cmd.c });
+        if (!lh.issued(cmd.c))
+          lh.send({ t: 'error', id: 'HOST_ERR_UNKNOWN_CONNECTION', message: `Aucune demande de connexion n°\u00a0${cmd.c}.`, c: cmd.c });
         return;
       }
       lh.pending.delete(cmd.c);
@@ -213,7 +229,12 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         return;
       }
       if (cmd.protocol !== undefined && !p.protocols.includes(cmd.protocol)) {
-        lh.send({ t: 'error', id: 'HOST_ERR_BAD_FIELD', message: `Sous-protocole «\u00a0${cmd.protocol.slice(0, 40)}\u00a0» non proposé par le client.`, c: cmd.c });
+        lh.send({
+          t: 'error',
+          id: 'HOST_ERR_BAD_FIELD',
+          message: `Sous-protocole «\u00a0${cmd.protocol.slice(0, 40)}\u00a0» non proposé par le client.`,
+          c: cmd.c,
+        });
         abortHandshake(p.socket, 500);
         return;
       }
@@ -223,7 +244,8 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     }
     const ws = lh.sockets.get(cmd.c);
     if (!ws) {
-      if (!lh.issued(cmd.c)) lh.send({ t: 'error', id: 'HOST_ERR_UNKNOWN_CONNECTION', message: `Aucune connexion n°\u00a0${cmd.c}.`, c: cmd.c });
+      if (!lh.issued(cmd.c))
+        lh.send({ t: 'error', id: 'HOST_ERR_UNKNOWN_CONNECTION', message: `Aucune connexion n°\u00a0${cmd.c}.`, c: cmd.c });
       return;
     }
     // Commands for a connection that is closing are dropped, as ws drops them (send calls back with an error).

@@ -244,7 +244,15 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
     // Creates the engine; the placeholder server never listens (the sandbox router feeds the engine).
     io.attach(createServer());
     const engine = io.engine as unknown as EngineLike;
-    const state: IoState = { host, io, engine, sockets: new Map(), pending: new Map(), hostAcks: new Set(), addNamespace: (name) => relayNamespace(name) };
+    const state: IoState = {
+      host,
+      io,
+      engine,
+      sockets: new Map(),
+      pending: new Map(),
+      hostAcks: new Set(),
+      addNamespace: (name) => relayNamespace(name),
+    };
 
     const queueMax = Math.min(limits.maxSendBuffer, ENGINE_QUEUE_MAX);
     engine.on('connection', (engineSocket) => {
@@ -273,7 +281,11 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
       engineSocket.on('packet', (packet: { type?: string; data?: unknown }) => {
         if (packet.type !== 'message' || typeof packet.data !== 'string' || packet.data.charCodeAt(0) !== 0x30) return;
         if (connects.take()) return;
-        closeEngine(engineSocket, 'engine-io', `Trop de demandes de connexion Socket.IO (CONNECT) sur un même client\u00a0: au plus ${CONNECTS_BURST} d’un coup, puis une par seconde. Connexion Engine.IO fermée.`);
+        closeEngine(
+          engineSocket,
+          'engine-io',
+          `Trop de demandes de connexion Socket.IO (CONNECT) sur un même client\u00a0: au plus ${CONNECTS_BURST} d’un coup, puis une par seconde. Connexion Engine.IO fermée.`,
+        );
       });
     });
 
@@ -312,7 +324,10 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
         const timer = setTimeout(() => {
           if (!state.pending.delete(s)) return;
           state.sockets.delete(s);
-          session.info(`Le serveur de la leçon n’a pas répondu à une connexion Socket.IO en ${IO_AUTH_TIMEOUT_MS / 1000}\u00a0s (middleware io.use).`, connOf(env, socket.request));
+          session.info(
+            `Le serveur de la leçon n’a pas répondu à une connexion Socket.IO en ${IO_AUTH_TIMEOUT_MS / 1000}\u00a0s (middleware io.use).`,
+            connOf(env, socket.request),
+          );
           next(new Error(IO_NO_ANSWER));
           host.send({ t: 'io-disconnect', s, reason: 'server namespace disconnect' });
         }, IO_AUTH_TIMEOUT_MS);
@@ -393,7 +408,10 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
 
     for (const name of new Set(['/', ...cmd.nsps])) {
       if (namespaceCount(state) >= MAX_NAMESPACES) {
-        refuse(host, { id: 'HOST_ERR_TOO_MANY_NAMESPACES', message: `Trop d’espaces de noms (au plus ${MAX_NAMESPACES})\u00a0: «\u00a0${name}\u00a0» et les suivants ne sont pas créés.` });
+        refuse(host, {
+          id: 'HOST_ERR_TOO_MANY_NAMESPACES',
+          message: `Trop d’espaces de noms (au plus ${MAX_NAMESPACES})\u00a0: «\u00a0${name}\u00a0» et les suivants ne sont pas créés.`,
+        });
         break;
       }
       relayNamespace(name);
@@ -443,7 +461,8 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
   /** The socket `s`, or undefined (an error sent when `s` was never issued). */
   function socketOf(state: IoState, s: number): Socket | undefined {
     const socket = state.sockets.get(s);
-    if (!socket && !state.host.issued(s)) refuse(state.host, { id: 'HOST_ERR_UNKNOWN_SOCKET', message: `Aucun socket Socket.IO n°\u00a0${s}.`, s });
+    if (!socket && !state.host.issued(s))
+      refuse(state.host, { id: 'HOST_ERR_UNKNOWN_SOCKET', message: `Aucun socket Socket.IO n°\u00a0${s}.`, s });
     return socket;
   }
 
@@ -468,7 +487,10 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
   }
 
   function tooManyRooms(host: IoHost, s?: number): void {
-    const r: IoRefusal = { id: 'HOST_ERR_TOO_MANY_ROOMS', message: `Trop de salons pour un socket (au plus ${MAX_ROOMS_PER_SOCKET}, sans compter le sien).` };
+    const r: IoRefusal = {
+      id: 'HOST_ERR_TOO_MANY_ROOMS',
+      message: `Trop de salons pour un socket (au plus ${MAX_ROOMS_PER_SOCKET}, sans compter le sien).`,
+    };
     if (s !== undefined) r.s = s;
     refuse(host, r);
   }
@@ -483,13 +505,22 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
    * The acknowledgement callback of an emit with `ack` (null and a refusal when too many wait):
    * `timed` or broadcast callbacks get an error first (socket.io's signature), then the answers.
    */
-  function ackCallback(state: IoState, ack: number, timed: boolean, single: boolean, done?: () => void): ((...args: unknown[]) => void) | null {
+  function ackCallback(
+    state: IoState,
+    ack: number,
+    timed: boolean,
+    single: boolean,
+    done?: () => void,
+  ): ((...args: unknown[]) => void) | null {
     if (state.hostAcks.has(ack)) {
       refuse(state.host, { id: 'HOST_ERR_BAD_FIELD', message: `Accusé de réception n°\u00a0${ack} déjà en attente.` });
       return null;
     }
     if (state.hostAcks.size >= MAX_HOST_ACKS) {
-      refuse(state.host, { id: 'HOST_ERR_TOO_MANY_ACKS', message: `Trop d’émissions en attente d’accusé de réception (au plus ${MAX_HOST_ACKS}).` });
+      refuse(state.host, {
+        id: 'HOST_ERR_TOO_MANY_ACKS',
+        message: `Trop d’émissions en attente d’accusé de réception (au plus ${MAX_HOST_ACKS}).`,
+      });
       return null;
     }
     state.hostAcks.add(ack);
@@ -541,7 +572,8 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
       case 'io-next': {
         const p = state.pending.get(cmd.s);
         if (!p) {
-          if (!host.issued(cmd.s)) refuse(host, { id: 'HOST_ERR_UNKNOWN_SOCKET', message: `Aucune connexion Socket.IO n°\u00a0${cmd.s} en attente.`, s: cmd.s });
+          if (!host.issued(cmd.s))
+            refuse(host, { id: 'HOST_ERR_UNKNOWN_SOCKET', message: `Aucune connexion Socket.IO n°\u00a0${cmd.s} en attente.`, s: cmd.s });
           return;
         }
         state.pending.delete(cmd.s);

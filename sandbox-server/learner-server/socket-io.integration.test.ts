@@ -53,7 +53,12 @@ async function host(id: string, secret: string, code: string): Promise<Host> {
     (level: string) =>
     (...args: unknown[]) =>
       logs.push(`${level}: ${args.map(String).join(' ')}`);
-  const link = new HostLink((command) => ws.send(JSON.stringify(command)), { log: say('log'), info: say('info'), warn: say('warn'), error: say('error') });
+  const link = new HostLink((command) => ws.send(JSON.stringify(command)), {
+    log: say('log'),
+    info: say('info'),
+    warn: say('warn'),
+    error: say('error'),
+  });
   const ready = new Promise<void>((resolve) => {
     ws.on('message', (data) => {
       const message = JSON.parse(data.toString()) as SandboxToHost;
@@ -71,7 +76,10 @@ async function host(id: string, secret: string, code: string): Promise<Host> {
   await within(
     (async () => {
       for (;;) {
-        const res = await fetch(`${t.http}/s/${id}/socket.io/?EIO=4&transport=polling`, { method: 'OPTIONS', signal: AbortSignal.timeout(5000) });
+        const res = await fetch(`${t.http}/s/${id}/socket.io/?EIO=4&transport=polling`, {
+          method: 'OPTIONS',
+          signal: AbortSignal.timeout(5000),
+        });
         await res.arrayBuffer();
         if (res.status !== 501) return;
         await sleep(10);
@@ -165,7 +173,9 @@ describe('learner server: Socket.IO façade and real relay', () => {
     const monitor = await Monitor.open(t, id);
     const h = await host(id, secret, GUIDE);
     const bad = client(id, { auth: { token: 'faux' } });
-    const err = (await within(new Promise((resolve) => bad.once('connect_error', resolve)), 5000, 'connect_error')) as Error & { data?: unknown };
+    const err = (await within(new Promise((resolve) => bad.once('connect_error', resolve)), 5000, 'connect_error')) as Error & {
+      data?: unknown;
+    };
     expect(err.message).toBe('interdit');
     expect(err.data).toEqual({ code: 42, aide: 'jeton attendu' });
     // CONNECT_ERROR (type 4) written by the real server.
@@ -203,7 +213,9 @@ describe('learner server: Socket.IO façade and real relay', () => {
     await connected(silent);
     const [length, echoed] = await within(
       new Promise<[number, Buffer]>((resolve, reject) =>
-        silent.timeout(5000).emit('echo', Buffer.from([1, 2, 3]), (err: Error | null, n: number, data: Buffer) => (err ? reject(err) : resolve([n, data]))),
+        silent
+          .timeout(5000)
+          .emit('echo', Buffer.from([1, 2, 3]), (err: Error | null, n: number, data: Buffer) => (err ? reject(err) : resolve([n, data]))),
       ),
       6000,
       'echo ack',
@@ -382,7 +394,11 @@ describe('learner server: Socket.IO façade and real relay', () => {
     const s = client(id, { auth: { token: 'jeton' }, query: { client: 'A' } });
     await until(() => !!first('io-auth'), 'io-auth');
     const auth = first('io-auth') as Extract<SandboxToHost, { t: 'io-auth' }>;
-    expect(auth).toMatchObject({ nsp: '/', transport: 'polling', handshake: { auth: { token: 'jeton' }, query: { client: 'A', EIO: '4' } } });
+    expect(auth).toMatchObject({
+      nsp: '/',
+      transport: 'polling',
+      handshake: { auth: { token: 'jeton' }, query: { client: 'A', EIO: '4' } },
+    });
     expect(auth.handshake.url.startsWith('/socket.io/?')).toBe(true);
     ws.send(JSON.stringify({ t: 'io-next', s: auth.s }));
     await connected(s);

@@ -54,7 +54,13 @@ export type LearnerMessageHandler = (this: WebSocket, data: RawData, isBinary: b
  * 'message' listener per socket: a second one would cost each socket an array of listeners).
  * Returns the connection id (for info events).
  */
-export function trackLearnerSocket(ws: WebSocket, req: IncomingMessage, session: Session, env: ScenarioEnv, onMessage: LearnerMessageHandler | null = null): string | undefined {
+export function trackLearnerSocket(
+  ws: WebSocket,
+  req: IncomingMessage,
+  session: Session,
+  env: ScenarioEnv,
+  onMessage: LearnerMessageHandler | null = null,
+): string | undefined {
   const conn = connOf(env, req);
   session.websockets.add(ws);
   // Shared listeners (`this` is the socket); the per-socket part lives on the socket.
@@ -128,11 +134,17 @@ function onLearnerMessage(this: WebSocket, data: RawData, isBinary: boolean): vo
 export function checkReader(ws: WebSocket, session: Session, limits: Limits): boolean {
   if (ws.bufferedAmount <= limits.maxSendBuffer) return true;
   const l = (ws as Partial<Learner>)[LEARNER];
-  closeOverLimit(ws, session, l?.conn, {
-    limit: 'buffer',
-    action: 'close 1008',
-    message: `Le client ne lit pas ce qu’on lui envoie\u00a0: plus de ${Math.round(limits.maxSendBuffer / 1024)}\u00a0Kio en attente. Connexion fermée (1008).`,
-  }, 'Client trop lent');
+  closeOverLimit(
+    ws,
+    session,
+    l?.conn,
+    {
+      limit: 'buffer',
+      action: 'close 1008',
+      message: `Le client ne lit pas ce qu’on lui envoie\u00a0: plus de ${Math.round(limits.maxSendBuffer / 1024)}\u00a0Kio en attente. Connexion fermée (1008).`,
+    },
+    'Client trop lent',
+  );
   return false;
 }
 
@@ -162,7 +174,13 @@ function markLimited(ws: WebSocket): boolean {
  * Closes a learner WebSocket over a limit, once: a `limit` event, what is corked sent, a 1008
  * close; guard.ts destroys the socket if the peer does not answer the close in time.
  */
-export function closeOverLimit(ws: WebSocket, session: Session, conn: string | undefined, fields: Omit<LimitEvent, 'seq' | 't' | 'type' | 'conn'>, reason: string): void {
+export function closeOverLimit(
+  ws: WebSocket,
+  session: Session,
+  conn: string | undefined,
+  fields: Omit<LimitEvent, 'seq' | 't' | 'type' | 'conn'>,
+  reason: string,
+): void {
   if (!markLimited(ws)) return;
   session.limit({ conn, ...fields });
   (ws as WebSocket & { [CLOSED_AT]?: number })[CLOSED_AT] = Date.now();

@@ -66,8 +66,12 @@ function run(ws: WebSocket, session: Session, conn: string | undefined, text: st
     case 'ping': {
       const payload = command.payload === undefined ? '' : command.payload;
       if (typeof payload !== 'string') return '«\u00a0payload\u00a0» doit être une chaîne.';
-      if (Buffer.byteLength(payload) > MAX_CONTROL_PAYLOAD) return `«\u00a0payload\u00a0» dépasse ${MAX_CONTROL_PAYLOAD} octets (limite des trames de contrôle).`;
-      session.info(`Le serveur envoie un ping avec la charge «\u00a0${payload}\u00a0»\u00a0; le client doit répondre par un pong identique.`, conn);
+      if (Buffer.byteLength(payload) > MAX_CONTROL_PAYLOAD)
+        return `«\u00a0payload\u00a0» dépasse ${MAX_CONTROL_PAYLOAD} octets (limite des trames de contrôle).`;
+      session.info(
+        `Le serveur envoie un ping avec la charge «\u00a0${payload}\u00a0»\u00a0; le client doit répondre par un pong identique.`,
+        conn,
+      );
       ws.ping(payload);
       return null;
     }
@@ -80,7 +84,10 @@ function run(ws: WebSocket, session: Session, conn: string | undefined, text: st
       const bytes = Buffer.from(body);
       if (bytes.length > maxPayload) return `«\u00a0text\u00a0» dépasse ${maxPayload} octets.`;
       const parts = splitUtf8(body, frames as number);
-      session.info(`Le serveur envoie «\u00a0${body}\u00a0» en ${parts.length} trame(s)\u00a0: text puis continuation, FIN sur la dernière.`, conn);
+      session.info(
+        `Le serveur envoie «\u00a0${body}\u00a0» en ${parts.length} trame(s)\u00a0: text puis continuation, FIN sur la dernière.`,
+        conn,
+      );
       parts.forEach((part, i) => {
         ws.send(part, { binary: false, fin: i === parts.length - 1 });
       });
@@ -103,7 +110,8 @@ function run(ws: WebSocket, session: Session, conn: string | undefined, text: st
       if (!Number.isInteger(code) || !(code === 1000 || ((code as number) >= 3000 && (code as number) <= 4999))) {
         return '«\u00a0code\u00a0» doit valoir 1000 ou être entre 3000 et 4999.';
       }
-      if (typeof reason !== 'string' || Buffer.byteLength(reason) > MAX_REASON) return `«\u00a0reason\u00a0» doit être une chaîne d’au plus ${MAX_REASON} octets.`;
+      if (typeof reason !== 'string' || Buffer.byteLength(reason) > MAX_REASON)
+        return `«\u00a0reason\u00a0» doit être une chaîne d’au plus ${MAX_REASON} octets.`;
       session.info(`Le serveur ferme la connexion avec le code ${code}${reason ? ` et la raison «\u00a0${reason}\u00a0»` : ''}.`, conn);
       ws.close(code as number, reason);
       return null;

@@ -216,7 +216,11 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
     engineSocket.on('packet', (packet: { type?: string; data?: unknown }) => {
       if (packet.type !== 'message' || typeof packet.data !== 'string' || packet.data.charCodeAt(0) !== 0x30) return;
       if (bucket.take()) return;
-      refuseEngine(engineSocket, 'engine-io', `Trop de demandes de connexion Socket.IO (CONNECT) sur un même client\u00a0: au plus ${CONNECTS_BURST} d’un coup, puis une par seconde. Connexion Engine.IO fermée.`);
+      refuseEngine(
+        engineSocket,
+        'engine-io',
+        `Trop de demandes de connexion Socket.IO (CONNECT) sur un même client\u00a0: au plus ${CONNECTS_BURST} d’un coup, puis une par seconde. Connexion Engine.IO fermée.`,
+      );
     });
   };
 
@@ -292,10 +296,15 @@ function createSessionIo(session: Session, env: ScenarioEnv): Server {
   root.on('connection', (socket) => {
     rateLimit(socket);
     const roomsOf = () => [...socket.rooms];
-    const validRoom = (room: unknown): room is string => typeof room === 'string' && room.length > 0 && room.length <= MAX_ROOM && room !== socket.id && !root.sockets.has(room);
+    const validRoom = (room: unknown): room is string =>
+      typeof room === 'string' && room.length > 0 && room.length <= MAX_ROOM && room !== socket.id && !root.sockets.has(room);
     socket.on('ask', (question: unknown, ack?: unknown) => {
       if (typeof ack !== 'function') return;
-      ack(typeof question === 'string' ? `Vous avez demandé\u00a0: «\u00a0${question.slice(0, MAX_TEXT)}\u00a0». Réponse\u00a0: 42.` : 'Posez une question sous forme de texte.');
+      ack(
+        typeof question === 'string'
+          ? `Vous avez demandé\u00a0: «\u00a0${question.slice(0, MAX_TEXT)}\u00a0». Réponse\u00a0: 42.`
+          : 'Posez une question sous forme de texte.',
+      );
     });
     socket.on('join', async (room: unknown, ack?: unknown) => {
       if (!validRoom(room)) return typeof ack === 'function' && ack({ error: `Nom de salon invalide (1 à ${MAX_ROOM} caractères).` });

@@ -137,7 +137,8 @@ describe('connection tap', () => {
       return {
         push(from, chunk) {
           const events = real.push(from, chunk);
-          if (from === 'server') events.push({ type: 'info', note: 'INFLATE_OUTPUT_LIMIT', message: 'permessage-deflate: English detail', from });
+          if (from === 'server')
+            events.push({ type: 'info', note: 'INFLATE_OUTPUT_LIMIT', message: 'permessage-deflate: English detail', from });
           return events;
         },
       };

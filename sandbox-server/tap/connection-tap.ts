@@ -406,7 +406,10 @@ export function attachTap(server: Server, options: TapOptions): Tap {
     if (!att.decoder) return;
     if (from === 'client' && state.sync && options.decodeClient && !options.decodeClient(state.socket, session)) {
       att.decoder = null;
-      session.emit({ type: 'info', conn: att.conn, message: 'Connexion fermée pour une limite\u00a0: la suite de ses octets n’est plus décodée.' }, t);
+      session.emit(
+        { type: 'info', conn: att.conn, message: 'Connexion fermée pour une limite\u00a0: la suite de ses octets n’est plus décodée.' },
+        t,
+      );
       return;
     }
     let events: DecodedEvent[];
@@ -441,7 +444,14 @@ export function attachTap(server: Server, options: TapOptions): Tap {
       let hidden = 0;
       for (let i = shown; i < events.length; i++) if (events[i].type === 'frame') hidden++;
       att.decoder = null;
-      session.emit({ type: 'info', conn: att.conn, message: `${hidden}\u00a0trame(s) de plus dans ce paquet, au-delà de la limite de débit\u00a0: non montrées, et la suite n’est plus décodée.` }, t);
+      session.emit(
+        {
+          type: 'info',
+          conn: att.conn,
+          message: `${hidden}\u00a0trame(s) de plus dans ce paquet, au-delà de la limite de débit\u00a0: non montrées, et la suite n’est plus décodée.`,
+        },
+        t,
+      );
       options.onClientFlood?.(state.socket, session);
       return;
     }

@@ -14,15 +14,23 @@ import { concatAll, cutsArb, feed, UPGRADE_REQ, UPGRADE_RES } from './test-util.
 import { Sender } from './test-util.ts';
 
 const enc = (s: string) => Uint8Array.from(Buffer.from(s));
-const frame = (data: string | Uint8Array, mask: boolean, opcode = 1) => concatAll(Sender.frame(Buffer.from(data), { fin: true, opcode, mask, readOnly: false, rsv1: false }));
-
+const frame = (data: string | Uint8Array, mask: boolean, opcode = 1) =>
+  concatAll(Sender.frame(Buffer.from(data), { fin: true, opcode, mask, readOnly: false, rsv1: false }));
 
 const summary = (events: DecodedEvent[]) =>
-  events.map((e) => `${e.from ?? '-'}:${e.type}${e.type === 'frame' ? `:${e.opcodeName}${e.wholeMessage ? '=message' : ''}` : e.type === 'message' ? `:${e.text ?? e.data}` : e.type === 'http' ? `:${e.head.split('\r\n')[0]}` : ''}`);
+  events.map(
+    (e) =>
+      `${e.from ?? '-'}:${e.type}${e.type === 'frame' ? `:${e.opcodeName}${e.wholeMessage ? '=message' : ''}` : e.type === 'message' ? `:${e.text ?? e.data}` : e.type === 'http' ? `:${e.head.split('\r\n')[0]}` : ''}`,
+  );
 
 describe('ConnectionDecoder on hand-made traffic', () => {
   const client = concatAll([enc(UPGRADE_REQ), frame('bonjour', true), frame('', true, 0x9)]);
-  const server = concatAll([enc(UPGRADE_RES), frame('bonjour', false), frame('', false, 0xa), frame(Uint8Array.of(0x03, 0xe8), false, 0x8)]);
+  const server = concatAll([
+    enc(UPGRADE_RES),
+    frame('bonjour', false),
+    frame('', false, 0xa),
+    frame(Uint8Array.of(0x03, 0xe8), false, 0x8),
+  ]);
   const expected = [
     'client:http:GET /s/x/echo HTTP/1.1',
     'server:http:HTTP/1.1 101 Switching Protocols',
@@ -35,7 +43,11 @@ describe('ConnectionDecoder on hand-made traffic', () => {
 
   it('switches each direction to frames at the right byte', () => {
     const d = new ConnectionDecoder();
-    const events = [...d.push('client', enc(UPGRADE_REQ)), ...d.push('server', server), ...d.push('client', client.subarray(UPGRADE_REQ.length))];
+    const events = [
+      ...d.push('client', enc(UPGRADE_REQ)),
+      ...d.push('server', server),
+      ...d.push('client', client.subarray(UPGRADE_REQ.length)),
+    ];
     expect(summary(events)).toEqual([expected[0], expected[1], ...expected.slice(4), ...expected.slice(2, 4)]);
   });
 
@@ -44,7 +56,11 @@ describe('ConnectionDecoder on hand-made traffic', () => {
       fc.property(cutsArb, cutsArb, (cc, sc) => {
         const d = new ConnectionDecoder();
         // The request is complete before the server answers, as on a real connection.
-        const events = [...feed((c) => d.push('client', c), enc(UPGRADE_REQ), cc), ...feed((c) => d.push('server', c), server, sc), ...feed((c) => d.push('client', c), client.subarray(UPGRADE_REQ.length), cc)];
+        const events = [
+          ...feed((c) => d.push('client', c), enc(UPGRADE_REQ), cc),
+          ...feed((c) => d.push('server', c), server, sc),
+          ...feed((c) => d.push('client', c), client.subarray(UPGRADE_REQ.length), cc),
+        ];
         expect(summary(events)).toEqual([expected[0], expected[1], ...expected.slice(4), ...expected.slice(2, 4)]);
       }),
       { numRuns: 200 },
@@ -101,7 +117,9 @@ describe('ConnectionDecoder on hand-made traffic', () => {
   it('an HTTP error on one direction does not stop the other', () => {
     const d = new ConnectionDecoder();
     d.push('client', enc('GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n'));
-    expect(d.push('server', enc('HTTP/1.1 nope\r\n\r\n'))).toMatchObject([{ type: 'violation', from: 'server', id: 'HTTP_ERR_STATUS_LINE', code: 1002 }]);
+    expect(d.push('server', enc('HTTP/1.1 nope\r\n\r\n'))).toMatchObject([
+      { type: 'violation', from: 'server', id: 'HTTP_ERR_STATUS_LINE', code: 1002 },
+    ]);
     expect(summary(d.push('client', enc('GET /3 HTTP/1.1\r\n\r\n')))).toEqual(['client:http:GET /3 HTTP/1.1']);
   });
 
@@ -117,7 +135,15 @@ describe('ConnectionDecoder on hand-made traffic', () => {
           messages.flatMap(({ binary, data, frames }) => {
             const size = Math.ceil(data.length / frames);
             return Array.from({ length: frames }, (_, i) =>
-              concatAll(Sender.frame(Buffer.from(data.subarray(i * size, (i + 1) * size)), { fin: i === frames - 1, opcode: i > 0 ? 0 : binary ? 2 : 1, mask: false, readOnly: false, rsv1: false })),
+              concatAll(
+                Sender.frame(Buffer.from(data.subarray(i * size, (i + 1) * size)), {
+                  fin: i === frames - 1,
+                  opcode: i > 0 ? 0 : binary ? 2 : 1,
+                  mask: false,
+                  readOnly: false,
+                  rsv1: false,
+                }),
+              ),
             );
           }),
         );
@@ -142,14 +168,27 @@ describe('ConnectionDecoder on hand-made traffic', () => {
   });
 
   it('negotiated permessage-deflate parameters', () => {
-    expect(parseDeflate('permessage-deflate; server_no_context_takeover; client_max_window_bits=10')).toEqual({ server: true, client: false });
+    expect(parseDeflate('permessage-deflate; server_no_context_takeover; client_max_window_bits=10')).toEqual({
+      server: true,
+      client: false,
+    });
     expect(parseDeflate('x-other, permessage-deflate;client_no_context_takeover')).toEqual({ server: false, client: true });
     expect(parseDeflate('x-other')).toBeNull();
     expect(parseDeflate(undefined)).toBeNull();
   });
 
   it('never throws on random traffic', () => {
-    const pieces = fc.oneof(fc.uint8Array({ maxLength: 60 }), fc.constantFrom(enc(UPGRADE_REQ), enc(UPGRADE_RES), frame('a', true), frame('b', false), enc('GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n'), enc('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n0{x}')));
+    const pieces = fc.oneof(
+      fc.uint8Array({ maxLength: 60 }),
+      fc.constantFrom(
+        enc(UPGRADE_REQ),
+        enc(UPGRADE_RES),
+        frame('a', true),
+        frame('b', false),
+        enc('GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n'),
+        enc('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n0{x}'),
+      ),
+    );
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.boolean(), pieces), { maxLength: 12 }), (steps) => {
         const d = new ConnectionDecoder({ captureLimit: 16 });
@@ -212,7 +251,10 @@ describe('ConnectionDecoder on real traffic', () => {
     const text = await new Promise<string>((resolve) => {
       request({ port: tap.port, host: '127.0.0.1', path: '/sse' }, (res) => {
         let all = '';
-        res.setEncoding('utf8').on('data', (d: string) => (all += d)).on('end', () => resolve(all));
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => (all += d))
+          .on('end', () => resolve(all));
       }).end();
     });
     expect(text).toBe('data: un\n\ndata: deux €\n\n');

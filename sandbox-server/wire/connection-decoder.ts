@@ -110,7 +110,14 @@ export class ConnectionDecoder {
   }
 
   private side(kind: 'request' | 'response'): Side {
-    return { mode: HTTP, http: new HttpParser({ kind, captureLimit: this.captureLimit }), frames: null, sio: null, current: null, status: 0 };
+    return {
+      mode: HTTP,
+      http: new HttpParser({ kind, captureLimit: this.captureLimit }),
+      frames: null,
+      sio: null,
+      current: null,
+      status: 0,
+    };
   }
 
   /**
@@ -139,7 +146,10 @@ export class ConnectionDecoder {
         if (this.earlySize + chunk.length > EARLY_DATA_LIMIT) {
           side.mode = DEAD;
           this.early = NO_CHUNKS;
-          out.push({ ...violation('HANDSHAKE_ERR_EARLY_DATA', `client sent more than ${EARLY_DATA_LIMIT} bytes before the handshake response`), from });
+          out.push({
+            ...violation('HANDSHAKE_ERR_EARLY_DATA', `client sent more than ${EARLY_DATA_LIMIT} bytes before the handshake response`),
+            from,
+          });
           return;
         }
         if (this.early === NO_CHUNKS) this.early = [];

@@ -96,7 +96,12 @@ function compressedFrame(payload: Uint8Array, opcode = 2): Uint8Array {
   const z = deflateRawSync(payload, { finishFlush: constants.Z_SYNC_FLUSH });
   const body = z.subarray(0, z.length - 4);
   const n = body.length;
-  const header = n < 126 ? [0xc0 | opcode, n] : n < 65536 ? [0xc0 | opcode, 126, n >> 8, n & 255] : [0xc0 | opcode, 127, 0, 0, 0, 0, (n >>> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255];
+  const header =
+    n < 126
+      ? [0xc0 | opcode, n]
+      : n < 65536
+        ? [0xc0 | opcode, 126, n >> 8, n & 255]
+        : [0xc0 | opcode, 127, 0, 0, 0, 0, (n >>> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255];
   return concatAll([Uint8Array.from(header), body]);
 }
 

@@ -12,7 +12,10 @@ const encodeText = (p: Packet) => new Promise<string>((resolve) => encodePacket(
 const encodeAll = (ps: Packet[]) => new Promise<string>((resolve) => encodePayload(ps, resolve));
 
 const packetArb: fc.Arbitrary<Packet> = fc.oneof(
-  fc.record({ type: fc.constantFrom(...(EIO_PACKET_TYPES.filter((t) => t !== 'open') as PacketType[])), data: fc.option(fc.string({ unit: 'grapheme', minLength: 1 }), { nil: undefined }) }),
+  fc.record({
+    type: fc.constantFrom(...(EIO_PACKET_TYPES.filter((t) => t !== 'open') as PacketType[])),
+    data: fc.option(fc.string({ unit: 'grapheme', minLength: 1 }), { nil: undefined }),
+  }),
   fc.uint8Array({ maxLength: 40 }).map((b) => ({ type: 'message' as PacketType, data: Buffer.from(b) })),
 );
 
@@ -61,18 +64,30 @@ describe('Engine.IO v4 packets (real encodings from engine.io-parser)', () => {
   });
 });
 
-const sioArb = fc.record({
-  type: fc.constantFrom(SioType.EVENT, SioType.ACK, SioType.CONNECT, SioType.DISCONNECT, SioType.CONNECT_ERROR),
-  nsp: fc.constantFrom('/', '/admin', '/chat-1'),
-  id: fc.option(fc.nat(100000), { nil: undefined }),
-  event: fc.string({ minLength: 1, maxLength: 10 }).filter((s) => !['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'].includes(s)),
-  args: fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
-}).map(({ type, nsp, id, event, args }) => {
-  const data =
-    type === SioType.EVENT ? [event, ...args] : type === SioType.ACK ? args : type === SioType.CONNECT ? { token: event } : type === SioType.CONNECT_ERROR ? { message: event } : undefined;
-  const withId = type === SioType.EVENT || type === SioType.ACK;
-  return { type, nsp, ...(withId && id !== undefined ? { id } : {}), ...(data !== undefined ? { data } : {}) };
-});
+const sioArb = fc
+  .record({
+    type: fc.constantFrom(SioType.EVENT, SioType.ACK, SioType.CONNECT, SioType.DISCONNECT, SioType.CONNECT_ERROR),
+    nsp: fc.constantFrom('/', '/admin', '/chat-1'),
+    id: fc.option(fc.nat(100000), { nil: undefined }),
+    event: fc
+      .string({ minLength: 1, maxLength: 10 })
+      .filter((s) => !['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'].includes(s)),
+    args: fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+  })
+  .map(({ type, nsp, id, event, args }) => {
+    const data =
+      type === SioType.EVENT
+        ? [event, ...args]
+        : type === SioType.ACK
+          ? args
+          : type === SioType.CONNECT
+            ? { token: event }
+            : type === SioType.CONNECT_ERROR
+              ? { message: event }
+              : undefined;
+    const withId = type === SioType.EVENT || type === SioType.ACK;
+    return { type, nsp, ...(withId && id !== undefined ? { id } : {}), ...(data !== undefined ? { data } : {}) };
+  });
 
 /** socket.io-parser's own reading of a text packet: the reference. */
 function reference(text: string): Record<string, unknown> {
@@ -90,7 +105,9 @@ describe('Socket.IO v5 packets (real encodings from socket.io-parser)', () => {
         const [text] = new Encoder().encode(packet) as string[];
         const ref = reference(text);
         const got = decodeSioPacket(text);
-        const expected = Object.fromEntries(Object.entries({ type: ref.type, nsp: ref.nsp, id: ref.id, data: ref.data }).filter(([, v]) => v !== undefined));
+        const expected = Object.fromEntries(
+          Object.entries({ type: ref.type, nsp: ref.nsp, id: ref.id, data: ref.data }).filter(([, v]) => v !== undefined),
+        );
         expect(got).toMatchObject(expected);
         expect('id' in got).toBe(ref.id !== undefined);
         if (packet.type === SioType.EVENT) expect(got).toMatchObject({ typeName: 'EVENT', event: (packet.data as string[])[0] });
@@ -99,14 +116,27 @@ describe('Socket.IO v5 packets (real encodings from socket.io-parser)', () => {
   });
 
   it('binary events: attachments are counted against the pending packet', () => {
-    const encoded = new Encoder().encode({ type: SioType.EVENT, nsp: '/admin', id: 7, data: ['photo', Buffer.from([1, 2]), { thumb: Buffer.from([3]) }] });
+    const encoded = new Encoder().encode({
+      type: SioType.EVENT,
+      nsp: '/admin',
+      id: 7,
+      data: ['photo', Buffer.from([1, 2]), { thumb: Buffer.from([3]) }],
+    });
     expect(encoded).toHaveLength(3);
     const stream = new SocketIoStream();
     const items: EioResult[] = [];
     items.push(...stream.feed({ type: 'eio', packet: 'message', data: encoded[0] as string }));
     for (const b of encoded.slice(1)) items.push(...stream.feed(decodeEioBinary(b as Buffer)));
     expect(items[0]).toMatchObject({
-      sio: { type: 5, typeName: 'BINARY_EVENT', nsp: '/admin', id: 7, attachments: 2, event: 'photo', data: ['photo', { _placeholder: true, num: 0 }, { thumb: { _placeholder: true, num: 1 } }] },
+      sio: {
+        type: 5,
+        typeName: 'BINARY_EVENT',
+        nsp: '/admin',
+        id: 7,
+        attachments: 2,
+        event: 'photo',
+        data: ['photo', { _placeholder: true, num: 0 }, { thumb: { _placeholder: true, num: 1 } }],
+      },
     });
     expect(items.slice(1)).toEqual([
       { type: 'eio', packet: 'message', binary: true, data: '0102', attachment: { num: 0, of: 2 } },
@@ -128,7 +158,13 @@ describe('Socket.IO v5 packets (real encodings from socket.io-parser)', () => {
   });
 
   it('a truncated packet keeps its header and event name without parsing the data', () => {
-    expect(decodeSioPacket('2/chat,12["message","long te', { truncated: true })).toEqual({ type: 2, typeName: 'EVENT', nsp: '/chat', id: 12, event: 'message' });
+    expect(decodeSioPacket('2/chat,12["message","long te', { truncated: true })).toEqual({
+      type: 2,
+      typeName: 'EVENT',
+      nsp: '/chat',
+      id: 12,
+      event: 'message',
+    });
   });
 
   it.each([
@@ -159,7 +195,9 @@ describe('Socket.IO v5 packets (real encodings from socket.io-parser)', () => {
       }),
       { numRuns: 1000 },
     );
-    const digits = fc.array(fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '-', '/', ',', '[', ']', '"', '{', '}', 'a'), { maxLength: 20 }).map((a) => a.join(''));
+    const digits = fc
+      .array(fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '-', '/', ',', '[', ']', '"', '{', '}', 'a'), { maxLength: 20 })
+      .map((a) => a.join(''));
     fc.assert(
       fc.property(digits, (text) => {
         const r = decodeSioPacket(text);

@@ -25,7 +25,8 @@ export function decodeEioPacket(text: string, opts: { truncated?: boolean; captu
   const c = text[0];
   if (c === 'b') {
     const b64 = text.slice(1);
-    if (!BASE64.test(b64) || b64.length % 4 === 1) return violation('EIO_ERR_INVALID_BASE64', 'Engine.IO binary packet is not valid base64');
+    if (!BASE64.test(b64) || b64.length % 4 === 1)
+      return violation('EIO_ERR_INVALID_BASE64', 'Engine.IO binary packet is not valid base64');
     return decodeEioBinary(Buffer.from(b64, 'base64'), opts.captureLimit);
   }
   const type = c.charCodeAt(0) - 0x30;

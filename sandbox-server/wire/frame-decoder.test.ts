@@ -24,7 +24,18 @@ describe('RFC 6455 §5.7 examples', () => {
   it('single-frame unmasked text', () => {
     const items = decode('server', bytes(0x81, 0x05, ...HELLO));
     expect(items.map((i) => i.type)).toEqual(['frame', 'message']);
-    expect(items[0]).toMatchObject({ fin: true, opcode: 1, opcodeName: 'text', masked: false, maskKey: null, length: 5, lengthForm: 7, header: '8105', payload: '48656c6c6f', text: 'Hello' });
+    expect(items[0]).toMatchObject({
+      fin: true,
+      opcode: 1,
+      opcodeName: 'text',
+      masked: false,
+      maskKey: null,
+      length: 5,
+      lengthForm: 7,
+      header: '8105',
+      payload: '48656c6c6f',
+      text: 'Hello',
+    });
     expect(items[1]).toEqual({ type: 'message', opcode: 1, length: 5, frames: 1, compressed: false, text: 'Hello' });
   });
 
@@ -106,64 +117,72 @@ interface Msg {
   ping: boolean;
 }
 
-const msgArb: fc.Arbitrary<Msg> = fc.record({
-  text: fc.boolean(),
-  str: fc.string({ unit: 'binary', maxLength: 300 }),
-  bin: fc.uint8Array({ maxLength: 70000 }).filter((a) => a.length < 200 || a.length > 65530 || a.length % 97 === 0),
-  cuts: fc.array(fc.nat(), { maxLength: 4 }),
-  ping: fc.boolean(),
-}).map(({ text, str, bin, cuts, ping }) => {
-  const payload = text ? Uint8Array.from(Buffer.from(str)) : bin;
-  return { text, payload, cuts: [...new Set(cuts.map((c) => c % (payload.length + 1)))].sort((a, b) => a - b), ping };
-});
+const msgArb: fc.Arbitrary<Msg> = fc
+  .record({
+    text: fc.boolean(),
+    str: fc.string({ unit: 'binary', maxLength: 300 }),
+    bin: fc.uint8Array({ maxLength: 70000 }).filter((a) => a.length < 200 || a.length > 65530 || a.length % 97 === 0),
+    cuts: fc.array(fc.nat(), { maxLength: 4 }),
+    ping: fc.boolean(),
+  })
+  .map(({ text, str, bin, cuts, ping }) => {
+    const payload = text ? Uint8Array.from(Buffer.from(str)) : bin;
+    return { text, payload, cuts: [...new Set(cuts.map((c) => c % (payload.length + 1)))].sort((a, b) => a - b), ping };
+  });
 
 describe('property: frames written by ws Sender decode to the same fields', () => {
   it('random messages, fragmentation, masking, control frames and chunk boundaries', () => {
     fc.assert(
-      fc.property(fc.array(msgArb, { minLength: 1, maxLength: 4 }), fc.boolean(), cutsArb, fc.integer({ min: 1, max: 5000 }), (msgs, mask, cuts, limit) => {
-        const role = mask ? 'client' : 'server';
-        const wire: Uint8Array[] = [];
-        const expected: Array<{ header: string; fin: boolean; opcode: number; length: number; payload: Uint8Array }> = [];
-        for (const m of msgs) {
-          const bounds = [0, ...m.cuts, m.payload.length];
-          for (let i = 0; i + 1 < bounds.length; i++) {
-            const fragment = m.payload.slice(bounds[i], bounds[i + 1]);
-            const opcode = i === 0 ? (m.text ? 1 : 2) : 0;
-            const fin = i + 2 === bounds.length;
-            const list: Buffer[] = Sender.frame(Buffer.from(fragment), { fin, opcode, mask, readOnly: false, rsv1: false });
-            wire.push(...list);
-            expected.push({ header: toHex(list[0]), fin, opcode, length: fragment.length, payload: fragment });
-            if (m.ping && !fin) {
-              const ping: Buffer[] = Sender.frame(Buffer.from('p'), { fin: true, opcode: 9, mask, readOnly: false, rsv1: false });
-              wire.push(...ping);
-              expected.push({ header: toHex(ping[0]), fin: true, opcode: 9, length: 1, payload: bytes(0x70) });
+      fc.property(
+        fc.array(msgArb, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        cutsArb,
+        fc.integer({ min: 1, max: 5000 }),
+        (msgs, mask, cuts, limit) => {
+          const role = mask ? 'client' : 'server';
+          const wire: Uint8Array[] = [];
+          const expected: Array<{ header: string; fin: boolean; opcode: number; length: number; payload: Uint8Array }> = [];
+          for (const m of msgs) {
+            const bounds = [0, ...m.cuts, m.payload.length];
+            for (let i = 0; i + 1 < bounds.length; i++) {
+              const fragment = m.payload.slice(bounds[i], bounds[i + 1]);
+              const opcode = i === 0 ? (m.text ? 1 : 2) : 0;
+              const fin = i + 2 === bounds.length;
+              const list: Buffer[] = Sender.frame(Buffer.from(fragment), { fin, opcode, mask, readOnly: false, rsv1: false });
+              wire.push(...list);
+              expected.push({ header: toHex(list[0]), fin, opcode, length: fragment.length, payload: fragment });
+              if (m.ping && !fin) {
+                const ping: Buffer[] = Sender.frame(Buffer.from('p'), { fin: true, opcode: 9, mask, readOnly: false, rsv1: false });
+                wire.push(...ping);
+                expected.push({ header: toHex(ping[0]), fin: true, opcode: 9, length: 1, payload: bytes(0x70) });
+              }
             }
           }
-        }
-        const d = new FrameDecoder({ role, captureLimit: limit });
-        const items = feed((c) => d.push(c), concatAll(wire), cuts);
-        expect(violations(items)).toEqual([]);
-        const got = frames(items);
-        expect(got).toHaveLength(expected.length);
-        got.forEach((f, i) => {
-          const e = expected[i];
-          expect(f.header).toBe(e.header);
-          expect(f.masked).toBe(mask);
-          expect({ fin: f.fin, opcode: f.opcode, length: f.length }).toEqual({ fin: e.fin, opcode: e.opcode, length: e.length });
-          expect(f.payload).toBe(toHex(e.payload.subarray(0, Math.min(limit, e.payload.length))));
-          expect(f.truncated === true).toBe(e.length > limit);
-        });
-        const gotMsgs = messages(items);
-        expect(gotMsgs).toHaveLength(msgs.length);
-        gotMsgs.forEach((g, i) => {
-          const m = msgs[i];
-          expect(g.length).toBe(m.payload.length);
-          expect(g.frames).toBe(m.cuts.length + 1);
-          expect(g.truncated === true).toBe(m.payload.length > limit);
-          if (m.text) expect(g.text).toBe(textWithin(Buffer.from(m.payload).toString(), limit));
-          else expect(g.data).toBe(toHex(m.payload.subarray(0, limit)));
-        });
-      }),
+          const d = new FrameDecoder({ role, captureLimit: limit });
+          const items = feed((c) => d.push(c), concatAll(wire), cuts);
+          expect(violations(items)).toEqual([]);
+          const got = frames(items);
+          expect(got).toHaveLength(expected.length);
+          got.forEach((f, i) => {
+            const e = expected[i];
+            expect(f.header).toBe(e.header);
+            expect(f.masked).toBe(mask);
+            expect({ fin: f.fin, opcode: f.opcode, length: f.length }).toEqual({ fin: e.fin, opcode: e.opcode, length: e.length });
+            expect(f.payload).toBe(toHex(e.payload.subarray(0, Math.min(limit, e.payload.length))));
+            expect(f.truncated === true).toBe(e.length > limit);
+          });
+          const gotMsgs = messages(items);
+          expect(gotMsgs).toHaveLength(msgs.length);
+          gotMsgs.forEach((g, i) => {
+            const m = msgs[i];
+            expect(g.length).toBe(m.payload.length);
+            expect(g.frames).toBe(m.cuts.length + 1);
+            expect(g.truncated === true).toBe(m.payload.length > limit);
+            if (m.text) expect(g.text).toBe(textWithin(Buffer.from(m.payload).toString(), limit));
+            else expect(g.data).toBe(toHex(m.payload.subarray(0, limit)));
+          });
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -212,7 +231,9 @@ describe('violations', () => {
 
   it('RSV1 on a continuation or a control frame, under permessage-deflate', () => {
     const cont = new FrameDecoder({ role: 'server', deflate: true });
-    expect(violations(cont.push(bytes(0x01, 0x01, 0x61, 0xc0, 0x01, 0x62)))).toMatchObject([{ id: 'WS_ERR_RSV1_ON_CONTINUATION', code: 1002 }]);
+    expect(violations(cont.push(bytes(0x01, 0x01, 0x61, 0xc0, 0x01, 0x62)))).toMatchObject([
+      { id: 'WS_ERR_RSV1_ON_CONTINUATION', code: 1002 },
+    ]);
     const control = new FrameDecoder({ role: 'server', deflate: true });
     expect(violations(control.push(bytes(0xc9, 0x00)))).toMatchObject([{ id: 'WS_ERR_RSV1_ON_CONTROL', code: 1002 }]);
   });
@@ -244,7 +265,12 @@ describe('robustness', () => {
     const frameArb = fc.record({ b0: fc.nat(255), len: fc.nat(130), body: fc.uint8Array({ maxLength: 130 }), mask: fc.boolean() });
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 8 }), fc.boolean(), cutsArb, (fs, deflate, cuts) => {
-        const wire = fs.flatMap((f) => [f.b0, (f.mask ? 0x80 : 0) | Math.min(f.len, 125), ...(f.mask ? [1, 2, 3, 4] : []), ...f.body.subarray(0, Math.min(f.len, 125))]);
+        const wire = fs.flatMap((f) => [
+          f.b0,
+          (f.mask ? 0x80 : 0) | Math.min(f.len, 125),
+          ...(f.mask ? [1, 2, 3, 4] : []),
+          ...f.body.subarray(0, Math.min(f.len, 125)),
+        ]);
         for (const role of ['client', 'server'] as const) {
           const d = new FrameDecoder({ role, deflate });
           feed((c) => d.push(c), Uint8Array.from(wire), cuts);
@@ -295,7 +321,11 @@ describe('shared and reused UTF-8 decoders', () => {
     for (const p of [[0xc3, 0x28], [0xe2, 0x80], [0x61, 0xf0, 0x9f, 0x98], [0xff], [0x61, 0x62]]) {
       expect(whole(p)).toEqual(streamed(p));
     }
-    expect(whole([0xe2, 0x80])[0]).toMatchObject({ id: 'WS_ERR_INCOMPLETE_UTF8', code: 1007, message: 'text message ends inside a UTF-8 sequence' });
+    expect(whole([0xe2, 0x80])[0]).toMatchObject({
+      id: 'WS_ERR_INCOMPLETE_UTF8',
+      code: 1007,
+      message: 'text message ends inside a UTF-8 sequence',
+    });
     expect(whole([0xc3, 0x28])[0]).toMatchObject({ id: 'WS_ERR_INVALID_UTF8', code: 1007, message: 'text message is not valid UTF-8' });
   });
 
@@ -310,7 +340,9 @@ describe('shared and reused UTF-8 decoders', () => {
   it('long single-frame text (over the capture limit) is still validated to its end', () => {
     const payload = [...Array(20).fill(0x61), 0xc3, 0x28];
     const items = decode('server', bytes(0x81, payload.length, ...payload), [], 8);
-    expect(violations(items)).toEqual([{ type: 'violation', id: 'WS_ERR_INVALID_UTF8', code: 1007, message: 'text message is not valid UTF-8' }]);
+    expect(violations(items)).toEqual([
+      { type: 'violation', id: 'WS_ERR_INVALID_UTF8', code: 1007, message: 'text message is not valid UTF-8' },
+    ]);
   });
 });
 
@@ -329,7 +361,12 @@ describe('the close code ws 8.23 sends (issue #9)', () => {
     expect(violations(items)).toEqual([{ type: 'violation', id: 'WS_ERR_RESERVED_OPCODE', code: 1002, message: 'reserved opcode 0x3' }]);
     // With a clean end of message, the invalid byte is reported then (1007), at the last frame.
     const ended = decode('client', concatAll([clientFrame(0x01, [0xff]), clientFrame(0x89, []), clientFrame(0x80, [0x61])]));
-    expect(ended.map((i) => (i.type === 'frame' ? `${i.opcodeName}${i.violating ? '!' : ''}` : i.type))).toEqual(['text', 'ping', 'continuation!', 'violation']);
+    expect(ended.map((i) => (i.type === 'frame' ? `${i.opcodeName}${i.violating ? '!' : ''}` : i.type))).toEqual([
+      'text',
+      'ping',
+      'continuation!',
+      'violation',
+    ]);
     expect(violations(ended)[0]).toMatchObject({ id: 'WS_ERR_INVALID_UTF8', code: 1007 });
   });
 
@@ -347,7 +384,10 @@ describe('the close code ws 8.23 sends (issue #9)', () => {
 
   it('a deflate stream ended by a final block drops what follows it, and the next message starts without history (as ws)', () => {
     const first = deflateRawSync(Buffer.from('hello hello hello')); // BFINAL set
-    const second = deflateRawSync(Buffer.from('hello hello'), { finishFlush: constants.Z_SYNC_FLUSH, dictionary: Buffer.from('hello hello hello') }).subarray(0, -4);
+    const second = deflateRawSync(Buffer.from('hello hello'), {
+      finishFlush: constants.Z_SYNC_FLUSH,
+      dictionary: Buffer.from('hello hello hello'),
+    }).subarray(0, -4);
     const d = new FrameDecoder({ role: 'client', deflate: true });
     const one = d.push(clientFrame(0xc1, [...first, 0xff, 0xff]));
     expect(messages(one)).toMatchObject([{ text: 'hello hello hello', compressed: true }]);
@@ -357,7 +397,16 @@ describe('the close code ws 8.23 sends (issue #9)', () => {
 
   it('a 64-bit length with its top bit set is 1009 (what ws sends), the frame shown with its header', () => {
     const items = decode('client', bytes(0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 9, 9, 9, 9, 0xaa));
-    expect(items[0]).toMatchObject({ type: 'frame', opcode: 2, lengthForm: 64, header: '82ff800000000000000109090909', maskKey: '09090909', payload: 'a3', violating: true, partial: true });
+    expect(items[0]).toMatchObject({
+      type: 'frame',
+      opcode: 2,
+      lengthForm: 64,
+      header: '82ff800000000000000109090909',
+      maskKey: '09090909',
+      payload: 'a3',
+      violating: true,
+      partial: true,
+    });
     expect(items[1]).toMatchObject({ type: 'violation', id: 'WS_ERR_LENGTH_MSB_SET', code: 1009 });
   });
 
@@ -382,8 +431,20 @@ describe('the violating frame (issue #9): every field the decoder could read', (
   it('a reserved opcode, whole in the chunk: all fields, its payload, not partial', () => {
     const items = decode('client', clientFrame(0x83, [0x61, 0x62]));
     expect(items[0]).toEqual({
-      type: 'frame', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 3, opcodeName: 'reserved-non-control-3',
-      masked: true, maskKey: '01020304', length: 2, lengthForm: 7, header: '838201020304', payload: '6162', violating: true,
+      type: 'frame',
+      fin: true,
+      rsv1: false,
+      rsv2: false,
+      rsv3: false,
+      opcode: 3,
+      opcodeName: 'reserved-non-control-3',
+      masked: true,
+      maskKey: '01020304',
+      length: 2,
+      lengthForm: 7,
+      header: '838201020304',
+      payload: '6162',
+      violating: true,
     });
     expect(items[1]).toEqual({ type: 'violation', id: 'WS_ERR_RESERVED_OPCODE', code: 1002, message: 'reserved opcode 0x3' });
   });
@@ -398,7 +459,16 @@ describe('the violating frame (issue #9): every field the decoder could read', (
     const whole = bytes(0x83, 0xfe, 0x01, 0x00, 1, 2, 3, 4, 0x60, 0x60);
     // Cut inside the extended length: the length is unknown (0), no key, no payload.
     const cut = decode('client', whole, [3]);
-    expect(cut[0]).toMatchObject({ opcode: 3, lengthForm: 16, length: 0, header: '83fe01', maskKey: null, payload: '', partial: true, violating: true });
+    expect(cut[0]).toMatchObject({
+      opcode: 3,
+      lengthForm: 16,
+      length: 0,
+      header: '83fe01',
+      maskKey: null,
+      payload: '',
+      partial: true,
+      violating: true,
+    });
     // The fault is found on the first two bytes: bytes of later chunks are not used.
     expect(decode('client', whole, [2])[0]).toMatchObject({ header: '83fe', partial: true });
     // Whole header, payload cut: what arrived, unmasked.

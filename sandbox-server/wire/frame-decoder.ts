@@ -253,7 +253,8 @@ export class FrameDecoder {
         const high = ((h[2] << 24) | (h[3] << 16) | (h[4] << 8) | h[5]) >>> 0;
         // Beyond 2^53 - 1 a JS number loses precision: ws closes with 1009, and so also when the
         // most significant bit is set (which RFC 6455 forbids: ws does not check it apart).
-        if (high & 0x80000000) throw new WireError('WS_ERR_LENGTH_MSB_SET', '64-bit payload length with its most significant bit set', true);
+        if (high & 0x80000000)
+          throw new WireError('WS_ERR_LENGTH_MSB_SET', '64-bit payload length with its most significant bit set', true);
         if (high > 0x1fffff) throw new WireError('WS_ERR_PAYLOAD_TOO_BIG', 'payload length above 2^53 - 1 is not supported', true);
         this.length = readLength64(h);
         break;
@@ -280,7 +281,8 @@ export class FrameDecoder {
       if (this.rsv1) throw headerFault('WS_ERR_RSV1_ON_CONTINUATION', 'RSV1 set on a continuation frame');
       if (this.msgOpcode === 0) throw headerFault('WS_ERR_UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
     } else if (op === 0x1 || op === 0x2) {
-      if (this.msgOpcode !== 0) throw headerFault('WS_ERR_EXPECTED_CONTINUATION', 'new data frame while a fragmented message is still open');
+      if (this.msgOpcode !== 0)
+        throw headerFault('WS_ERR_EXPECTED_CONTINUATION', 'new data frame while a fragmented message is still open');
     } else if (op >= 0x8 && op <= 0xa) {
       if (!this.fin) throw headerFault('WS_ERR_CONTROL_FRAGMENTED', 'fragmented control frame');
       if (this.rsv1) throw headerFault('WS_ERR_RSV1_ON_CONTROL', 'RSV1 set on a control frame');
@@ -422,7 +424,7 @@ export class FrameDecoder {
     }
     const h = this.header;
     const k = this.headerLength - 4;
-    for (let i = start; i < end; i++) dst[dstAt++] = src[i] ^ h[k + ((at++) & 3)];
+    for (let i = start; i < end; i++) dst[dstAt++] = src[i] ^ h[k + (at++ & 3)];
   }
 
   private endFrame(out: WireItem[]): void {
@@ -555,7 +557,8 @@ export class FrameDecoder {
           this.validator = null;
         }
       }
-      if (this.utf8Error) return this.failMessage(new WireError('WS_ERR_INFLATED_INVALID_UTF8', 'inflated text message is not valid UTF-8'));
+      if (this.utf8Error)
+        return this.failMessage(new WireError('WS_ERR_INFLATED_INVALID_UTF8', 'inflated text message is not valid UTF-8'));
     }
     const captured = concat(this.msgCapture, this.msgCaptured);
     const msg: MessageItem = this.messageBase(this.msgLength);

@@ -20,7 +20,13 @@ describe('heads and Content-Length bodies', () => {
   it('keeps the head exactly as on the wire and reads the body', () => {
     const items = parse('request', POST);
     expect(items).toEqual([
-      { type: 'http', head: POST.slice(0, POST.indexOf('\r\n\r\n')), headLength: POST.indexOf('\r\n\r\n') + 4, body: '40{"a":"é"}', bodyLength: 12 },
+      {
+        type: 'http',
+        head: POST.slice(0, POST.indexOf('\r\n\r\n')),
+        headLength: POST.indexOf('\r\n\r\n') + 4,
+        body: '40{"a":"é"}',
+        bodyLength: 12,
+      },
     ]);
   });
 
@@ -51,18 +57,23 @@ describe('heads and Content-Length bodies', () => {
 describe('chunked bodies', () => {
   it('property: de-chunked content for any chunk sizes and splits; bodyLength counts wire bytes', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), { maxLength: 8 }), cutsArb, fc.boolean(), (pieces, cuts, trailer) => {
-        const chunks = pieces.map((s) => `${Buffer.byteLength(s).toString(16)};ext=1\r\n${s}\r\n`).join('');
-        const end = `0\r\n${trailer ? 'X-T: 1\r\n' : ''}\r\n`;
-        const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
-        const wire = head + chunks + end + 'HTTP/1.1 204 No Content\r\n\r\n';
-        const items = parse('response', wire, cuts, { limit: 50 });
-        expect(items).toHaveLength(2);
-        const body = pieces.join('');
-        expect(items[0]).toMatchObject({ body: textWithin(body, 50), bodyLength: Buffer.byteLength(chunks + end) });
-        expect((items[0] as { truncated?: boolean }).truncated === true).toBe(Buffer.byteLength(body) > 50);
-        expect(items[1]).toMatchObject({ head: 'HTTP/1.1 204 No Content' });
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), { maxLength: 8 }),
+        cutsArb,
+        fc.boolean(),
+        (pieces, cuts, trailer) => {
+          const chunks = pieces.map((s) => `${Buffer.byteLength(s).toString(16)};ext=1\r\n${s}\r\n`).join('');
+          const end = `0\r\n${trailer ? 'X-T: 1\r\n' : ''}\r\n`;
+          const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+          const wire = head + chunks + end + 'HTTP/1.1 204 No Content\r\n\r\n';
+          const items = parse('response', wire, cuts, { limit: 50 });
+          expect(items).toHaveLength(2);
+          const body = pieces.join('');
+          expect(items[0]).toMatchObject({ body: textWithin(body, 50), bodyLength: Buffer.byteLength(chunks + end) });
+          expect((items[0] as { truncated?: boolean }).truncated === true).toBe(Buffer.byteLength(body) > 50);
+          expect(items[1]).toMatchObject({ head: 'HTTP/1.1 204 No Content' });
+        },
+      ),
     );
   });
 
@@ -74,10 +85,16 @@ describe('chunked bodies', () => {
   it.each([
     { name: 'a chunk-size line over 1 KiB', body: `${'0'.repeat(1100)}\r\n`, id: 'HTTP_ERR_CHUNK_LINE_TOO_LONG' },
     { name: 'chunk data not followed by CRLF', body: '2\r\nokXX', id: 'HTTP_ERR_CHUNK_DATA_END' },
-    { name: 'a trailer section over the head limit', body: `0\r\nX-T: ${'a'.repeat(HEAD_LIMIT)}\r\n\r\n`, id: 'HTTP_ERR_TRAILERS_TOO_LARGE' },
+    {
+      name: 'a trailer section over the head limit',
+      body: `0\r\nX-T: ${'a'.repeat(HEAD_LIMIT)}\r\n\r\n`,
+      id: 'HTTP_ERR_TRAILERS_TOO_LARGE',
+    },
   ] as const)('reports $name with its id', ({ body, id }) => {
     const items = parse('response', `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
-    expect(items.filter((i) => i.type === 'violation')).toEqual([{ type: 'violation', id, code: VIOLATION_CODES[id], message: expect.any(String) }]);
+    expect(items.filter((i) => i.type === 'violation')).toEqual([
+      { type: 'violation', id, code: VIOLATION_CODES[id], message: expect.any(String) },
+    ]);
   });
 });
 
@@ -93,18 +110,26 @@ describe('responses without a body, and streamed bodies', () => {
   it('1xx, 204 and 304 have no body; 100 Continue does not consume the pending request', () => {
     const wire = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n';
     const items = parse('response', wire);
-    expect(items.map((i) => i.type === 'http' && i.head.split('\r\n')[0])).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 304 Not Modified', 'HTTP/1.1 204 No Content']);
+    expect(items.map((i) => i.type === 'http' && i.head.split('\r\n')[0])).toEqual([
+      'HTTP/1.1 100 Continue',
+      'HTTP/1.1 304 Not Modified',
+      'HTTP/1.1 204 No Content',
+    ]);
     expect(items.every((i) => !('body' in i))).toBe(true);
   });
 
   it('streams Server-Sent Events live, chunk by chunk', () => {
     const p = new HttpParser({ kind: 'response' });
     const first = p.push(enc('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n'));
-    expect(publicItems(first)).toEqual([{ type: 'http', head: expect.stringContaining('text/event-stream'), headLength: expect.any(Number) }]);
+    expect(publicItems(first)).toEqual([
+      { type: 'http', head: expect.stringContaining('text/event-stream'), headLength: expect.any(Number) },
+    ]);
     expect(p.push(enc('f\r\ndata: bonjour\n\n\r\n'))).toEqual([{ type: 'http-body', text: 'data: bonjour\n\n', length: 15 }]);
     const euro = Buffer.from('data: €\n\n');
     // A character split across two TCP chunks still shows whole.
-    expect(p.push(Uint8Array.from([...Buffer.from('b\r\n'), ...euro.subarray(0, 7)]))).toEqual([{ type: 'http-body', text: 'data: ', length: 7 }]);
+    expect(p.push(Uint8Array.from([...Buffer.from('b\r\n'), ...euro.subarray(0, 7)]))).toEqual([
+      { type: 'http-body', text: 'data: ', length: 7 },
+    ]);
     expect(p.push(Uint8Array.from([...euro.subarray(7), 0x0d, 0x0a]))).toEqual([{ type: 'http-body', text: '€\n\n', length: 4 }]);
   });
 
@@ -158,7 +183,24 @@ describe('upgrades, limits and errors', () => {
   });
 
   it('never throws on random bytes', () => {
-    const httpish = fc.array(fc.constantFrom('GET / HTTP/1.1', 'HTTP/1.1 200 OK', 'Content-Length: 3', 'Transfer-Encoding: chunked', '\r\n', '\n', 'a', '3\r\n', '0', ':', ' '), { maxLength: 40 }).map((a) => enc(a.join('')));
+    const httpish = fc
+      .array(
+        fc.constantFrom(
+          'GET / HTTP/1.1',
+          'HTTP/1.1 200 OK',
+          'Content-Length: 3',
+          'Transfer-Encoding: chunked',
+          '\r\n',
+          '\n',
+          'a',
+          '3\r\n',
+          '0',
+          ':',
+          ' ',
+        ),
+        { maxLength: 40 },
+      )
+      .map((a) => enc(a.join('')));
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), httpish), cutsArb, fc.boolean(), (data, cuts, req) => {
         const p = new HttpParser({ kind: req ? 'request' : 'response', captureLimit: 8 });

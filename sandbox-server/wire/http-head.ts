@@ -246,12 +246,16 @@ export class HttpParser {
     const te = header(info, 'transfer-encoding');
     const cl = header(info, 'content-length');
     let framing: 'none' | 'length' | 'chunked' | 'close';
-    if (this.kind === 'response' && (info.requestMethod === 'HEAD' || (info.status as number) < 200 || info.status === 204 || info.status === 304)) {
+    if (
+      this.kind === 'response' &&
+      (info.requestMethod === 'HEAD' || (info.status as number) < 200 || info.status === 204 || info.status === 304)
+    ) {
       framing = 'none';
     } else if (te !== undefined) {
       const last = te.split(',').pop()?.trim().toLowerCase();
       if (last === 'chunked') framing = 'chunked';
-      else if (this.kind === 'request') throw new HttpError('HTTP_ERR_TRANSFER_ENCODING', `request Transfer-Encoding "${te}" does not end with chunked`);
+      else if (this.kind === 'request')
+        throw new HttpError('HTTP_ERR_TRANSFER_ENCODING', `request Transfer-Encoding "${te}" does not end with chunked`);
       else framing = 'close';
     } else if (cl !== undefined) {
       const values = new Set(cl.split(',').map((v) => v.trim()));
@@ -315,7 +319,8 @@ export class HttpParser {
         continue;
       }
       const colon = line.indexOf(':');
-      if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) throw new HttpError('HTTP_ERR_HEADER_LINE', `malformed header line "${line.slice(0, 200)}"`);
+      if (colon <= 0 || !TOKEN.test(line.slice(0, colon)))
+        throw new HttpError('HTTP_ERR_HEADER_LINE', `malformed header line "${line.slice(0, 200)}"`);
       info.headers.push([line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()]);
     }
     return info;
@@ -327,7 +332,8 @@ export class HttpParser {
       this.wireLength++;
       if (b !== LF) {
         if (b !== CR) this.chunkLine += String.fromCharCode(b);
-        if (this.chunkLine.length > CHUNK_LINE_LIMIT) throw new HttpError('HTTP_ERR_CHUNK_LINE_TOO_LONG', `chunk-size line longer than ${CHUNK_LINE_LIMIT} bytes`);
+        if (this.chunkLine.length > CHUNK_LINE_LIMIT)
+          throw new HttpError('HTTP_ERR_CHUNK_LINE_TOO_LONG', `chunk-size line longer than ${CHUNK_LINE_LIMIT} bytes`);
         continue;
       }
       const size = this.chunkLine.split(';')[0].trim();

@@ -126,7 +126,10 @@ export class StreamInflater {
 
   private open(): ZlibHandle {
     // A small chunk size: the stream's own output buffer is never used (OUT is).
-    const stream = createInflateRaw({ windowBits: this.windowBits, chunkSize: 64 }) as unknown as { _handle: ZlibHandle; _writeState: Uint32Array };
+    const stream = createInflateRaw({ windowBits: this.windowBits, chunkSize: 64 }) as unknown as {
+      _handle: ZlibHandle;
+      _writeState: Uint32Array;
+    };
     const handle = stream._handle;
     this.state = stream._writeState;
     // Replaces lib/zlib.js's handler, which would destroy the stream and emit 'error' later: the

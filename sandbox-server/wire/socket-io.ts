@@ -32,8 +32,10 @@ export function decodeSioPacket(text: string, opts: { truncated?: boolean } = {}
   if (type === BINARY_EVENT || type === BINARY_ACK) {
     const dash = text.indexOf('-', i);
     const n = dash < 0 ? NaN : Number(text.slice(i, dash));
-    if (dash <= i || !/^\d+$/.test(text.slice(i, dash)) || n < 1) return violation('SIO_ERR_ATTACHMENT_COUNT', 'Socket.IO binary packet without a valid attachment count');
-    if (n > MAX_ATTACHMENTS) return violation('SIO_ERR_TOO_MANY_ATTACHMENTS', `Socket.IO packet announces ${n} attachments (more than ${MAX_ATTACHMENTS})`);
+    if (dash <= i || !/^\d+$/.test(text.slice(i, dash)) || n < 1)
+      return violation('SIO_ERR_ATTACHMENT_COUNT', 'Socket.IO binary packet without a valid attachment count');
+    if (n > MAX_ATTACHMENTS)
+      return violation('SIO_ERR_TOO_MANY_ATTACHMENTS', `Socket.IO packet announces ${n} attachments (more than ${MAX_ATTACHMENTS})`);
     packet.attachments = n;
     i = dash + 1;
   }
@@ -77,10 +79,7 @@ function payloadValid(type: number, data: unknown): boolean {
       return typeof data === 'string' || isObject;
     case EVENT:
     case BINARY_EVENT:
-      return (
-        Array.isArray(data) &&
-        (typeof data[0] === 'number' || (typeof data[0] === 'string' && !RESERVED_EVENTS.includes(data[0])))
-      );
+      return Array.isArray(data) && (typeof data[0] === 'number' || (typeof data[0] === 'string' && !RESERVED_EVENTS.includes(data[0])));
     case ACK:
     case BINARY_ACK:
       return Array.isArray(data);
@@ -101,7 +100,8 @@ export class SocketIoStream {
     if (item.type !== 'eio' || item.packet !== 'message') return [item];
     const eio: EioItem = item;
     if (eio.binary) {
-      if (this.pending === 0) return [eio, violation('SIO_ERR_UNEXPECTED_ATTACHMENT', 'binary packet without a Socket.IO packet awaiting attachments')];
+      if (this.pending === 0)
+        return [eio, violation('SIO_ERR_UNEXPECTED_ATTACHMENT', 'binary packet without a Socket.IO packet awaiting attachments')];
       eio.attachment = { num: this.announced - this.pending, of: this.announced };
       this.pending--;
       return [eio];

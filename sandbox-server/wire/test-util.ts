@@ -6,8 +6,10 @@ export const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 export const toHex = (b: Uint8Array | string): string => Buffer.from(b).toString('hex');
 
 /** A WebSocket opening handshake (the key and accept of RFC 6455 §1.3), as the decoders see it. */
-export const UPGRADE_REQ = 'GET /s/x/echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
-export const UPGRADE_RES = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
+export const UPGRADE_REQ =
+  'GET /s/x/echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+export const UPGRADE_RES =
+  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n';
 
 /** Splits `data` at the given (sorted, deduplicated) offsets. */
 export function split(data: Uint8Array, cuts: number[]): Uint8Array[] {

@@ -37,7 +37,9 @@ describe('the decoder agrees with ws on the close code', () => {
       if (ws.code !== null) closed++;
       if (ours.id) ids.add(ours.id);
       if (ours.code !== ws.code && mismatches.length < 10) {
-        mismatches.push(`case ${id} (${c.deflate}, ${c.mutations.join('+')}): ws ${ws.code} (${ws.reason}), decoder ${ours.code} (${ours.id ?? 'no violation'}), bytes ${Buffer.from(c.bytes).toString('hex').slice(0, 120)}`);
+        mismatches.push(
+          `case ${id} (${c.deflate}, ${c.mutations.join('+')}): ws ${ws.code} (${ws.reason}), decoder ${ours.code} (${ours.id ?? 'no violation'}), bytes ${Buffer.from(c.bytes).toString('hex').slice(0, 120)}`,
+        );
       }
     }
     expect(mismatches).toEqual([]);

@@ -10,7 +10,8 @@ const message = clientFrame(OP.text, costlyText(4096));
 
 export const manyIpBacklogs: Attack = {
   name: 'many-ip-backlogs',
-  title: '40 IPs × 20 sessions (short: 10 IPs), no monitor, each echoing 70 then 4/s messages of 4 KiB costly text: every backlog full at once',
+  title:
+    '40 IPs × 20 sessions (short: 10 IPs), no monitor, each echoing 70 then 4/s messages of 4 KiB costly text: every backlog full at once',
   async run(ctx) {
     const addresses = ctx.scaled(40, 10);
     const sessions: { ip: string; id: string }[] = [];

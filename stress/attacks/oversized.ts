@@ -30,13 +30,30 @@ function frameCases(id: string): FrameCase[] {
     {
       name: '3 × 60 KB fragments',
       path: `/s/${id}/echo`,
-      bytes: Buffer.concat([clientFrame(OP.text, Buffer.alloc(60_000, 0x63), false), clientFrame(OP.cont, Buffer.alloc(60_000, 0x63), false), clientFrame(OP.cont, Buffer.alloc(60_000, 0x63))]),
+      bytes: Buffer.concat([
+        clientFrame(OP.text, Buffer.alloc(60_000, 0x63), false),
+        clientFrame(OP.cont, Buffer.alloc(60_000, 0x63), false),
+        clientFrame(OP.cont, Buffer.alloc(60_000, 0x63)),
+      ]),
     },
     { name: 'ping of 126 bytes', path: `/s/${id}/echo`, bytes: clientFrame(OP.ping, Buffer.alloc(126, 0x70)) },
     { name: 'close of 200 bytes', path: `/s/${id}/echo`, bytes: clientFrame(OP.close, Buffer.alloc(200, 0x71)) },
     { name: 'deflate bomb', path: `/s/${id}/echo-deflate`, extraHead: deflate, bytes: clientFrame(OP.binary, bomb, true, 4) },
-    { name: 'deflate bomb, fragmented', path: `/s/${id}/echo-deflate`, extraHead: deflate, bytes: Buffer.concat([clientFrame(OP.binary, bomb.subarray(0, bomb.length >> 1), false, 4), clientFrame(OP.cont, bomb.subarray(bomb.length >> 1))]) },
-    { name: 'Socket.IO 2^62 frame', path: `/s/${id}/socket.io/?EIO=4&transport=websocket`, bytes: frameHeader(OP.text, 2n ** 62n), stream: junk },
+    {
+      name: 'deflate bomb, fragmented',
+      path: `/s/${id}/echo-deflate`,
+      extraHead: deflate,
+      bytes: Buffer.concat([
+        clientFrame(OP.binary, bomb.subarray(0, bomb.length >> 1), false, 4),
+        clientFrame(OP.cont, bomb.subarray(bomb.length >> 1)),
+      ]),
+    },
+    {
+      name: 'Socket.IO 2^62 frame',
+      path: `/s/${id}/socket.io/?EIO=4&transport=websocket`,
+      bytes: frameHeader(OP.text, 2n ** 62n),
+      stream: junk,
+    },
     { name: 'monitor 2^40 frame', path: `/api/sessions/${id}/monitor`, bytes: frameHeader(OP.text, 2n ** 40n), stream: junk },
   ];
 }
@@ -59,7 +76,8 @@ async function runFrameCase(ctx: AttackContext, ip: string, c: FrameCase): Promi
 
 export const oversizedFrames: Attack = {
   name: 'oversized-frames',
-  title: 'frames over the limits: 64-bit lengths (2^63, 2^53, 2^40 streamed), 70 KB, 3 × 60 KB fragments, long control frames, deflate bombs; echo, Socket.IO, monitor',
+  title:
+    'frames over the limits: 64-bit lengths (2^63, 2^53, 2^40 streamed), 70 KB, 3 × 60 KB fragments, long control frames, deflate bombs; echo, Socket.IO, monitor',
   async run(ctx) {
     const ids = await ctx.createSessions(ctx.ip(), 4);
     if (ids.length === 0) return ctx.note('no session');
@@ -126,7 +144,8 @@ async function runBodyCase(ctx: AttackContext, ip: string, c: BodyCase): Promise
 
 export const oversizedBodies: Attack = {
   name: 'oversized-bodies',
-  title: 'bodies of 1 GiB announced (streamed up to 8 MiB), chunked bodies, 20 KB header, 100 KB URL, 10,000 headers, Socket.IO polling bodies',
+  title:
+    'bodies of 1 GiB announced (streamed up to 8 MiB), chunked bodies, 20 KB header, 100 KB URL, 10,000 headers, Socket.IO polling bodies',
   async run(ctx) {
     const ids = await ctx.createSessions(ctx.ip(), 3);
     if (ids.length === 0) return ctx.note('no session');

@@ -41,7 +41,9 @@ export const sessionLockout: Attack = {
     const waited = ((admitted || Date.now()) - filledAt) / 1000;
     if (admitted) ctx.note(`${ids.length} sessions filled the cap; a new one came ${waited.toFixed(1)} s after`);
     else if (Date.now() - filledAt >= ABANDONED_MS + 2 * every + 500) {
-      ctx.defect(`locked out: no session ${waited.toFixed(1)} s after the cap was filled with sessions unused since (abandoned after ${ABANDONED_MS / 1000} s)`);
+      ctx.defect(
+        `locked out: no session ${waited.toFixed(1)} s after the cap was filled with sessions unused since (abandoned after ${ABANDONED_MS / 1000} s)`,
+      );
     } else ctx.note(`run too short to tell (${waited.toFixed(1)} s)`);
   },
 };

@@ -60,7 +60,9 @@ async function slowloris(ctx: AttackContext, head: string, count: number): Promi
   }
   const open = held.open();
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  ctx.note(`${sockets.length} heads, ${open} still open after ${seconds} s${held.closedAfter.length ? `, first closed after ${(Math.min(...held.closedAfter) / 1000).toFixed(1)} s` : ''}`);
+  ctx.note(
+    `${sockets.length} heads, ${open} still open after ${seconds} s${held.closedAfter.length ? `, first closed after ${(Math.min(...held.closedAfter) / 1000).toFixed(1)} s` : ''}`,
+  );
 }
 
 export const slowlorisHeads: Attack = {

@@ -170,7 +170,10 @@ export const malformedEngineIo: Attack = {
           // Close the Engine.IO session if the garbage left it open (`1`): the session's
           // Engine.IO client limit would otherwise refuse the next handshakes.
           if (!conn.alive) conn = ctx.http(ctx.ip(1 + w));
-          await conn.request('POST', `/s/${id}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, body: '1' });
+          await conn.request('POST', `/s/${id}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
+            headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+            body: '1',
+          });
         }
       }
     });
@@ -342,7 +345,8 @@ export const socketIoConnectFlood: Attack = {
     });
     for (const m of monitors) m.destroy();
     ctx.note(`${posts} bodies of 20,000 CONNECTs; at most ${mostAcks} CONNECT ack(s) in one answer`);
-    if (mostAcks > MAX_ENGINE_IO_CLIENTS) ctx.defect(`${mostAcks} Socket.IO sockets made from one polling body (cap ${MAX_ENGINE_IO_CLIENTS})`);
+    if (mostAcks > MAX_ENGINE_IO_CLIENTS)
+      ctx.defect(`${mostAcks} Socket.IO sockets made from one polling body (cap ${MAX_ENGINE_IO_CLIENTS})`);
   },
 };
 
@@ -409,8 +413,13 @@ export const socketIoPollingNonReader: Attack = {
       }
     });
     for (const m of monitors) m.destroy();
-    ctx.note(`${clients} Engine.IO clients, ${posts} POSTs; at most ${(mostUnread / 1048576).toFixed(1)} MiB of echoes accepted for one client that never read`);
-    if (mostUnread > 2 * MAX_SEND_BUFFER) ctx.defect(`${(mostUnread / 1048576).toFixed(1)} MiB of echoes queued for a polling client that never sends a GET (cap ${MAX_SEND_BUFFER / 1048576} MiB)`);
+    ctx.note(
+      `${clients} Engine.IO clients, ${posts} POSTs; at most ${(mostUnread / 1048576).toFixed(1)} MiB of echoes accepted for one client that never read`,
+    );
+    if (mostUnread > 2 * MAX_SEND_BUFFER)
+      ctx.defect(
+        `${(mostUnread / 1048576).toFixed(1)} MiB of echoes queued for a polling client that never sends a GET (cap ${MAX_SEND_BUFFER / 1048576} MiB)`,
+      );
   },
 };
 
@@ -473,6 +482,9 @@ export const socketIoPipelinedHandshakes: Attack = {
       }
     });
     ctx.note(`${rounds} rounds; at most ${mostOk} of ${count} pipelined handshakes answered 200 on one connection`);
-    if (mostOk > MAX_ENGINE_IO_CLIENTS) ctx.defect(`${mostOk} of ${count} pipelined handshakes on one connection answered 200 (cap ${MAX_ENGINE_IO_CLIENTS} Engine.IO clients per session)`);
+    if (mostOk > MAX_ENGINE_IO_CLIENTS)
+      ctx.defect(
+        `${mostOk} of ${count} pipelined handshakes on one connection answered 200 (cap ${MAX_ENGINE_IO_CLIENTS} Engine.IO clients per session)`,
+      );
   },
 };

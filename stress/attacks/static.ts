@@ -25,7 +25,8 @@ export function foreignLocation(location: string): boolean {
 
 export const staticRedirect: Attack = {
   name: 'static-site',
-  title: 'folder redirects with `/.//`, `//`, `%2F`, `\\` prefixes (Location must stay on this host), then page requests and misses on 4 keep-alive connections',
+  title:
+    'folder redirects with `/.//`, `//`, `%2F`, `\\` prefixes (Location must stay on this host), then page requests and misses on 4 keep-alive connections',
   needsDist: true,
   async run(ctx) {
     const ip = ctx.ip();

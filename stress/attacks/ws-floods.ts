@@ -15,7 +15,13 @@ export function costlyText(bytes: number): Buffer {
 }
 
 /** Calls `body` on connections to `path`, reconnecting until the deadline; returns how many opened. */
-async function connectionLoop(ctx: AttackContext, ip: string, path: string, body: (ws: RawWs) => Promise<void>, opts: RawWsOptions = {}): Promise<number> {
+async function connectionLoop(
+  ctx: AttackContext,
+  ip: string,
+  path: string,
+  body: (ws: RawWs) => Promise<void>,
+  opts: RawWsOptions = {},
+): Promise<number> {
   let connections = 0;
   while (ctx.running) {
     const ws = await ctx.ws(ip, path, opts);
@@ -73,7 +79,10 @@ export const unfinishedFragments: Attack = {
     const ids = await ctx.createSessions(ctx.ip(), 20);
     if (ids.length === 0) return ctx.note('no session');
     const fragment = costlyText(4096);
-    const frames = Buffer.concat([clientFrame(OP.text, fragment, false), ...Array.from({ length: 14 }, () => clientFrame(OP.cont, fragment, false))]);
+    const frames = Buffer.concat([
+      clientFrame(OP.text, fragment, false),
+      ...Array.from({ length: 14 }, () => clientFrame(OP.cont, fragment, false)),
+    ]);
     let connections = 0;
     // 20 concurrent connections per session (its limit), from 4 addresses (100 each, their limit).
     await ctx.workers(ids.length * 20, async (w) => {

@@ -48,7 +48,9 @@ test('le code serveur s’exécute : console du serveur avec numéros de ligne, 
   await playground(page).getByRole('button', { name: 'Exécuter' }).click();
   // Line 9 of the starter: console.log('connexion acceptée, Origin :', req.headers.origin).
   await expect(serverConsole(page)).toContainText('[ligne 9] connexion acceptée, Origin : null');
-  await expect(serverConsole(page)).toContainText(/Serveur à l’écoute \(port 8080 symbolique\)\u00a0: les clients l’atteignent à ws:\/\/127\.0\.0\.1:\d+\/s\//);
+  await expect(serverConsole(page)).toContainText(
+    /Serveur à l’écoute \(port 8080 symbolique\)\u00a0: les clients l’atteignent à ws:\/\/127\.0\.0\.1:\d+\/s\//,
+  );
   await expect(playground(page).getByRole('log', { name: 'Console', exact: true })).toContainText('reçu : écho : bonjour');
 });
 
@@ -61,7 +63,10 @@ test('une erreur du serveur s’affiche avec sa ligne', async ({ page }) => {
 
 test('un client extérieur (ws de Node) parle au serveur de l’apprenant et apparaît dans le terminal', async ({ page }) => {
   await open(page);
-  await runServer(page, `const { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 }).on('connection', (ws) => ws.on('message', (m) => ws.send('serveur : ' + m)));\n`);
+  await runServer(
+    page,
+    `const { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 }).on('connection', (ws) => ws.on('message', (m) => ws.send('serveur : ' + m)));\n`,
+  );
   const base = await sessionBase(page, new URL(page.url()).port);
   const outside = new WebSocket(`${base}externe`);
   const reply = new Promise<string>((resolve) => outside.once('message', (d) => resolve(String(d))));

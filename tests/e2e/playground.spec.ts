@@ -49,7 +49,10 @@ test('le code de départ s’exécute et ses trames apparaissent dans le termina
   await expect(playground(page).locator('.aw-pg-bytes-in')).not.toHaveText(/^0\s/);
   // A frame opens its RFC 6455 bit diagram.
   await playground(page).getByText('Trames récentes (détail bit à bit)').click();
-  await playground(page).getByRole('button', { name: /A → serveur · text/ }).first().click();
+  await playground(page)
+    .getByRole('button', { name: /A → serveur · text/ })
+    .first()
+    .click();
   const table = playground(page).getByRole('table');
   await expect(table.locator('td[data-field="opcode"] .aw-pg-bits')).toHaveText('0001');
   await expect(table.locator('td[data-field="MASK"] .aw-pg-bits')).toHaveText('1');
@@ -122,7 +125,7 @@ test('le code de l’apprenant ne peut lire ni la page ni son stockage', async (
 test('erreurs de syntaxe marquées dans l’éditeur et signalées avec leur ligne', async ({ page }) => {
   await page.goto(LESSON);
   await ready(page);
-  await setCode(page, "const a = 1;\nconst b = ;\n");
+  await setCode(page, 'const a = 1;\nconst b = ;\n');
   await expect(playground(page).locator('.squiggly-error').first()).toBeAttached({ timeout: 15_000 });
   await runButton(page).click();
   await expect(consoleLog(page)).toContainText(/\[A ligne 2\] erreur de syntaxe/);
@@ -132,7 +135,9 @@ test('le code modifié survit au rechargement et « Réinitialiser » rend le co
   await page.goto(LESSON);
   await ready(page);
   const starter = await playground(page).evaluate((el) => (el as PlaygroundElement).code());
-  await playground(page).locator('.monaco-editor').click({ position: { x: 120, y: 40 } });
+  await playground(page)
+    .locator('.monaco-editor')
+    .click({ position: { x: 120, y: 40 } });
   await page.keyboard.press('ControlOrMeta+End');
   await page.keyboard.type('\n// modifié par l’apprenant');
   await page.reload();
@@ -166,7 +171,10 @@ test('un lien de partage transmet le code sans l’exécuter', async ({ page, co
   await other.waitForTimeout(1000);
   // The session and a spare iframe are prepared in advance, but nothing ran: no connection seen
   // by the monitor, nothing in the console.
-  expect(await playground(other).evaluate((el) => (el as unknown as { events: unknown[] }).events), 'aucune connexion : le code n’a pas été exécuté').toEqual([]);
+  expect(
+    await playground(other).evaluate((el) => (el as unknown as { events: unknown[] }).events),
+    'aucune connexion : le code n’a pas été exécuté',
+  ).toEqual([]);
   await expect(playground(other)).not.toHaveAttribute('data-running');
   await expect(consoleLog(other).locator('div')).toHaveCount(0);
 });
@@ -174,7 +182,9 @@ test('un lien de partage transmet le code sans l’exécuter', async ({ page, co
 test('Ctrl+Entrée exécute le code depuis l’éditeur', async ({ page }) => {
   await page.goto(LESSON);
   await ready(page);
-  await playground(page).locator('.monaco-editor').click({ position: { x: 120, y: 40 } });
+  await playground(page)
+    .locator('.monaco-editor')
+    .click({ position: { x: 120, y: 40 } });
   await page.keyboard.press('Control+Enter');
   await expect(consoleLog(page)).toContainText('message reçu : Bonjour');
 });
@@ -219,7 +229,10 @@ test('aucune violation grave d’accessibilité sur une leçon avec bac à sable
   await runButton(page).click();
   await expect(consoleLog(page)).toContainText('message reçu');
   await playground(page).getByText('Trames récentes (détail bit à bit)').click();
-  await playground(page).getByRole('button', { name: /A → serveur · text/ }).first().click();
+  await playground(page)
+    .getByRole('button', { name: /A → serveur · text/ })
+    .first()
+    .click();
   await playground(page).getByText('Connecter votre propre client').click();
   await expect(playground(page).getByText(/wscat -c/)).toBeVisible();
   const results = await new AxeBuilder({ page }).include('aw-playground').analyze();

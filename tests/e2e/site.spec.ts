@@ -27,9 +27,7 @@ test('la barre latérale mène de l’accueil à chaque leçon, avec précédent
   await page.goto('/');
   const sidebar = page.getByRole('navigation', { name: 'Principale' });
   const links = sidebar.getByRole('link');
-  const hrefs = (await links.evaluateAll((as) => as.map((a) => a.getAttribute('href')))).filter(
-    (h): h is string => !!h && h !== '/',
-  );
+  const hrefs = (await links.evaluateAll((as) => as.map((a) => a.getAttribute('href')))).filter((h): h is string => !!h && h !== '/');
   expect(hrefs.length).toBeGreaterThan(0);
   for (const href of hrefs) {
     const response = await page.goto(href);
@@ -113,9 +111,7 @@ test('une page sans bac à sable ne charge ni Monaco ni xterm', async ({ page })
     await page.mouse.wheel(0, 5000);
     await page.waitForLoadState('networkidle');
     // Checked on each page, not only the last one visited.
-    const inline = await page.evaluate(() =>
-      [...document.querySelectorAll('style')].map((s) => s.textContent ?? '').join('\n'),
-    );
+    const inline = await page.evaluate(() => [...document.querySelectorAll('style')].map((s) => s.textContent ?? '').join('\n'));
     expect(inline, path).not.toMatch(/\.monaco-editor|\.xterm/);
     // The CSS files a page links must not carry the libraries' styles either.
     const cssTexts = await page.evaluate(async () => {

@@ -64,7 +64,8 @@ test('des trames qui violent le protocole apparaissent marquées dans le termina
   try {
     // (1) A masked frame with the reserved opcode 0x3 (FIN=1, 5 bytes): only the opcode is wrong.
     sockets.push(await sendRawFrame(port, `/s/${id}/echo`, Buffer.concat([Buffer.from([0x83, 0x85]), KEY, masked(HELLO)])));
-    const reserved = /^ext\. *→ ▸ reserved-non-control-3 \(0x3\) {2}FIN=1 RSV1=0 RSV2=0 RSV3=0 {2}MASK=1 {2}longueur 5 \(forme 7 bits\) {2}⚠ trame invalide/m;
+    const reserved =
+      /^ext\. *→ ▸ reserved-non-control-3 \(0x3\) {2}FIN=1 RSV1=0 RSV2=0 RSV3=0 {2}MASK=1 {2}longueur 5 \(forme 7 bits\) {2}⚠ trame invalide/m;
     await expect.poll(() => terminalText(page)).toMatch(reserved);
     await expect.poll(() => terminalText(page)).toMatch(/^ext\. *→ ⚠ violation du protocole \(code 1002\)/m);
     let text = await terminalText(page);
@@ -81,7 +82,9 @@ test('des trames qui violent le protocole apparaissent marquées dans le termina
 
     // The bit diagram of that frame marks the opcode, and only it.
     await playground(page).getByText('Trames récentes (détail bit à bit)').click();
-    await playground(page).getByRole('button', { name: /ext\. → serveur · reserved-non-control-3/ }).click();
+    await playground(page)
+      .getByRole('button', { name: /ext\. → serveur · reserved-non-control-3/ })
+      .click();
     const table = playground(page).getByRole('table');
     await expect(table.locator('td[data-field="opcode"] .aw-pg-bits')).toHaveText('0011');
     await expect(table.locator('td[data-field="opcode"]')).toHaveAttribute('title', /⚠\sopcode 0x3 réservé/);
@@ -89,7 +92,9 @@ test('des trames qui violent le protocole apparaissent marquées dans le termina
     // Drawn in red: the faulty cell, and only it.
     await expect(table.locator('td.aw-pg-fault')).toHaveCount(1);
     await expect(table.locator('td.aw-pg-fault')).toHaveAttribute('data-field', 'opcode');
-    await expect(playground(page).locator('.aw-pg-frame-detail dd').filter({ hasText: '⚠' })).toHaveText([/^3 \(reserved-non-control-3\)\s+⚠\sopcode 0x3 réservé$/]);
+    await expect(playground(page).locator('.aw-pg-frame-detail dd').filter({ hasText: '⚠' })).toHaveText([
+      /^3 \(reserved-non-control-3\)\s+⚠\sopcode 0x3 réservé$/,
+    ]);
 
     // (2) On another connection, an unmasked client text frame « Hello »: MASK is wrong.
     sockets.push(await sendRawFrame(port, `/s/${id}/echo`, Buffer.concat([Buffer.from([0x81, 0x05]), HELLO])));

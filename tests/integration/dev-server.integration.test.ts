@@ -43,11 +43,15 @@ describe('npm run dev', () => {
       }
     });
 
-    const page = await poll('lesson page', async () => {
-      // The first request makes Vite optimise dependencies (Monaco…): give it time.
-      const res = await fetch(base + LESSON, { signal: AbortSignal.timeout(60_000) });
-      return res.ok ? res.text() : undefined;
-    }, 120_000).catch((err: Error) => {
+    const page = await poll(
+      'lesson page',
+      async () => {
+        // The first request makes Vite optimise dependencies (Monaco…): give it time.
+        const res = await fetch(base + LESSON, { signal: AbortSignal.timeout(60_000) });
+        return res.ok ? res.text() : undefined;
+      },
+      120_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${output}`);
     });
     expect(page).toContain('lang="fr"');
@@ -63,18 +67,25 @@ describe('npm run dev', () => {
     const learner = new WebSocket(`ws://127.0.0.1:${PORT}/s/${id}/echo`);
     await new Promise((resolve, reject) => learner.once('open', resolve).once('error', reject));
     learner.send('bonjour du mode dev');
-    const frame = await poll('client frame on the monitor', async () =>
-      events.find((e) => e.type === 'frame' && e.from === 'client' && e.text === 'bonjour du mode dev'), 10_000);
+    const frame = await poll(
+      'client frame on the monitor',
+      async () => events.find((e) => e.type === 'frame' && e.from === 'client' && e.text === 'bonjour du mode dev'),
+      10_000,
+    );
     expect(frame).toMatchObject({ masked: true, opcode: 1 });
     learner.close();
     monitor.close();
 
     // Hot reload: an edited lesson is served without restarting.
     appendFileSync(join(work, 'lessons', 'fondations', 'pourquoi-le-temps-reel.mdx'), '\n\nParagraphe ajouté à chaud.\n');
-    const reloaded = await poll('edited lesson', async () => {
-      const html = await (await fetch(base + LESSON, { signal: AbortSignal.timeout(30_000) })).text();
-      return html.includes('Paragraphe ajouté à chaud.') ? html : undefined;
-    }, 30_000);
+    const reloaded = await poll(
+      'edited lesson',
+      async () => {
+        const html = await (await fetch(base + LESSON, { signal: AbortSignal.timeout(30_000) })).text();
+        return html.includes('Paragraphe ajouté à chaud.') ? html : undefined;
+      },
+      30_000,
+    );
     expect(reloaded).toContain('Paragraphe ajouté à chaud.');
   }, 240_000);
 });

@@ -42,7 +42,10 @@ describe('checks', () => {
   const check: Check = {
     id: 'echo',
     label: 'Recevoir l’écho',
-    expect: [{ type: 'frame', from: 'server', text: 'Hello' }, { type: 'frame', opcode: 8 }],
+    expect: [
+      { type: 'frame', from: 'server', text: 'Hello' },
+      { type: 'frame', opcode: 8 },
+    ],
   };
   it('passes when every expect matcher is satisfied', () => {
     expect(evaluateCheck(check, ECHO_RUN).passed).toBe(true);
@@ -70,17 +73,62 @@ describe('client labels across shared keep-alive connections', () => {
   it('labels polling requests and Engine.IO sessions by their own client parameter', () => {
     const events = [
       { seq: 1, t: 0, type: 'conn-open', conn: 'c1', client: 'B', remote: 'r', path: 'socket.io/' },
-      { seq: 2, t: 0, type: 'http', conn: 'c1', from: 'client', head: 'GET /s/x/socket.io/?client=A&EIO=4&transport=polling HTTP/1.1\r\nHost: h', headLength: 10 },
-      { seq: 3, t: 0, type: 'eio', conn: 'c1', from: 'server', transport: 'polling', packet: 'open', data: '{"sid":"S1","upgrades":["websocket"]}' },
-      { seq: 4, t: 0, type: 'http', conn: 'c1', from: 'client', head: 'POST /s/x/socket.io/?client=B&EIO=4&transport=polling&sid=S2 HTTP/1.1', headLength: 10 },
-      { seq: 5, t: 0, type: 'eio', conn: 'c9', from: 'client', transport: 'websocket', sid: 'S1', packet: 'message', sio: { type: 2, typeName: 'EVENT', nsp: '/', event: 'join' } },
+      {
+        seq: 2,
+        t: 0,
+        type: 'http',
+        conn: 'c1',
+        from: 'client',
+        head: 'GET /s/x/socket.io/?client=A&EIO=4&transport=polling HTTP/1.1\r\nHost: h',
+        headLength: 10,
+      },
+      {
+        seq: 3,
+        t: 0,
+        type: 'eio',
+        conn: 'c1',
+        from: 'server',
+        transport: 'polling',
+        packet: 'open',
+        data: '{"sid":"S1","upgrades":["websocket"]}',
+      },
+      {
+        seq: 4,
+        t: 0,
+        type: 'http',
+        conn: 'c1',
+        from: 'client',
+        head: 'POST /s/x/socket.io/?client=B&EIO=4&transport=polling&sid=S2 HTTP/1.1',
+        headLength: 10,
+      },
+      {
+        seq: 5,
+        t: 0,
+        type: 'eio',
+        conn: 'c9',
+        from: 'client',
+        transport: 'websocket',
+        sid: 'S1',
+        packet: 'message',
+        sio: { type: 2, typeName: 'EVENT', nsp: '/', event: 'join' },
+      },
     ] as MonitorEvent[];
     expect(countMatches(events, { type: 'eio', client: 'A', sio: { event: 'join' } })).toBe(1);
     expect(countMatches(events, { type: 'eio', client: 'A', packet: 'open' })).toBe(1);
     expect(countMatches(events, { type: 'http', client: 'A' })).toBe(1);
     expect(countMatches(events, { type: 'http', client: 'B' })).toBe(1);
     expect(clientMapOf(events).get('sid:S2')).toBe('B');
-    const connect = { seq: 6, t: 0, type: 'eio', conn: 'c1', from: 'server', transport: 'polling', sid: 'S1', packet: 'message', sio: { type: 0, typeName: 'CONNECT', nsp: '/', data: { sid: 'sock-1' } } } as MonitorEvent;
+    const connect = {
+      seq: 6,
+      t: 0,
+      type: 'eio',
+      conn: 'c1',
+      from: 'server',
+      transport: 'polling',
+      sid: 'S1',
+      packet: 'message',
+      sio: { type: 0, typeName: 'CONNECT', nsp: '/', data: { sid: 'sock-1' } },
+    } as MonitorEvent;
     expect(clientMapOf([...events, connect]).get('sio:sock-1')).toBe('A');
   });
 });

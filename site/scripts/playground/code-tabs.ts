@@ -34,7 +34,15 @@ export function setupCodeTabs(list: HTMLElement, onSelect: (name: string) => voi
   list.addEventListener('keydown', (e) => {
     const at = tabs.findIndex((t) => t.dataset.tab === selected);
     const to =
-      e.key === 'ArrowRight' ? (at + 1) % tabs.length : e.key === 'ArrowLeft' ? (at - 1 + tabs.length) % tabs.length : e.key === 'Home' ? 0 : e.key === 'End' ? tabs.length - 1 : -1;
+      e.key === 'ArrowRight'
+        ? (at + 1) % tabs.length
+        : e.key === 'ArrowLeft'
+          ? (at - 1 + tabs.length) % tabs.length
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? tabs.length - 1
+              : -1;
     if (to < 0) return;
     e.preventDefault();
     select(tabs[to].dataset.tab ?? '', true);

@@ -4,13 +4,22 @@ import type { ClientMap } from './checks.ts';
 import { countDelivery, describeDeliveries, type Deliveries } from './deliveries.ts';
 
 const said = (conn: string, from: 'client' | 'server', event = 'said'): MonitorEvent => ({
-  type: 'eio', seq: 1, t: 0, conn, from, transport: 'websocket', packet: 'message',
+  type: 'eio',
+  seq: 1,
+  t: 0,
+  conn,
+  from,
+  transport: 'websocket',
+  packet: 'message',
   sio: { type: 2, typeName: 'EVENT', nsp: '/', event },
 });
 
 describe('qui a reçu quoi', () => {
   it('compte les évènements livrés par le serveur à chaque client, pas ceux qu’il envoie', () => {
-    const clients: ClientMap = new Map([['c1', 'A'], ['c2', 'B']]);
+    const clients: ClientMap = new Map([
+      ['c1', 'A'],
+      ['c2', 'B'],
+    ]);
     const deliveries: Deliveries = new Map();
     const events = [said('c1', 'client', 'say'), said('c2', 'server'), said('c2', 'server'), said('c1', 'server', 'thanks')];
     const counted = events.filter((e) => countDelivery(deliveries, e, clients)).length;

@@ -120,7 +120,10 @@ class AwPlayground extends HTMLElement {
       if (btn) this.showFrame(Number(btn.dataset.seq));
     });
 
-    registerChecks(this.props.id, this.props.checks.map((c) => c.id));
+    registerChecks(
+      this.props.id,
+      this.props.checks.map((c) => c.id),
+    );
     this.renderChecks();
     markSidebar();
 
@@ -250,7 +253,10 @@ class AwPlayground extends HTMLElement {
    */
   private prepareRun(): void {
     this.session.connect().catch(() => {});
-    import('./runner-host.ts').then((host) => host.prepare(this.props.clients), () => {});
+    import('./runner-host.ts').then(
+      (host) => host.prepare(this.props.clients),
+      () => {},
+    );
   }
 
   private programs() {
@@ -282,7 +288,10 @@ class AwPlayground extends HTMLElement {
       this.$('[data-action=stop]').removeAttribute('disabled');
       this.dataset.running = 'true';
       const programs = this.programs();
-      const server = this.hasServer && this.session.host ? { code: this.serverCode(), hostUrl: this.session.host.url, secret: this.session.host.secret } : undefined;
+      const server =
+        this.hasServer && this.session.host
+          ? { code: this.serverCode(), hostUrl: this.session.host.url, secret: this.session.host.secret }
+          : undefined;
       this.$('.aw-pg-server-console-list', false)?.replaceChildren();
       this.status(`Exécution en cours (${[...(server ? ['serveur'] : []), ...programs.map((p) => `client ${p.label}`)].join(', ')}).`);
       for (const err of this.editor?.syntaxErrors() ?? []) {
@@ -404,9 +413,22 @@ class AwPlayground extends HTMLElement {
       const where = m.line ? ` ligne ${m.line}` : '';
       const kind =
         m.t === 'console'
-          ? m.level === 'error' ? 'erreur' : m.level === 'warn' ? 'attention' : ''
-          : m.kind === 'syntax' ? 'erreur de syntaxe' : m.kind === 'rejection' ? 'promesse rejetée' : 'erreur';
-      li.className = m.t === 'error' || (m.t === 'console' && m.level === 'error') ? 'aw-error' : m.t === 'console' && m.level === 'warn' ? 'aw-warn' : '';
+          ? m.level === 'error'
+            ? 'erreur'
+            : m.level === 'warn'
+              ? 'attention'
+              : ''
+          : m.kind === 'syntax'
+            ? 'erreur de syntaxe'
+            : m.kind === 'rejection'
+              ? 'promesse rejetée'
+              : 'erreur';
+      li.className =
+        m.t === 'error' || (m.t === 'console' && m.level === 'error')
+          ? 'aw-error'
+          : m.t === 'console' && m.level === 'warn'
+            ? 'aw-warn'
+            : '';
       const tag = document.createElement('span');
       tag.className = 'aw-pg-console-tag';
       // The server console has one author: a line number and a kind, no client label.

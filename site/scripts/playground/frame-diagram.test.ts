@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { frameDiagram, frameFields, maskHex } from './frame-diagram.ts';
 
-const masked = { header: '818537fa213d', payload: '48656c6c6f', maskKey: '37fa213d', length: 5, lengthForm: 7 as const, opcodeName: 'text' };
+const masked = {
+  header: '818537fa213d',
+  payload: '48656c6c6f',
+  maskKey: '37fa213d',
+  length: 5,
+  lengthForm: 7 as const,
+  opcodeName: 'text',
+};
 
 describe('frame diagram', () => {
   it('masks payload bytes as on the wire (RFC 6455 §5.7 example)', () => {
@@ -10,7 +17,13 @@ describe('frame diagram', () => {
   it('fills the first row with FIN, RSV, opcode, MASK and length bits', () => {
     const rows = frameDiagram(masked);
     expect(rows[0].cells.map((c) => [c.field, c.bits])).toEqual([
-      ['FIN', '1'], ['RSV1', '0'], ['RSV2', '0'], ['RSV3', '0'], ['opcode', '0001'], ['MASK', '1'], ['Payload len', '0000101'],
+      ['FIN', '1'],
+      ['RSV1', '0'],
+      ['RSV2', '0'],
+      ['RSV3', '0'],
+      ['opcode', '0001'],
+      ['MASK', '1'],
+      ['Payload len', '0000101'],
       ['Masking-key', '0011011111111010'],
     ]);
     expect(rows[1].cells[0]).toMatchObject({ field: 'Masking-key', bits: '0010000100111101', continued: true });
@@ -41,16 +54,33 @@ function frame(header: string, extra: Partial<FrameEvent> = {}): FrameEvent {
   const info = headerInfo({ header });
   const masked = (b1 & 0x80) !== 0;
   return {
-    seq: 10, t: 0, type: 'frame', conn: 'c1', from: 'client',
-    fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0,
-    opcode: b0 & 0x0f, opcodeName: 'x', masked,
+    seq: 10,
+    t: 0,
+    type: 'frame',
+    conn: 'c1',
+    from: 'client',
+    fin: (b0 & 0x80) !== 0,
+    rsv1: (b0 & 0x40) !== 0,
+    rsv2: (b0 & 0x20) !== 0,
+    rsv3: (b0 & 0x10) !== 0,
+    opcode: b0 & 0x0f,
+    opcodeName: 'x',
+    masked,
     maskKey: masked && header.length >= 12 ? header.slice(-8) : null,
-    length: info.length ?? 0, lengthForm: info.len7 === 126 ? 16 : info.len7 === 127 ? 64 : 7,
-    header, payload: '', violating: true, ...extra,
+    length: info.length ?? 0,
+    lengthForm: info.len7 === 126 ? 16 : info.len7 === 127 ? 64 : 7,
+    header,
+    payload: '',
+    violating: true,
+    ...extra,
   };
 }
 const fieldsOf = (faults: { field: string }[]) => faults.map((x) => x.field);
-const faultyCells = (f: FrameEvent) => frameDiagram(f).flatMap((r) => r.cells).filter((c) => c.fault).map((c) => [c.field, c.bits]);
+const faultyCells = (f: FrameEvent) =>
+  frameDiagram(f)
+    .flatMap((r) => r.cells)
+    .filter((c) => c.fault)
+    .map((c) => [c.field, c.bits]);
 
 describe('violating frames: the wrong bits', () => {
   it('a reserved opcode marks the opcode only', () => {
@@ -71,7 +101,10 @@ describe('violating frames: the wrong bits', () => {
     expect(frameFaults(frame('8185aabbccdd'))).toEqual([]);
   });
   it('RSV2 and RSV3 always, RSV1 only when no extension allows it', () => {
-    expect(faultyCells(frame('b180aabbccdd'))).toEqual([['RSV2', '1'], ['RSV3', '1']]);
+    expect(faultyCells(frame('b180aabbccdd'))).toEqual([
+      ['RSV2', '1'],
+      ['RSV3', '1'],
+    ]);
     const rsv1 = frame('c180aabbccdd');
     expect(fieldsOf(frameFaults(rsv1, { deflate: false }))).toEqual(['RSV1']);
     expect(frameFaults(rsv1, { deflate: true })).toEqual([]);
@@ -80,8 +113,12 @@ describe('violating frames: the wrong bits', () => {
     expect(frameFaults(rsv1, { violation: 'WS_ERR_UNEXPECTED_RSV1' })).toEqual([
       { field: 'RSV1', reason: 'RSV1 à 1 sans extension négociée' },
     ]);
-    expect(frameFaults(frame('c980aabbccdd'), { deflate: true })).toEqual([{ field: 'RSV1', reason: 'RSV1 à 1 sur une trame de contrôle' }]);
-    expect(frameFaults(frame('4080aabbccdd'), { deflate: true })).toEqual([{ field: 'RSV1', reason: 'RSV1 à 1 sur une trame de continuation' }]);
+    expect(frameFaults(frame('c980aabbccdd'), { deflate: true })).toEqual([
+      { field: 'RSV1', reason: 'RSV1 à 1 sur une trame de contrôle' },
+    ]);
+    expect(frameFaults(frame('4080aabbccdd'), { deflate: true })).toEqual([
+      { field: 'RSV1', reason: 'RSV1 à 1 sur une trame de continuation' },
+    ]);
   });
   it('control frames: the length over 125, FIN when fragmented', () => {
     const big = frame('89fe00c8aabbccdd');
@@ -96,16 +133,21 @@ describe('violating frames: the wrong bits', () => {
   it('the most significant bit of a 64-bit length', () => {
     const f = frame('82ff8000000000000001aabbccdd');
     expect(fieldsOf(frameFaults(f))).toEqual(['Extended payload length']);
-    expect(frameDiagram(f).flatMap((r) => r.cells).filter((c) => c.fault).map((c) => c.field)).toEqual([
-      'Extended payload length (64)', 'Extended payload length (64)', 'Extended payload length (64)',
-    ]);
+    expect(
+      frameDiagram(f)
+        .flatMap((r) => r.cells)
+        .filter((c) => c.fault)
+        .map((c) => c.field),
+    ).toEqual(['Extended payload length (64)', 'Extended payload length (64)', 'Extended payload length (64)']);
   });
   it('a 64-bit length beyond 2^53 − 1, a close frame of one byte', () => {
     expect(frameFaults(frame('82ff0020000000000000aabbccdd'))).toEqual([
       { field: 'Extended payload length', reason: 'longueur au-delà de 2⁵³ − 1 octets (non prise en charge)' },
     ]);
     expect(frameFaults(frame('82ff001fffffffffffffaabbccdd'))).toEqual([]);
-    expect(frameFaults(frame('8881aabbccdd'))).toEqual([{ field: 'Payload len', reason: 'trame de fermeture d’un seul octet (un code en demande 2)' }]);
+    expect(frameFaults(frame('8881aabbccdd'))).toEqual([
+      { field: 'Payload len', reason: 'trame de fermeture d’un seul octet (un code en demande 2)' },
+    ]);
     expect(frameFaults(frame('8882aabbccdd'))).toEqual([]);
   });
   it('several faults at once, in wire order', () => {
@@ -114,9 +156,13 @@ describe('violating frames: the wrong bits', () => {
   });
   it('a frame the server accepted is never marked, whatever its bits', () => {
     expect(frameFaults(frame('8305', { violating: undefined }))).toEqual([]);
-    expect(frameDiagram(frame('8305', { violating: undefined })).flatMap((r) => r.cells).some((c) => c.fault)).toBe(false);
+    expect(
+      frameDiagram(frame('8305', { violating: undefined }))
+        .flatMap((r) => r.cells)
+        .some((c) => c.fault),
+    ).toBe(false);
   });
-  it('falls back on the violation\'s rule (its id) for what the fields cannot show', () => {
+  it("falls back on the violation's rule (its id) for what the fields cannot show", () => {
     const cont = frame('8085aabbccdd');
     expect(frameFaults(cont)).toEqual([]);
     expect(frameFaults(cont, { violation: 'WS_ERR_UNEXPECTED_CONTINUATION' })).toEqual([
@@ -135,7 +181,9 @@ describe('violating frames: the wrong bits', () => {
       expect(fieldsOf(frameFaults(frame('8182aabbccdd'), { violation: id }))).toEqual(['Payload Data']);
     }
     // A 64-bit length whose bytes did not arrive: the rule names the field.
-    expect(fieldsOf(frameFaults(frame('82ff', { partial: true }), { violation: 'WS_ERR_PAYLOAD_TOO_BIG' }))).toEqual(['Extended payload length']);
+    expect(fieldsOf(frameFaults(frame('82ff', { partial: true }), { violation: 'WS_ERR_PAYLOAD_TOO_BIG' }))).toEqual([
+      'Extended payload length',
+    ]);
     // Rules the fields show add nothing, and the fields win over the rule.
     expect(frameFaults(frame('8185aabbccdd'), { violation: 'WS_ERR_RESERVED_OPCODE' })).toEqual([]);
     expect(fieldsOf(frameFaults(frame('8305'), { violation: 'WS_ERR_INVALID_UTF8' }))).toEqual(['opcode', 'MASK']);
@@ -160,19 +208,47 @@ describe('violating frames: the wrong bits', () => {
   it('finds the context of a frame in the run: deflate from the 101, the violation after it', () => {
     const f = frame('c180aabbccdd', { seq: 5 });
     const events: MonitorEvent[] = [
-      { seq: 3, t: 0, type: 'http', conn: 'c1', from: 'server', head: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket', headLength: 60 },
+      {
+        seq: 3,
+        t: 0,
+        type: 'http',
+        conn: 'c1',
+        from: 'server',
+        head: 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket',
+        headLength: 60,
+      },
       { seq: 4, t: 0, type: 'violation', conn: 'c1', from: 'client', id: 'WS_ERR_RESERVED_OPCODE', code: 1002, message: 'earlier' },
       f,
       { seq: 6, t: 0, type: 'violation', conn: 'c2', from: 'client', id: 'WS_ERR_RSV2_RSV3', code: 1002, message: 'other connection' },
       // The message is not read: the id is.
-      { seq: 7, t: 0, type: 'violation', conn: 'c1', from: 'client', id: 'WS_ERR_UNEXPECTED_RSV1', code: 1002, message: 'reserved opcode 0x3' },
+      {
+        seq: 7,
+        t: 0,
+        type: 'violation',
+        conn: 'c1',
+        from: 'client',
+        id: 'WS_ERR_UNEXPECTED_RSV1',
+        code: 1002,
+        message: 'reserved opcode 0x3',
+      },
       { seq: 8, t: 0, type: 'violation', conn: 'c1', from: 'client', id: 'WS_ERR_INVALID_UTF8', code: 1007, message: 'later' },
     ];
     expect(faultContext(events, f)).toEqual({ deflate: false, violation: 'WS_ERR_UNEXPECTED_RSV1' });
     // An event recorded before violations had ids: found, but it names no rule (the later one is not taken).
-    const old = { seq: 6, t: 0, type: 'violation', conn: 'c1', from: 'client', code: 1002, message: 'RSV1 set but no extension was negotiated' };
+    const old = {
+      seq: 6,
+      t: 0,
+      type: 'violation',
+      conn: 'c1',
+      from: 'client',
+      code: 1002,
+      message: 'RSV1 set but no extension was negotiated',
+    };
     expect(faultContext([f, old as unknown as MonitorEvent, events[4]], f)).toEqual({});
-    const deflate = { ...events[0], head: 'HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Extensions: permessage-deflate' } as MonitorEvent;
+    const deflate = {
+      ...events[0],
+      head: 'HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Extensions: permessage-deflate',
+    } as MonitorEvent;
     expect(faultContext([deflate], f)).toEqual({ deflate: true });
     expect(frameFaults(f, faultContext(events, f))).toEqual([{ field: 'RSV1', reason: 'RSV1 à 1 sans extension négociée' }]);
   });

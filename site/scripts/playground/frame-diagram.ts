@@ -33,16 +33,13 @@ export interface DiagramField {
   fault?: string;
 }
 
-const toBits = (hex: string) =>
-  (hex.match(/../g) ?? []).map((b) => parseInt(b, 16).toString(2).padStart(8, '0')).join('');
+const toBits = (hex: string) => (hex.match(/../g) ?? []).map((b) => parseInt(b, 16).toString(2).padStart(8, '0')).join('');
 
 /** XORs an unmasked payload (hex) with the masking key: the bytes as on the wire. */
 export function maskHex(payloadHex: string, maskKey: string | null): string {
   if (!maskKey) return payloadHex;
   const key = maskKey.match(/../g)!.map((b) => parseInt(b, 16));
-  return (payloadHex.match(/../g) ?? [])
-    .map((b, i) => (parseInt(b, 16) ^ key[i % 4]).toString(16).padStart(2, '0'))
-    .join('');
+  return (payloadHex.match(/../g) ?? []).map((b, i) => (parseInt(b, 16) ^ key[i % 4]).toString(16).padStart(2, '0')).join('');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,10 +67,7 @@ export interface FaultContext {
   violation?: ViolationId;
 }
 
-export type FaultInput = Pick<
-  FrameEvent,
-  'from' | 'header' | 'fin' | 'rsv1' | 'rsv2' | 'rsv3' | 'opcode' | 'masked' | 'violating'
->;
+export type FaultInput = Pick<FrameEvent, 'from' | 'header' | 'fin' | 'rsv1' | 'rsv2' | 'rsv3' | 'opcode' | 'masked' | 'violating'>;
 
 const isReservedOpcode = (op: number) => (op >= 0x3 && op <= 0x7) || op >= 0xb;
 
@@ -135,7 +129,8 @@ export function frameFaults(f: FaultInput, ctx: FaultContext = {}): FrameFault[]
         faults.push({ field: 'Payload len', reason: 'trame de contrôle de plus de 125 octets' });
       }
       // A close frame's payload is empty or starts with a 2-byte status code (RFC 6455 §5.5.1).
-      if (op === 0x8 && len7 === 1) faults.push({ field: 'Payload len', reason: 'trame de fermeture d’un seul octet (un code en demande 2)' });
+      if (op === 0x8 && len7 === 1)
+        faults.push({ field: 'Payload len', reason: 'trame de fermeture d’un seul octet (un code en demande 2)' });
       // 64-bit form: the most significant bit must be 0 (RFC 6455 §5.2); beyond 2^53 − 1 the
       // server (ws, like any JS number) cannot count the bytes and answers 1009.
       const high = len7 === 127 && bytes >= 6 ? parseInt(f.header.slice(4, 12), 16) : 0;
@@ -195,8 +190,10 @@ export function faultContext(events: readonly MonitorEvent[], frame: Pick<FrameE
 
 /** A field of a violating frame: the reason, set on the diagram fields and cells it concerns. */
 const faultFor = (faults: readonly FrameFault[], field: string) =>
-  faults.filter((x) => field === x.field || (x.field === 'Extended payload length' && field.startsWith(x.field))).map((x) => x.reason).join(', ') ||
-  undefined;
+  faults
+    .filter((x) => field === x.field || (x.field === 'Extended payload length' && field.startsWith(x.field)))
+    .map((x) => x.reason)
+    .join(', ') || undefined;
 
 /** Bits not on the wire (a partial frame): shown as such rather than as zeros. */
 const NOT_RECEIVED = 'non reçu';
@@ -224,9 +221,19 @@ export function frameFields(f: FrameInput, payloadBytes = 4, faults: readonly Fr
     { field: 'RSV1', label: 'réservé 1 (compression)', bits: bit(1), value: bit(1) || NOT_RECEIVED },
     { field: 'RSV2', label: 'réservé 2', bits: bit(2), value: bit(2) || NOT_RECEIVED },
     { field: 'RSV3', label: 'réservé 3', bits: bit(3), value: bit(3) || NOT_RECEIVED },
-    { field: 'opcode', label: 'code d’opération', bits: h.slice(4, 8), value: h.length >= 8 ? `${parseInt(h.slice(4, 8), 2)} (${f.opcodeName})` : NOT_RECEIVED },
+    {
+      field: 'opcode',
+      label: 'code d’opération',
+      bits: h.slice(4, 8),
+      value: h.length >= 8 ? `${parseInt(h.slice(4, 8), 2)} (${f.opcodeName})` : NOT_RECEIVED,
+    },
     { field: 'MASK', label: 'masquée', bits: bit(8), value: bit(8) || NOT_RECEIVED },
-    { field: 'Payload len', label: 'longueur sur 7 bits', bits: h.slice(9, 16), value: h.length >= 16 ? num(h.slice(9, 16)) : NOT_RECEIVED },
+    {
+      field: 'Payload len',
+      label: 'longueur sur 7 bits',
+      bits: h.slice(9, 16),
+      value: h.length >= 16 ? num(h.slice(9, 16)) : NOT_RECEIVED,
+    },
   ];
   let pos = 16;
   // The length form and the mask come from the header bits when they arrived (a partial frame's
@@ -244,7 +251,12 @@ export function frameFields(f: FrameInput, payloadBytes = 4, faults: readonly Fr
   }
   if (bit(8) === '1') {
     const bits = h.slice(pos, pos + 32);
-    fields.push({ field: 'Masking-key', label: 'clé de masquage', bits, value: bits.length === 32 ? f.header.slice(pos / 4, pos / 4 + 8) : 'non reçue' });
+    fields.push({
+      field: 'Masking-key',
+      label: 'clé de masquage',
+      bits,
+      value: bits.length === 32 ? f.header.slice(pos / 4, pos / 4 + 8) : 'non reçue',
+    });
     pos += 32;
   }
   const length = info.length ?? f.length;

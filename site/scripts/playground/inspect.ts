@@ -16,14 +16,20 @@ export function inspect(v: unknown, depth = 0, seen = new WeakSet<object>()): st
   seen.add(v);
   if (v instanceof Error) return describeError(v);
   if (v instanceof ArrayBuffer) return `ArrayBuffer(${v.byteLength}) [${hexPreview(new Uint8Array(v))}]`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${v.byteLength}) [${hexPreview(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}]`;
+  if (ArrayBuffer.isView(v))
+    return `${v.constructor.name}(${v.byteLength}) [${hexPreview(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}]`;
   if (typeof Blob !== 'undefined' && v instanceof Blob) return `Blob(${v.size})`;
   if (typeof Event !== 'undefined' && v instanceof Event) {
-    const extra = 'data' in v ? ` data=${inspect((v as MessageEvent).data, depth + 1, seen)}` : 'code' in v ? ` code=${(v as CloseEvent).code}` : '';
+    const extra =
+      'data' in v ? ` data=${inspect((v as MessageEvent).data, depth + 1, seen)}` : 'code' in v ? ` code=${(v as CloseEvent).code}` : '';
     return `${v.constructor.name} { type: "${v.type}"${extra} }`;
   }
   if (depth > 3) return Array.isArray(v) ? '[…]' : '{…}';
-  if (Array.isArray(v)) return `[${v.slice(0, 50).map((x) => inspect(x, depth + 1, seen)).join(', ')}${v.length > 50 ? ', …' : ''}]`;
+  if (Array.isArray(v))
+    return `[${v
+      .slice(0, 50)
+      .map((x) => inspect(x, depth + 1, seen))
+      .join(', ')}${v.length > 50 ? ', …' : ''}]`;
   if (v instanceof Map) return `Map(${v.size})`;
   if (v instanceof Set) return `Set(${v.size})`;
   const entries = Object.entries(v).slice(0, 30);
@@ -35,4 +41,3 @@ function hexPreview(bytes: Uint8Array): string {
   const shown = Array.from(bytes.slice(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' ');
   return bytes.length > 16 ? `${shown} …` : shown;
 }
-

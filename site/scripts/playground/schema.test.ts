@@ -10,7 +10,12 @@ import { DOCUMENTED, INTROS, closest, fieldDocs, parsePlaygroundProps, playgroun
 
 const LESSON = 'lessons/protocole/anatomie-d-une-trame.mdx';
 const valid = { id: 'trame-binaire', title: 'Envoyer une trame binaire', code: 'ws.send(1)', solution: 'ws.send(2)' };
-const check = (expectation: unknown, more: object = {}) => ({ id: 'long', label: 'Envoyer une trame longue', expect: expectation, ...more });
+const check = (expectation: unknown, more: object = {}) => ({
+  id: 'long',
+  label: 'Envoyer une trame longue',
+  expect: expectation,
+  ...more,
+});
 
 /** The message thrown for these props. */
 function messageOf(props: unknown): string {
@@ -52,8 +57,12 @@ describe('parsePlaygroundProps', () => {
   it('server code: accepted with its options, which need it', () => {
     const withServer = { ...valid, server: 'demarrer()', serverSolution: 'demarrer(true)', serverEditable: true };
     expect(parsePlaygroundProps(withServer, { lesson: LESSON })).toEqual({ ...withServer, clients: 1, checks: [], expect: [] });
-    expect(messageOf({ ...valid, serverSolution: 'x' })).toBe(one('serverSolution : demande « server » : ce bac à sable n’a pas de code serveur'));
-    expect(messageOf({ ...valid, server: 'x', serverEditable: 'oui' })).toBe(one('serverEditable : type invalide : attendu un booléen (true ou false), reçu la chaîne « oui »'));
+    expect(messageOf({ ...valid, serverSolution: 'x' })).toBe(
+      one('serverSolution : demande « server » : ce bac à sable n’a pas de code serveur'),
+    );
+    expect(messageOf({ ...valid, server: 'x', serverEditable: 'oui' })).toBe(
+      one('serverEditable : type invalide : attendu un booléen (true ou false), reçu la chaîne « oui »'),
+    );
   });
 
   it('bad enum value', () => {
@@ -62,7 +71,9 @@ describe('parsePlaygroundProps', () => {
         'checks[0].expect.type : valeur « fram » inconnue ; attendu l’une de : http, http-body, frame, message, eio, conn-open, conn-close, violation, limit, rooms, info, hello, dropped, end (vouliez-vous dire « frame » ?)',
       ),
     );
-    expect(messageOf({ ...valid, expect: [{ lengthForm: 8 }] })).toBe(one('expect[0].lengthForm : valeur 8 inconnue ; attendu l’une de : 7, 16, 64'));
+    expect(messageOf({ ...valid, expect: [{ lengthForm: 8 }] })).toBe(
+      one('expect[0].lengthForm : valeur 8 inconnue ; attendu l’une de : 7, 16, 64'),
+    );
   });
 
   it('bad regular expression, in every text field', () => {
@@ -90,7 +101,9 @@ describe('parsePlaygroundProps', () => {
         `Playground « Trame_Binaire » de ${LESSON} : id : identifiant « Trame_Binaire » invalide ; attendu des minuscules, chiffres et tirets, sans tiret au début`,
       ),
     );
-    expect(messageOf({ ...valid, id: undefined })).toBe(frenchTypography(`Playground sans « id » de ${LESSON} : id : champ obligatoire manquant`));
+    expect(messageOf({ ...valid, id: undefined })).toBe(
+      frenchTypography(`Playground sans « id » de ${LESSON} : id : champ obligatoire manquant`),
+    );
   });
 
   it('clients out of range or not an integer', () => {
@@ -106,7 +119,9 @@ describe('parsePlaygroundProps', () => {
     expect(messageOf({ ...valid, checks: [check({ length: { gt: '125' } })] })).toBe(
       one('checks[0].expect.length.gt : type invalide : attendu un nombre, reçu la chaîne « 125 »'),
     );
-    expect(messageOf({ ...valid, checks: [check(3)] })).toBe(one('checks[0].expect : type invalide : attendu un objet ou un tableau, reçu le nombre 3'));
+    expect(messageOf({ ...valid, checks: [check(3)] })).toBe(
+      one('checks[0].expect : type invalide : attendu un objet ou un tableau, reçu le nombre 3'),
+    );
     expect(messageOf({ ...valid, expect: [{ fin: 'true' }] })).toBe(
       one('expect[0].fin : type invalide : attendu un booléen (true ou false), reçu la chaîne « true »'),
     );
@@ -138,12 +153,18 @@ describe('parsePlaygroundProps', () => {
     expect(messageOf({ ...valid, clients: 2, checks: [check({ type: 'frame', client: 'C' })] })).toBe(
       one('checks[0].expect.client : client « C » absent : ce bac à sable n’exécute que A, B (clients = 2)'),
     );
-    expect(messageOf({ ...valid, perClientCode: [null, 'x'] })).toBe(one('perClientCode : 2 entrées pour 1 client ; au plus une entrée par client'));
+    expect(messageOf({ ...valid, perClientCode: [null, 'x'] })).toBe(
+      one('perClientCode : 2 entrées pour 1 client ; au plus une entrée par client'),
+    );
   });
 
   it('empty constraint objects and out-of-range numbers', () => {
-    expect(messageOf({ ...valid, expect: [{ text: {} }] })).toBe(one('expect[0].text : objet vide ; attendu au moins l’un de : includes, regex'));
-    expect(messageOf({ ...valid, expect: [{ opcode: 16 }] })).toBe(one('expect[0].opcode : valeur 16 hors limites ; attendu un entier de 0 à 15'));
+    expect(messageOf({ ...valid, expect: [{ text: {} }] })).toBe(
+      one('expect[0].text : objet vide ; attendu au moins l’un de : includes, regex'),
+    );
+    expect(messageOf({ ...valid, expect: [{ opcode: 16 }] })).toBe(
+      one('expect[0].opcode : valeur 16 hors limites ; attendu un entier de 0 à 15'),
+    );
     expect(messageOf({ ...valid, expect: [{ count: 0 }] })).toBe(one('expect[0].count : valeur 0 trop petite ; attendu au moins 1'));
   });
 
@@ -208,7 +229,11 @@ function playgroundsOf(file: string): Record<string, unknown>[] {
         if (attr.type !== 'mdxJsxAttribute' || !attr.name) throw new Error(`${file}: attribut non pris en charge (${attr.type})`);
         const value = attr.value;
         props[attr.name] =
-          value === null || value === undefined ? true : typeof value === 'string' ? value : (new Function(`return (${value.value});`)() as unknown);
+          value === null || value === undefined
+            ? true
+            : typeof value === 'string'
+              ? value
+              : (new Function(`return (${value.value});`)() as unknown);
       }
       found.push(props);
     }

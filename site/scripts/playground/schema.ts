@@ -63,7 +63,8 @@ const regexSource = z.string().superRefine((source, ctx) => {
 /** At least one field of an object of optional constraints must be given. */
 function notEmpty(fields: string) {
   return (value: object, ctx: z.RefinementCtx) => {
-    if (Object.keys(value).length === 0) ctx.addIssue({ code: 'custom', message: `objet vide\u202f; attendu au moins l’un de\u00a0: ${fields}` });
+    if (Object.keys(value).length === 0)
+      ctx.addIssue({ code: 'custom', message: `objet vide\u202f; attendu au moins l’un de\u00a0: ${fields}` });
   };
 }
 
@@ -93,7 +94,9 @@ const textMatchObject = z
 
 export const textMatchSchema = z
   .union([z.string(), textMatchObject])
-  .describe('Contrainte sur un texte : une chaîne (égalité exacte), ou un objet `{ includes, regex }` dont tous les champs donnés sont respectés.');
+  .describe(
+    'Contrainte sur un texte : une chaîne (égalité exacte), ou un objet `{ includes, regex }` dont tous les champs donnés sont respectés.',
+  );
 
 export const sioMatchSchema = z
   .strictObject({
@@ -106,9 +109,12 @@ export const sioMatchSchema = z
     event: z.string().min(1).optional().describe('Nom de l’évènement émis (paquets EVENT et BINARY_EVENT), par exemple `chat`.'),
     nsp: z
       .string()
-      .startsWith('/', { error: (iss) => `espace de noms ${q(iss.input)} invalide\u202f; il commence toujours par «\u00a0/\u00a0», par exemple «\u00a0/comments\u00a0»` })
+      .startsWith('/', {
+        error: (iss) =>
+          `espace de noms ${q(iss.input)} invalide\u202f; il commence toujours par «\u00a0/\u00a0», par exemple «\u00a0/comments\u00a0»`,
+      })
       .optional()
-      .describe('Espace de noms du paquet, commençant par « / » : `/` pour `io()`, `/comments` pour `io(\'/comments\')`.'),
+      .describe("Espace de noms du paquet, commençant par « / » : `/` pour `io()`, `/comments` pour `io('/comments')`."),
   })
   .describe('Paquet Socket.IO décodé d’un évènement `eio` : les champs donnés doivent tous correspondre.');
 
@@ -133,11 +139,19 @@ const matcherShape = {
       'Opcode de la trame ou du message : 0 continuation, 1 texte, 2 binaire, 8 fermeture, 9 ping, 10 pong ; 3 à 7 et 11 à 15 sont réservés (trames qui violent le protocole).',
     ),
   fin: z.boolean().optional().describe('Bit FIN de l’en-tête de trame : vrai sur la dernière trame d’un message.'),
-  rsv1: z.boolean().optional().describe('Bit RSV1 de l’en-tête de trame : vrai sur la première trame d’un message compressé (permessage-deflate).'),
-  masked: z.boolean().optional().describe('Bit MASK de l’en-tête de trame : vrai quand la charge utile est masquée (obligatoire du client vers le serveur).'),
+  rsv1: z
+    .boolean()
+    .optional()
+    .describe('Bit RSV1 de l’en-tête de trame : vrai sur la première trame d’un message compressé (permessage-deflate).'),
+  masked: z
+    .boolean()
+    .optional()
+    .describe('Bit MASK de l’en-tête de trame : vrai quand la charge utile est masquée (obligatoire du client vers le serveur).'),
   length: numberMatchSchema
     .optional()
-    .describe('Champ `length` de l’évènement : longueur de la charge utile d’une trame, d’un message réassemblé ou d’un morceau `http-body`, en octets.'),
+    .describe(
+      'Champ `length` de l’évènement : longueur de la charge utile d’une trame, d’un message réassemblé ou d’un morceau `http-body`, en octets.',
+    ),
   lengthForm: z
     .literal([7, 16, 64])
     .optional()
@@ -147,7 +161,9 @@ const matcherShape = {
     .min(0)
     .max(65535)
     .optional()
-    .describe('Code de fermeture d’une trame de fermeture (1000, 4001…), ou code prescrit par la RFC pour une violation (1002, 1007, 1009…).'),
+    .describe(
+      'Code de fermeture d’une trame de fermeture (1000, 4001…), ou code prescrit par la RFC pour une violation (1002, 1007, 1009…).',
+    ),
   reason: textMatchSchema.optional().describe('Raison d’une trame de fermeture, ou raison de la fin d’une connexion TCP (`conn-close`).'),
   text: textMatchSchema
     .optional()
@@ -156,7 +172,9 @@ const matcherShape = {
     ),
   packet: z.enum(EIO_PACKETS).optional().describe('Type de paquet Engine.IO d’un évènement `eio`.'),
   sio: sioMatchSchema.optional().describe('Paquet Socket.IO porté par un évènement `eio` : `{ type, event, nsp }`, voir `SioMatch`.'),
-  head: textMatchSchema.optional().describe('Tête d’un évènement `http` : ligne de départ et en-têtes, séparés par CRLF, sans la ligne vide finale.'),
+  head: textMatchSchema
+    .optional()
+    .describe('Tête d’un évènement `http` : ligne de départ et en-têtes, séparés par CRLF, sans la ligne vide finale.'),
   count: z
     .int()
     .min(1)
@@ -175,7 +193,9 @@ export const checkSchema = z
     id: z
       .string()
       .regex(ID_PATTERN, { error: (iss) => badId(iss.input) })
-      .describe('Identifiant de l’exercice, unique dans le bac à sable : minuscules, chiffres et tirets. Clé de l’exercice réussi (localStorage).'),
+      .describe(
+        'Identifiant de l’exercice, unique dans le bac à sable : minuscules, chiffres et tirets. Clé de l’exercice réussi (localStorage).',
+      ),
     label: z.string().min(1).describe('Consigne affichée à l’apprenant, en français, précédée de ✗ puis de ✓ une fois l’exercice réussi.'),
     expect: matchers().describe(
       'Motif, ou liste de motifs, attendus : l’exercice est réussi quand chacun correspond à au moins `count` évènements de l’exécution.',
@@ -202,29 +222,41 @@ export const playgroundPropsSchema = z
     id: z
       .string()
       .regex(ID_PATTERN, { error: (iss) => badId(iss.input) })
-      .describe('Identifiant du bac à sable, unique dans la leçon : minuscules, chiffres et tirets. Clé du code sauvegardé (localStorage), des liens de partage et des exercices réussis.'),
+      .describe(
+        'Identifiant du bac à sable, unique dans la leçon : minuscules, chiffres et tirets. Clé du code sauvegardé (localStorage), des liens de partage et des exercices réussis.',
+      ),
     title: z
       .string()
       .min(1)
-      .describe('Titre affiché au-dessus de l’éditeur, en français ; nomme aussi la barre d’outils, l’éditeur et la région pour les technologies d’assistance.'),
+      .describe(
+        'Titre affiché au-dessus de l’éditeur, en français ; nomme aussi la barre d’outils, l’éditeur et la région pour les technologies d’assistance.',
+      ),
     code: z
       .string()
-      .describe('Code JavaScript de départ, modifiable par l’apprenant ; « Réinitialiser » le restaure. Il doit produire les évènements de `expect` et ne réussir aucun exercice.'),
+      .describe(
+        'Code JavaScript de départ, modifiable par l’apprenant ; « Réinitialiser » le restaure. Il doit produire les évènements de `expect` et ne réussir aucun exercice.',
+      ),
     solution: z
       .string()
       .min(1)
       .optional()
-      .describe('Code chargé par le bouton « Solution », affiché seulement si elle est donnée. Obligatoire dès que `checks` contient un exercice, sauf si `serverSolution` est donnée : la solution doit tous les réussir.'),
+      .describe(
+        'Code chargé par le bouton « Solution », affiché seulement si elle est donnée. Obligatoire dès que `checks` contient un exercice, sauf si `serverSolution` est donnée : la solution doit tous les réussir.',
+      ),
     clients: z
       .int()
       .min(1)
       .max(MAX_CLIENTS)
       .default(1)
-      .describe('Nombre de clients (A, B, C…) qui exécutent le code en même temps, chacun dans son propre Worker ; `sandbox.client` et `sandbox.index` les distinguent.'),
+      .describe(
+        'Nombre de clients (A, B, C…) qui exécutent le code en même temps, chacun dans son propre Worker ; `sandbox.client` et `sandbox.index` les distinguent.',
+      ),
     perClientCode: z
       .array(z.string().nullable())
       .optional()
-      .describe('Code fixe de certains clients, dans l’ordre A, B, C… (`null` : ce client exécute le code de l’éditeur), affiché en lecture seule sous l’éditeur. Au plus une entrée par client.'),
+      .describe(
+        'Code fixe de certains clients, dans l’ordre A, B, C… (`null` : ce client exécute le code de l’éditeur), affiché en lecture seule sous l’éditeur. Au plus une entrée par client.',
+      ),
     server: z
       .string()
       .optional()
@@ -243,7 +275,9 @@ export const playgroundPropsSchema = z
     checks: z
       .array(checkSchema)
       .default([])
-      .describe('Exercices, affichés avec ✗ ou ✓ : le code de départ ne doit en réussir aucun, la solution tous (`tests/e2e/lessons.spec.ts` le vérifie).'),
+      .describe(
+        'Exercices, affichés avec ✗ ou ✓ : le code de départ ne doit en réussir aucun, la solution tous (`tests/e2e/lessons.spec.ts` le vérifie).',
+      ),
     expect: z
       .array(matcherSchema)
       .default([])

@@ -47,7 +47,11 @@ export class SessionClient {
       // The server's refusals (429, 503) carry a French message for the learner: show it.
       const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
       if (typeof body?.error === 'string' && body.error.length < 300) throw new Error(body.error);
-      throw new Error(res.status === 429 ? 'Trop de sessions ouvertes\u00a0: réessayez dans un instant.' : `Le bac à sable ne répond pas (HTTP ${res.status}).`);
+      throw new Error(
+        res.status === 429
+          ? 'Trop de sessions ouvertes\u00a0: réessayez dans un instant.'
+          : `Le bac à sable ne répond pas (HTTP ${res.status}).`,
+      );
     }
     const { id, hostSecret } = (await res.json()) as CreateSessionResponse;
     const url = new URL(`/api/sessions/${encodeURIComponent(id)}/monitor`, this.base);

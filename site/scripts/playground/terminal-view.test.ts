@@ -60,10 +60,25 @@ function bad(header: string, extra: Partial<FrameEvent> = {}): FrameEvent {
   const b0 = parseInt(header.slice(0, 2), 16);
   const b1 = header.length >= 4 ? parseInt(header.slice(2, 4), 16) : 0;
   return {
-    seq: 20, t: 0, type: 'frame', conn: 'c1', from: 'client',
-    fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, rsv2: (b0 & 0x20) !== 0, rsv3: (b0 & 0x10) !== 0,
-    opcode: b0 & 0x0f, opcodeName: OPCODES[b0 & 0x0f] ?? 'text', masked: (b1 & 0x80) !== 0, maskKey: null,
-    length: 0, lengthForm: 7, header, payload: '', violating: true, ...extra,
+    seq: 20,
+    t: 0,
+    type: 'frame',
+    conn: 'c1',
+    from: 'client',
+    fin: (b0 & 0x80) !== 0,
+    rsv1: (b0 & 0x40) !== 0,
+    rsv2: (b0 & 0x20) !== 0,
+    rsv3: (b0 & 0x10) !== 0,
+    opcode: b0 & 0x0f,
+    opcodeName: OPCODES[b0 & 0x0f] ?? 'text',
+    masked: (b1 & 0x80) !== 0,
+    maskKey: null,
+    length: 0,
+    lengthForm: 7,
+    header,
+    payload: '',
+    violating: true,
+    ...extra,
   };
 }
 const OPCODES: Record<number, string> = { 1: 'text', 3: 'reserved-non-control-3', 9: 'ping', 8: 'close' };
@@ -78,7 +93,8 @@ function formatter(extensions?: string): EventFormatter {
 }
 const text = (lines: StyledLine[]) => lines.map((l) => l.map((s) => s.text).join(''));
 /** The segments drawn red, i.e. the fields marked wrong (the « trame invalide » mark aside). */
-const red = (lines: StyledLine[]) => lines[0].filter((s) => s.fg === 'red' && !/trame invalide|incomplète|^[▸◆] $/.test(s.text)).map((s) => s.text);
+const red = (lines: StyledLine[]) =>
+  lines[0].filter((s) => s.fg === 'red' && !/trame invalide|incomplète|^[▸◆] $/.test(s.text)).map((s) => s.text);
 
 describe('violating frames in the terminal', () => {
   it('marks a reserved opcode, partial: only the opcode in red, « (incomplète) », nothing unread drawn as zero', () => {
@@ -117,7 +133,9 @@ describe('violating frames in the terminal', () => {
   });
   it('a frame cut after its first byte: unknown bits shown as such', () => {
     const lines = formatter().format(bad('83', { partial: true }));
-    expect(text(lines)[0]).toBe('A   → ▸ reserved-non-control-3 (0x3)  FIN=1 RSV1=0 RSV2=0 RSV3=0  MASK=?  longueur non reçue  ⚠ trame invalide (incomplète)');
+    expect(text(lines)[0]).toBe(
+      'A   → ▸ reserved-non-control-3 (0x3)  FIN=1 RSV1=0 RSV2=0 RSV3=0  MASK=?  longueur non reçue  ⚠ trame invalide (incomplète)',
+    );
     expect(red(lines)).toEqual(['reserved-non-control-3 (0x3)']);
   });
   it('shows violating frames whatever the filters; others keep no mark', () => {
@@ -139,8 +157,15 @@ describe('violating frames in the terminal', () => {
 
 describe('violation events in the terminal', () => {
   const violation = (extra: Partial<ViolationEvent> = {}): ViolationEvent => ({
-    seq: 21, t: 0, type: 'violation', conn: 'c1', from: 'client',
-    id: 'WS_ERR_RESERVED_OPCODE', code: 1002, message: 'reserved opcode 0x3', ...extra,
+    seq: 21,
+    t: 0,
+    type: 'violation',
+    conn: 'c1',
+    from: 'client',
+    id: 'WS_ERR_RESERVED_OPCODE',
+    code: 1002,
+    message: 'reserved opcode 0x3',
+    ...extra,
   });
   it('says the rule in French, from its id, never the server’s English detail', () => {
     const lines = text(formatter().format(violation()));
@@ -151,10 +176,14 @@ describe('violation events in the terminal', () => {
   });
   it('an unknown id (or none, in an old record) gets a generic French text', () => {
     const unknown = violation({ id: 'WS_ERR_FROM_THE_FUTURE' as ViolationId, message: 'some English detail' });
-    expect(text(formatter().format(unknown))[0]).toBe('A   → ⚠ violation du protocole (code 1002)\u00a0: règle non détaillée par cette page (code 1002).');
+    expect(text(formatter().format(unknown))[0]).toBe(
+      'A   → ⚠ violation du protocole (code 1002)\u00a0: règle non détaillée par cette page (code 1002).',
+    );
     const old: Partial<ViolationEvent> = violation();
     delete old.id;
-    expect(text(formatter().format(old as ViolationEvent))[0]).toBe('A   → ⚠ violation du protocole (code 1002)\u00a0: règle non détaillée par cette page (code 1002).');
+    expect(text(formatter().format(old as ViolationEvent))[0]).toBe(
+      'A   → ⚠ violation du protocole (code 1002)\u00a0: règle non détaillée par cette page (code 1002).',
+    );
   });
   it('says it to screen readers in French', () => {
     expect(summary(violation(), formatter())).toBe(`Violation du protocole, code 1002\u00a0: ${VIOLATION_TEXT.WS_ERR_RESERVED_OPCODE}`);

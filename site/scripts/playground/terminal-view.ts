@@ -187,10 +187,18 @@ export class EventFormatter {
       }
       case 'violation':
         return [
-          [...this.prefix(e, e.from), { text: `⚠ violation du protocole (code ${e.code})\u00a0: ${violationText(e)}`, fg: 'red', bold: true }],
+          [
+            ...this.prefix(e, e.from),
+            { text: `⚠ violation du protocole (code ${e.code})\u00a0: ${violationText(e)}`, fg: 'red', bold: true },
+          ],
         ];
       case 'limit':
-        return [[...this.prefix(e), { text: `⛔ limite «\u00a0${e.limit}\u00a0» dépassée → ${e.action}\u00a0: ${e.message}`, fg: 'red', bold: true }]];
+        return [
+          [
+            ...this.prefix(e),
+            { text: `⛔ limite «\u00a0${e.limit}\u00a0» dépassée → ${e.action}\u00a0: ${e.message}`, fg: 'red', bold: true },
+          ],
+        ];
       case 'info':
         return [[...this.prefix(e), { text: `ℹ ${e.message}`, fg: 'yellow' }]];
       case 'rooms': {
@@ -302,7 +310,10 @@ export function summary(e: MonitorEvent, f: EventFormatter): string | null {
       return `HTTP ${dir}\u00a0: ${e.head.split('\r\n')[0]}.`;
     case 'frame': {
       if (e.violating) {
-        const why = f.faultsOf(e).map((x) => x.reason).join(', ');
+        const why = f
+          .faultsOf(e)
+          .map((x) => x.reason)
+          .join(', ');
         return `Trame invalide ${e.opcodeName} ${dir}${e.partial ? ' (incomplète)' : ''}${why ? `\u00a0: ${why}` : ''}.`;
       }
       return `Trame ${e.opcodeName} ${dir}, ${e.length} octets${e.text ? `\u00a0: ${truncate(e.text, 80)}` : ''}${e.code !== undefined ? `, code ${e.code}` : ''}.`;

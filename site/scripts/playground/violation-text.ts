@@ -20,14 +20,17 @@ export const VIOLATION_TEXT: Record<ViolationId, string> = {
   WS_ERR_CONTROL_FRAGMENTED:
     'trame de contrôle fragmentée (FIN = 0), alors qu’une trame de contrôle tient toujours en une seule trame (RFC 6455 §5.5).',
   WS_ERR_CONTROL_TOO_LONG: 'trame de contrôle de plus de 125\u00a0octets de charge utile (RFC 6455 §5.5).',
-  WS_ERR_CLOSE_ONE_BYTE: 'trame de fermeture d’un seul octet de charge utile, alors qu’un code de fermeture en prend deux (RFC 6455 §5.5.1).',
+  WS_ERR_CLOSE_ONE_BYTE:
+    'trame de fermeture d’un seul octet de charge utile, alors qu’un code de fermeture en prend deux (RFC 6455 §5.5.1).',
   WS_ERR_RESERVED_OPCODE: 'opcode réservé, qu’aucune extension négociée ne définit (RFC 6455 §5.2).',
-  WS_ERR_UNMASKED_CLIENT_FRAME: 'trame du client non masquée (MASK = 0), alors que le client doit masquer chacune de ses trames (RFC 6455 §5.1).',
+  WS_ERR_UNMASKED_CLIENT_FRAME:
+    'trame du client non masquée (MASK = 0), alors que le client doit masquer chacune de ses trames (RFC 6455 §5.1).',
   WS_ERR_MASKED_SERVER_FRAME: 'trame du serveur masquée (MASK = 1), alors que le serveur ne masque jamais les siennes (RFC 6455 §5.1).',
   WS_ERR_LENGTH_MSB_SET:
     'longueur sur 64\u00a0bits dont le bit de poids fort est à 1, ce que la RFC interdit (RFC 6455 §5.2)\u202f; ws, le serveur, y répond par 1009.',
   WS_ERR_PAYLOAD_TOO_BIG: 'longueur annoncée au-delà de 2⁵³ − 1\u00a0octets, trop grande pour le serveur (RFC 6455 §7.4.1, code 1009).',
-  WS_ERR_INVALID_CLOSE_CODE: 'code de fermeture invalide, réservé ou hors des plages qu’un client ou un serveur peut envoyer (RFC 6455 §7.4).',
+  WS_ERR_INVALID_CLOSE_CODE:
+    'code de fermeture invalide, réservé ou hors des plages qu’un client ou un serveur peut envoyer (RFC 6455 §7.4).',
   WS_ERR_INVALID_CLOSE_REASON: 'la raison de la trame de fermeture n’est pas de l’UTF-8 valide (RFC 6455 §5.5.1).',
   WS_ERR_INVALID_UTF8: 'le message texte n’est pas de l’UTF-8 valide (RFC 6455 §8.1).',
   WS_ERR_INCOMPLETE_UTF8: 'le message texte se termine au milieu d’un caractère UTF-8 (RFC 6455 §8.1).',
@@ -37,7 +40,8 @@ export const VIOLATION_TEXT: Record<ViolationId, string> = {
     'le client a envoyé trop de données avant la réponse 101 du serveur, qu’il doit attendre avant d’envoyer des trames (RFC 6455 §4.1).',
   HTTP_ERR_REQUEST_LINE: 'ligne de requête HTTP mal formée, au lieu de «\u00a0GET /chemin HTTP/1.1\u00a0» par exemple (RFC 9112 §3).',
   HTTP_ERR_STATUS_LINE: 'ligne de statut HTTP mal formée, au lieu de «\u00a0HTTP/1.1 200 OK\u00a0» par exemple (RFC 9112 §4).',
-  HTTP_ERR_HEADER_LINE: 'ligne d’en-tête HTTP mal formée, au lieu d’un nom sans espace suivi d’un deux-points puis de la valeur (RFC 9112 §5).',
+  HTTP_ERR_HEADER_LINE:
+    'ligne d’en-tête HTTP mal formée, au lieu d’un nom sans espace suivi d’un deux-points puis de la valeur (RFC 9112 §5).',
   HTTP_ERR_HEAD_TOO_LARGE: 'en-tête HTTP trop grand pour être lu (RFC 9110 §5.4).',
   HTTP_ERR_TRAILERS_TOO_LARGE: 'champs de fin (trailers) d’un corps en blocs trop grands pour être lus (RFC 9112 §7.1.2).',
   HTTP_ERR_CONTENT_LENGTH: 'en-tête Content-Length invalide, au lieu d’un seul nombre décimal (RFC 9112 §6.3).',
@@ -49,9 +53,11 @@ export const VIOLATION_TEXT: Record<ViolationId, string> = {
   EIO_ERR_EMPTY_PACKET: 'paquet Engine.IO vide, sans même le chiffre de son type (protocole Engine.IO v4).',
   EIO_ERR_UNKNOWN_PACKET_TYPE:
     'type de paquet Engine.IO inconnu, au lieu d’un chiffre de 0 (open) à 6 (noop) ou de «\u00a0b\u00a0» pour du binaire en base64 (protocole Engine.IO v4).',
-  EIO_ERR_INVALID_BASE64: 'paquet Engine.IO binaire («\u00a0b\u00a0» puis de la base64) dont la base64 est invalide (protocole Engine.IO v4).',
+  EIO_ERR_INVALID_BASE64:
+    'paquet Engine.IO binaire («\u00a0b\u00a0» puis de la base64) dont la base64 est invalide (protocole Engine.IO v4).',
   EIO_ERR_OPEN_NOT_JSON: 'les données du paquet Engine.IO «\u00a0open\u00a0» ne sont pas du JSON (protocole Engine.IO v4).',
-  SIO_ERR_UNKNOWN_PACKET_TYPE: 'type de paquet Socket.IO inconnu, au lieu d’un chiffre de 0 à 6, de CONNECT à BINARY_ACK (protocole Socket.IO v5).',
+  SIO_ERR_UNKNOWN_PACKET_TYPE:
+    'type de paquet Socket.IO inconnu, au lieu d’un chiffre de 0 à 6, de CONNECT à BINARY_ACK (protocole Socket.IO v5).',
   SIO_ERR_ATTACHMENT_COUNT: 'paquet Socket.IO binaire sans nombre valide de pièces jointes avant son tiret (protocole Socket.IO v5).',
   SIO_ERR_TOO_MANY_ATTACHMENTS: 'paquet Socket.IO qui annonce plus de 10\u00a0pièces jointes, le maximum de socket.io-parser.',
   SIO_ERR_INVALID_JSON: 'les données du paquet Socket.IO ne sont pas du JSON valide (protocole Socket.IO v5).',

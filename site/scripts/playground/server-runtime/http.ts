@@ -53,7 +53,8 @@ export class UpgradeSocket extends EventEmitter {
   }
 
   accept(protocol: string | undefined): void {
-    if (this.settled) throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
+    if (this.settled)
+      throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
     this.settled = true;
     this.#link.command(protocol ? { t: 'accept', c: this.request.c, protocol } : { t: 'accept', c: this.request.c });
   }
@@ -77,7 +78,9 @@ export class UpgradeSocket extends EventEmitter {
   }
 
   write(): boolean {
-    throw new Error('Écrire directement sur le socket d’une demande de connexion n’est pas pris en charge dans le bac à sable\u00a0: refusez-la avec socket.destroy(), ou laissez ws répondre (verifyClient).');
+    throw new Error(
+      'Écrire directement sur le socket d’une demande de connexion n’est pas pris en charge dans le bac à sable\u00a0: refusez-la avec socket.destroy(), ou laissez ws répondre (verifyClient).',
+    );
   }
 
   setTimeout(): this {
@@ -91,7 +94,10 @@ export class UpgradeSocket extends EventEmitter {
   }
 }
 
-export type Handler = (req: IncomingRequest, res: { writeHead(status: number, headers?: Record<string, string>): unknown; end(body?: string): void }) => void;
+export type Handler = (
+  req: IncomingRequest,
+  res: { writeHead(status: number, headers?: Record<string, string>): unknown; end(body?: string): void },
+) => void;
 
 export class Server extends EventEmitter implements UpgradeTarget {
   listening = false;
@@ -107,9 +113,16 @@ export class Server extends EventEmitter implements UpgradeTarget {
   listen(...args: unknown[]): this {
     const cb = args.find((a) => typeof a === 'function') as (() => void) | undefined;
     const first = args[0];
-    const port = typeof first === 'object' && first !== null ? ((first as { port?: number }).port ?? 0) : typeof first === 'number' || typeof first === 'string' ? first : 0;
+    const port =
+      typeof first === 'object' && first !== null
+        ? ((first as { port?: number }).port ?? 0)
+        : typeof first === 'number' || typeof first === 'string'
+          ? first
+          : 0;
     if (this.listening) {
-      const err = Object.assign(new Error('Listen method has been called more than once without closing.'), { code: 'ERR_SERVER_ALREADY_LISTEN' });
+      const err = Object.assign(new Error('Listen method has been called more than once without closing.'), {
+        code: 'ERR_SERVER_ALREADY_LISTEN',
+      });
       throw err;
     }
     this.listening = true;
@@ -174,5 +187,9 @@ export function httpModule(link: HostLink): unknown {
       super(link, handler);
     }
   }
-  return { createServer: (options?: Handler | object, handler?: Handler) => createServer(link, options, handler), Server: BoundServer, STATUS_CODES };
+  return {
+    createServer: (options?: Handler | object, handler?: Handler) => createServer(link, options, handler),
+    Server: BoundServer,
+    STATUS_CODES,
+  };
 }

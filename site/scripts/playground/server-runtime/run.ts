@@ -18,7 +18,9 @@ export function createRequire(link: HostLink): (name: string) => unknown {
   return (name: string) => {
     const key = typeof name === 'string' ? name.replace(/^node:/, '') : '';
     if (Object.hasOwn(modules, key)) return modules[key];
-    throw new Error(`Module «\u00a0${String(name)}\u00a0» indisponible dans le bac à sable\u00a0; modules fournis\u00a0: ${Object.keys(modules).join(', ')}.`);
+    throw new Error(
+      `Module «\u00a0${String(name)}\u00a0» indisponible dans le bac à sable\u00a0; modules fournis\u00a0: ${Object.keys(modules).join(', ')}.`,
+    );
   };
 }
 

@@ -285,7 +285,9 @@ export class BroadcastOperator {
 }
 
 function tooManyRooms(link: HostLink): void {
-  link.console.warn(`[bac à sable] Un socket ne peut pas être dans plus de ${IO_MAX_ROOMS_PER_SOCKET}\u00a0salons (en plus du sien)\u00a0: les salons en trop ne sont pas rejoints.`);
+  link.console.warn(
+    `[bac à sable] Un socket ne peut pas être dans plus de ${IO_MAX_ROOMS_PER_SOCKET}\u00a0salons (en plus du sien)\u00a0: les salons en trop ne sont pas rejoints.`,
+  );
 }
 
 /** What the engine connection of a socket shows (one per socket here: see README). */
@@ -577,7 +579,10 @@ export class RemoteSocket {
   emit(ev: string, ...args: unknown[]): boolean {
     return this.#socket.emit(ev, ...args);
   }
-  timeout(timeout: number): { emit: (ev: string, ...args: unknown[]) => boolean; emitWithAck: (ev: string, ...args: unknown[]) => Promise<unknown> } {
+  timeout(timeout: number): {
+    emit: (ev: string, ...args: unknown[]) => boolean;
+    emitWithAck: (ev: string, ...args: unknown[]) => Promise<unknown>;
+  } {
     return {
       emit: (ev, ...args) => this.#socket.timeout(timeout).emit(ev, ...args),
       emitWithAck: (ev, ...args) => this.#socket.timeout(timeout).emitWithAck(ev, ...args),
@@ -762,11 +767,14 @@ function corsOf(cors: unknown, link: HostLink): IoCors | undefined {
   if (origin !== undefined) {
     if (plain(origin) || (Array.isArray(origin) && origin.every((o) => typeof o === 'string'))) out.origin = origin as IoCors['origin'];
     else {
-      link.console.warn('[bac à sable] cors.origin doit être une chaîne, une liste de chaînes ou un booléen (pas de fonction ni d’expression régulière)\u00a0: toutes les origines sont acceptées.');
+      link.console.warn(
+        '[bac à sable] cors.origin doit être une chaîne, une liste de chaînes ou un booléen (pas de fonction ni d’expression régulière)\u00a0: toutes les origines sont acceptées.',
+      );
       out.origin = true;
     }
   }
-  for (const key of ['methods', 'allowedHeaders', 'exposedHeaders'] as const) if (c[key] !== undefined) out[key] = c[key] as string | string[];
+  for (const key of ['methods', 'allowedHeaders', 'exposedHeaders'] as const)
+    if (c[key] !== undefined) out[key] = c[key] as string | string[];
   if (typeof c.credentials === 'boolean') out.credentials = c.credentials;
   if (typeof c.maxAge === 'number') out.maxAge = c.maxAge;
   return out;
@@ -865,11 +873,15 @@ export class Server extends EventEmitter implements IoReceiver {
       srv = server;
     }
     if (!(srv instanceof HttpServer)) {
-      throw new TypeError('Dans le bac à sable, Socket.IO s’attache à un serveur créé par require(\u00a0\u2019http\u2019\u00a0).createServer(), ou à un numéro de port.');
+      throw new TypeError(
+        'Dans le bac à sable, Socket.IO s’attache à un serveur créé par require(\u00a0\u2019http\u2019\u00a0).createServer(), ou à un numéro de port.',
+      );
     }
     Object.assign(this.opts, opts);
     if (this.#link.io && this.#link.io !== this) {
-      throw new Error('Un seul serveur Socket.IO par session dans le bac à sable\u00a0: réutilisez le premier (io.of() pour d’autres espaces de noms).');
+      throw new Error(
+        'Un seul serveur Socket.IO par session dans le bac à sable\u00a0: réutilisez le premier (io.of() pour d’autres espaces de noms).',
+      );
     }
     this.#link.io = this;
     this.httpServer = srv;
@@ -885,10 +897,13 @@ export class Server extends EventEmitter implements IoReceiver {
     const o = this.opts;
     const console = this.#link.console;
     for (const key of Object.keys(o)) {
-      if (Object.hasOwn(IGNORED_OPTIONS, key) && o[key] !== undefined) console.warn(`[bac à sable] Option «\u00a0${key}\u00a0» ignorée\u00a0: ${IGNORED_OPTIONS[key]}.`);
+      if (Object.hasOwn(IGNORED_OPTIONS, key) && o[key] !== undefined)
+        console.warn(`[bac à sable] Option «\u00a0${key}\u00a0» ignorée\u00a0: ${IGNORED_OPTIONS[key]}.`);
     }
     if (this.#path !== DEFAULT_PATH) {
-      console.warn(`[bac à sable] Option path «\u00a0${this.#path}\u00a0» ignorée\u00a0: le serveur Socket.IO de la leçon répond à /socket.io/.`);
+      console.warn(
+        `[bac à sable] Option path «\u00a0${this.#path}\u00a0» ignorée\u00a0: le serveur Socket.IO de la leçon répond à /socket.io/.`,
+      );
     }
     const options: IoOptions = {};
     const cors = corsOf(o.cors, this.#link);
@@ -909,7 +924,9 @@ export class Server extends EventEmitter implements IoReceiver {
 
   of(name: string | RegExp | ((...args: unknown[]) => unknown), fn?: (socket: Socket) => void): Namespace {
     if (typeof name === 'function' || name instanceof RegExp) {
-      throw new Error('Les espaces de noms dynamiques (expression régulière ou fonction) ne sont pas pris en charge dans le bac à sable\u00a0: créez chaque espace de noms par son nom, io.of(\u00a0\u2019/nom\u2019\u00a0).');
+      throw new Error(
+        'Les espaces de noms dynamiques (expression régulière ou fonction) ne sont pas pris en charge dans le bac à sable\u00a0: créez chaque espace de noms par son nom, io.of(\u00a0\u2019/nom\u2019\u00a0).',
+      );
     }
     if (String(name)[0] !== '/') name = '/' + name;
     let nsp = this._nsps.get(name);

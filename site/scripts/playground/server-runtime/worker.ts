@@ -72,7 +72,16 @@ function install(cfg: ServerRuntimeConfig): void {
   defineGlobal(scope, 'Buffer', Buffer);
   defineGlobal(scope, 'global', scope);
   defineGlobal(scope, 'setImmediate', (fn: (...a: unknown[]) => void, ...args: unknown[]) => setTimeout(fn, 0, ...args));
-  defineGlobal(scope, 'process', Object.freeze({ env: Object.freeze({}), argv: ['node', 'serveur.js'], platform: 'browser', nextTick: (fn: (...a: unknown[]) => void, ...args: unknown[]) => queueMicrotask(() => fn(...args)) }));
+  defineGlobal(
+    scope,
+    'process',
+    Object.freeze({
+      env: Object.freeze({}),
+      argv: ['node', 'serveur.js'],
+      platform: 'browser',
+      nextTick: (fn: (...a: unknown[]) => void, ...args: unknown[]) => queueMicrotask(() => fn(...args)),
+    }),
+  );
   // The clients' globals make no sense here (server code reaches its clients through `ws` and `http`).
   for (const name of ['WebSocket', 'EventSource', 'fetch', 'XMLHttpRequest']) defineGlobal(scope, name, undefined);
 }

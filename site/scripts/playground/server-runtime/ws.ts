@@ -48,7 +48,9 @@ export class WebSocket extends EventEmitter {
     super();
     const [link, c, protocol] = args as [HostLink | string, number, string];
     if (typeof link === 'string' || !link) {
-      throw new Error('Le client WebSocket de ws n’est pas disponible dans le code serveur du bac à sable\u00a0: écrivez le client dans l’onglet du code client.');
+      throw new Error(
+        'Le client WebSocket de ws n’est pas disponible dans le code serveur du bac à sable\u00a0: écrivez le client dans l’onglet du code client.',
+      );
     }
     this.#link = link;
     this.#c = c;
@@ -88,7 +90,8 @@ export class WebSocket extends EventEmitter {
     if (typeof data === 'number') data = data.toString();
     if (this.#readyState !== OPEN) {
       // ws does not throw here: the callback (if any) gets the error on the next tick.
-      if (cb) queueMicrotask(() => cb(new Error(`WebSocket is not open: readyState ${this.#readyState} (${STATE_NAMES[this.#readyState]})`)));
+      if (cb)
+        queueMicrotask(() => cb(new Error(`WebSocket is not open: readyState ${this.#readyState} (${STATE_NAMES[this.#readyState]})`)));
       return;
     }
     const binary = options?.binary ?? typeof data !== 'string';
@@ -114,7 +117,8 @@ export class WebSocket extends EventEmitter {
     }
     if (typeof data === 'number') data = data.toString();
     if (this.#readyState !== OPEN) {
-      if (cb) queueMicrotask(() => cb(new Error(`WebSocket is not open: readyState ${this.#readyState} (${STATE_NAMES[this.#readyState]})`)));
+      if (cb)
+        queueMicrotask(() => cb(new Error(`WebSocket is not open: readyState ${this.#readyState} (${STATE_NAMES[this.#readyState]})`)));
       return;
     }
     const bytes = data === undefined ? Buffer.alloc(0) : toBuffer(data);
@@ -154,7 +158,10 @@ export interface ServerOptions {
   handleProtocols?: (protocols: Set<string>, req: IncomingRequest) => string | false;
   verifyClient?:
     | ((info: { origin: string | undefined; secure: boolean; req: IncomingRequest }) => boolean)
-    | ((info: { origin: string | undefined; secure: boolean; req: IncomingRequest }, cb: (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void);
+    | ((
+        info: { origin: string | undefined; secure: boolean; req: IncomingRequest },
+        cb: (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void,
+      ) => void);
   maxPayload?: number;
   perMessageDeflate?: boolean | object;
   [other: string]: unknown;
@@ -176,11 +183,17 @@ export class WebSocketServer extends EventEmitter {
     super();
     this.#link = link;
     options = { maxPayload: 100 * 1024 * 1024, clientTracking: true, ...options };
-    if ((options.port == null && !options.server && !options.noServer) || (options.port != null && (options.server || options.noServer)) || (options.server && options.noServer)) {
+    if (
+      (options.port == null && !options.server && !options.noServer) ||
+      (options.port != null && (options.server || options.noServer)) ||
+      (options.server && options.noServer)
+    ) {
       throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
     if (options.perMessageDeflate) {
-      link.console.warn('[bac à sable] perMessageDeflate n’est pas pris en charge pour le code serveur\u00a0: les messages partent non compressés.');
+      link.console.warn(
+        '[bac à sable] perMessageDeflate n’est pas pris en charge pour le code serveur\u00a0: les messages partent non compressés.',
+      );
     }
     this.options = options;
     if (options.port != null) {
@@ -242,7 +255,8 @@ export class WebSocketServer extends EventEmitter {
   }
 
   handleUpgrade(req: IncomingRequest, socket: UpgradeSocket, _head: unknown, cb: (ws: WebSocket, req: IncomingRequest) => void): void {
-    if (!(socket instanceof UpgradeSocket)) throw new TypeError('handleUpgrade attend le socket reçu par l’évènement «\u00a0upgrade\u00a0» du serveur http.');
+    if (!(socket instanceof UpgradeSocket))
+      throw new TypeError('handleUpgrade attend le socket reçu par l’évènement «\u00a0upgrade\u00a0» du serveur http.');
     // The sandbox already refused what ws refuses before this point (method, Upgrade, key, version).
     if (!this.shouldHandle(req)) {
       socket.refuse(400);
@@ -254,13 +268,16 @@ export class WebSocketServer extends EventEmitter {
       const version = Number(req.headers['sec-websocket-version']);
       const info = { origin: req.headers[version === 8 ? 'sec-websocket-origin' : 'origin'], secure: false, req };
       if (verify.length === 2) {
-        (verify as (i: typeof info, cb: (r: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void)(info, (verified, code, message, headers) => {
-          if (!verified) {
-            socket.refuse(code || 401, message, headers);
-            return;
-          }
-          this.#complete(protocols, req, socket, cb);
-        });
+        (verify as (i: typeof info, cb: (r: boolean, code?: number, message?: string, headers?: Record<string, string>) => void) => void)(
+          info,
+          (verified, code, message, headers) => {
+            if (!verified) {
+              socket.refuse(code || 401, message, headers);
+              return;
+            }
+            this.#complete(protocols, req, socket, cb);
+          },
+        );
         return;
       }
       if (!(verify as (i: typeof info) => boolean)(info)) {
@@ -303,5 +320,10 @@ export function wsModule(link: HostLink): unknown {
     }
   }
   class BoundWebSocket extends WebSocket {}
-  return Object.assign(BoundWebSocket, { WebSocket: BoundWebSocket, WebSocketServer: BoundServer, Server: BoundServer, default: BoundWebSocket });
+  return Object.assign(BoundWebSocket, {
+    WebSocket: BoundWebSocket,
+    WebSocketServer: BoundServer,
+    Server: BoundServer,
+    default: BoundWebSocket,
+  });
 }
