@@ -11,6 +11,21 @@ describe('matchers', () => {
     expect(matchNumber(5, { gt: 5 })).toBe(false);
     expect(matchNumber(undefined, { gte: 0 })).toBe(false);
   });
+  it('matches a violation by its stable id', () => {
+    const violation = {
+      seq: 1,
+      t: 0,
+      type: 'violation',
+      conn: 'c1',
+      from: 'client',
+      id: 'WS_ERR_UNMASKED_CLIENT_FRAME',
+      code: 1002,
+      message: 'client frame is not masked',
+    } as MonitorEvent;
+    expect(countMatches([violation], { violation: 'WS_ERR_UNMASKED_CLIENT_FRAME' })).toBe(1);
+    expect(countMatches([violation], { violation: 'WS_ERR_RESERVED_OPCODE' })).toBe(0);
+    expect(countMatches(ECHO_RUN, { violation: 'WS_ERR_UNMASKED_CLIENT_FRAME' })).toBe(0);
+  });
   it('compares text by equality, substring and regex', () => {
     expect(matchText('Hello', 'Hello')).toBe(true);
     expect(matchText('Hello', { includes: 'ell' })).toBe(true);

@@ -123,6 +123,7 @@ export function matches(e: MonitorEvent, m: Matcher, clients: ClientMap): boolea
   if (m.length !== undefined && !matchNumber(field(e, 'length'), m.length)) return false;
   if (m.reason !== undefined && !matchText(field(e, 'reason'), m.reason)) return false;
   if (m.text !== undefined && !matchText(textOf(e), m.text)) return false;
+  if (m.violation !== undefined && !(e.type === 'violation' && e.id === m.violation)) return false;
   if (m.head !== undefined && !(e.type === 'http' && matchText(e.head, m.head))) return false;
   if (m.sio !== undefined) {
     if (e.type !== 'eio' || !e.sio) return false;

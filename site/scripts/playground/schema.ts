@@ -4,6 +4,7 @@
 // « Écrire une leçon », README.md) are generated from their `.describe()` texts.
 // Pure: no Astro runtime, no DOM; only types reach the browser bundle (import type).
 import { z } from 'astro/zod';
+import { VIOLATION_IDS } from '#protocol';
 import type { Direction, MonitorEvent } from '#protocol';
 
 /** Every monitor event type (must equal MonitorEvent['type']: asserted below). */
@@ -171,6 +172,12 @@ const matcherShape = {
       'Texte porté par l’évènement : `text` des trames, messages et morceaux `http-body`, `body` des évènements `http`, `data` des `eio`, `message` des `info`, `violation` et `limit`.',
     ),
   packet: z.enum(EIO_PACKETS).optional().describe('Type de paquet Engine.IO d’un évènement `eio`.'),
+  violation: z
+    .enum(VIOLATION_IDS)
+    .optional()
+    .describe(
+      'Identifiant stable d’une violation (évènement `violation`), par exemple `WS_ERR_UNMASKED_CLIENT_FRAME` ; la liste est dans protocol/README.md.',
+    ),
   sio: sioMatchSchema.optional().describe('Paquet Socket.IO porté par un évènement `eio` : `{ type, event, nsp }`, voir `SioMatch`.'),
   head: textMatchSchema
     .optional()
