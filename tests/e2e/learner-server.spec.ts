@@ -49,16 +49,16 @@ test('le code serveur s’exécute : console du serveur avec numéros de ligne, 
   // Line 9 of the starter: console.log('connexion acceptée, Origin :', req.headers.origin).
   await expect(serverConsole(page)).toContainText('[ligne 9] connexion acceptée, Origin : null');
   await expect(serverConsole(page)).toContainText(
-    /Serveur à l’écoute \(port 8080 symbolique\)\u00a0: les clients l’atteignent à ws:\/\/127\.0\.0\.1:\d+\/s\//,
+    /Serveur à l’écoute \(port 8080 symbolique\)\u00a0: les clients l’atteignent à (ws|http):\/\/127\.0\.0\.1:\d+\/s\//,
   );
   await expect(playground(page).getByRole('log', { name: 'Console', exact: true })).toContainText('reçu : écho : bonjour');
 });
 
 test('une erreur du serveur s’affiche avec sa ligne', async ({ page }) => {
   await open(page);
-  await runServer(page, `const { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 });\nrequire('express');\n`);
+  await runServer(page, `const { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 });\nrequire('mongodb');\n`);
   await expect(serverConsole(page)).toContainText('[ligne 3] erreur');
-  await expect(serverConsole(page)).toContainText('Module « express » indisponible');
+  await expect(serverConsole(page)).toContainText('Module « mongodb » indisponible');
 });
 
 test('un client extérieur (ws de Node) parle au serveur de l’apprenant et apparaît dans le terminal', async ({ page }) => {

@@ -32,6 +32,14 @@ async function sidebarUrls(page: Page): Promise<string[]> {
 
 const events = (page: Page, id: string) =>
   page.locator(`aw-playground[data-id="${id}"]`).evaluate((el) => (el as unknown as { events: MonitorEvent[] }).events);
+/** The run's events and server console lines, for evaluateCheck. */
+const runOf = (page: Page, id: string) =>
+  page
+    .locator(`aw-playground[data-id="${id}"]`)
+    .evaluate((el) => ({
+      events: (el as unknown as { events: MonitorEvent[] }).events,
+      lines: (el as unknown as { serverLines: string[] }).serverLines,
+    }));
 
 async function runAndWait(page: Page, props: PlaygroundProps, label: string) {
   const el = page.locator(`aw-playground[data-id="${props.id}"]`);
@@ -83,9 +91,12 @@ for (const url of LESSONS) {
         }
         // 2. …and passes no exercise.
         await page.waitForTimeout(SETTLE_MS);
-        const starterEvents = await events(page, props.id);
+        const starter = await runOf(page, props.id);
         for (const check of props.checks) {
-          soft(evaluateCheck(check, starterEvents).passed, `${where} : « ${check.label} » réussi par le code de départ`).toBe(false);
+          soft(
+            evaluateCheck(check, starter.events, starter.lines).passed,
+            `${where} : « ${check.label} » réussi par le code de départ`,
+          ).toBe(false);
           await soft(el.locator(`[data-check="${check.id}"]`)).toHaveAttribute('data-state', 'pending');
         }
 
@@ -98,10 +109,16 @@ for (const url of LESSONS) {
         await runAndWait(page, props, `${where} (solution)`);
         for (const check of props.checks) {
           await soft
-            .poll(async () => evaluateCheck(check, await events(page, props.id)).passed, {
-              message: `${where} : la solution doit réussir « ${check.label} »`,
-              timeout: 20_000,
-            })
+            .poll(
+              async () => {
+                const run = await runOf(page, props.id);
+                return evaluateCheck(check, run.events, run.lines).passed;
+              },
+              {
+                message: `${where} : la solution doit réussir « ${check.label} »`,
+                timeout: 20_000,
+              },
+            )
             .toBe(true);
           await soft(el.locator(`[data-check="${check.id}"]`)).toHaveAttribute('data-state', 'passed');
         }

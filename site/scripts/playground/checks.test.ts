@@ -11,6 +11,17 @@ describe('matchers', () => {
     expect(matchNumber(5, { gt: 5 })).toBe(false);
     expect(matchNumber(undefined, { gte: 0 })).toBe(false);
   });
+  it('asks the server console for lines (serverLog)', () => {
+    const check: Check = {
+      id: 'log',
+      label: 'Le serveur note la connexion',
+      expect: { type: 'frame' },
+      serverLog: [{ includes: 'connexion' }, { regex: '^salon \\d+$' }],
+    };
+    expect(evaluateCheck(check, ECHO_RUN, ['connexion de A', 'salon 1'])).toMatchObject({ passed: true, missingLogs: [] });
+    expect(evaluateCheck(check, ECHO_RUN, ['connexion de A'])).toMatchObject({ passed: false, missingLogs: [1] });
+    expect(evaluateCheck(check, ECHO_RUN)).toMatchObject({ passed: false, missingLogs: [0, 1] });
+  });
   it('matches a violation by its stable id', () => {
     const violation = {
       seq: 1,
@@ -64,7 +75,7 @@ describe('checks', () => {
   };
   it('passes when every expect matcher is satisfied', () => {
     expect(evaluateCheck(check, ECHO_RUN).passed).toBe(true);
-    expect(evaluateCheck(check, ECHO_RUN.slice(0, 6))).toEqual({ passed: false, missing: [1], forbidden: [] });
+    expect(evaluateCheck(check, ECHO_RUN.slice(0, 6))).toEqual({ passed: false, missing: [1], forbidden: [], missingLogs: [] });
   });
   it('honours count', () => {
     expect(evaluateCheck({ ...check, expect: { type: 'frame', text: 'Hello', count: 2 } }, ECHO_RUN).passed).toBe(true);
@@ -72,7 +83,7 @@ describe('checks', () => {
   });
   it('fails when a none matcher matches', () => {
     const r = evaluateCheck({ ...check, none: [{ type: 'violation' }, { type: 'frame', from: 'client', masked: true }] }, ECHO_RUN);
-    expect(r).toEqual({ passed: false, missing: [], forbidden: [1] });
+    expect(r).toEqual({ passed: false, missing: [], forbidden: [1], missingLogs: [] });
   });
   it('validates declarations (schema.ts; messages tested in schema.test.ts)', () => {
     expect(checkSchema.safeParse(check).success).toBe(true);

@@ -166,9 +166,15 @@ export interface CheckResult {
   missing: number[];
   /** Matchers of `none` that some event matched (by index). */
   forbidden: number[];
+  /** Lines of `serverLog` the server console has not shown (by index). */
+  missingLogs: number[];
 }
 
-export function evaluateCheck(check: Check, events: readonly MonitorEvent[]): CheckResult {
+/**
+ * `serverLines`: the text of each line the server console showed during the run (playgrounds
+ * with server code), for `serverLog`.
+ */
+export function evaluateCheck(check: Check, events: readonly MonitorEvent[], serverLines: readonly string[] = []): CheckResult {
   const expects = list(check.expect);
   const nones = list(check.none);
   const counts = expects.map(() => 0);
@@ -183,5 +189,8 @@ export function evaluateCheck(check: Check, events: readonly MonitorEvent[]): Ch
   });
   const missing = expects.map((m, i) => (counts[i] >= (m.count ?? 1) ? -1 : i)).filter((i) => i >= 0);
   const forbidden = hit.map((h, i) => (h ? i : -1)).filter((i) => i >= 0);
-  return { passed: missing.length === 0 && forbidden.length === 0, missing, forbidden };
+  const missingLogs = list(check.serverLog)
+    .map((m, i) => (serverLines.some((line) => matchText(line, m)) ? -1 : i))
+    .filter((i) => i >= 0);
+  return { passed: missing.length === 0 && forbidden.length === 0 && missingLogs.length === 0, missing, forbidden, missingLogs };
 }

@@ -29,6 +29,8 @@ class AwPlayground extends HTMLElement {
   props!: PlaygroundProps;
   /** Events of the current run (public for tests: el.events). */
   events: MonitorEvent[] = [];
+  /** Lines the server console showed during the current run (checks' `serverLog`; public for tests). */
+  serverLines: string[] = [];
   /** Socket.IO events the server delivered to each client during the run (rooms panel). */
   private deliveries: Deliveries = new Map();
   private session!: SessionClient;
@@ -280,6 +282,7 @@ class AwPlayground extends HTMLElement {
       this.runStartSeq = this.lastSeq;
       this.awaitingFrame = true;
       this.events = [];
+      this.serverLines = [];
       this.deliveries = new Map();
       this.bytes = { client: 0, server: 0 };
       this.clearView();
@@ -352,12 +355,16 @@ class AwPlayground extends HTMLElement {
       this.awaitingFrame = false;
       performance.mark('aw:first-frame', { detail: { playground: this.props.id } });
     }
-    if (!this.checkTimer) {
-      this.checkTimer = window.setTimeout(() => {
-        this.checkTimer = 0;
-        this.renderChecks();
-      }, 100);
-    }
+    this.scheduleChecks();
+  }
+
+  /** Checks are judged at most every 100 ms while events and console lines come in. */
+  private scheduleChecks(): void {
+    if (this.checkTimer) return;
+    this.checkTimer = window.setTimeout(() => {
+      this.checkTimer = 0;
+      this.renderChecks();
+    }, 100);
   }
 
   /** Writes the lines of `e` (filters applied); returns how many. */
@@ -404,6 +411,10 @@ class AwPlayground extends HTMLElement {
   private log(client: string, m: RuntimeMessage): void {
     // The server's messages go to « Console du serveur », without a client label.
     const fromServer = client === SERVER_LABEL;
+    if (fromServer && m.t !== 'truncated') {
+      this.serverLines.push(m.text);
+      this.scheduleChecks();
+    }
     const list = this.$(fromServer ? '.aw-pg-server-console-list' : '.aw-pg-console-list', false) ?? this.$('.aw-pg-console-list');
     const li = document.createElement('div');
     if (m.t === 'truncated') {
@@ -445,7 +456,7 @@ class AwPlayground extends HTMLElement {
     for (const check of this.props.checks) {
       const li = this.querySelector<HTMLElement>(`[data-check="${CSS.escape(check.id)}"]`);
       if (!li) continue;
-      const now = this.events.length > 0 && evaluateCheck(check, this.events).passed;
+      const now = (this.events.length > 0 || this.serverLines.length > 0) && evaluateCheck(check, this.events, this.serverLines).passed;
       if (now) markPassed(this.props.id, check.id);
       const passed = now || isPassed(this.props.id, check.id);
       li.dataset.run = String(now);

@@ -57,6 +57,9 @@ describe('parsePlaygroundProps', () => {
   it('server code: accepted with its options, which need it', () => {
     const withServer = { ...valid, server: 'demarrer()', serverSolution: 'demarrer(true)', serverEditable: true };
     expect(parsePlaygroundProps(withServer, { lesson: LESSON })).toEqual({ ...withServer, clients: 1, checks: [], expect: [] });
+    expect(messageOf({ ...valid, checks: [check({ type: 'frame' }, { serverLog: 'connexion' })] })).toBe(
+      one('checks[0].serverLog : demande « server » : ce bac à sable n’a pas de console du serveur'),
+    );
     expect(messageOf({ ...valid, serverSolution: 'x' })).toBe(
       one('serverSolution : demande « server » : ce bac à sable n’a pas de code serveur'),
     );

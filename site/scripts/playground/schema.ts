@@ -210,6 +210,12 @@ export const checkSchema = z
     none: matchers()
       .optional()
       .describe('Motif, ou liste de motifs, interdits : un seul évènement qui correspond à l’un d’eux fait échouer l’exercice.'),
+    serverLog: z
+      .union([textMatchSchema, z.array(textMatchSchema).min(1)])
+      .optional()
+      .describe(
+        'Ligne, ou liste de lignes, que la console du serveur doit afficher pendant l’exécution (texte exact, `{ includes }` ou `{ regex }`) : pour demander un comportement du serveur. Demande `server`.',
+      ),
   })
   .superRefine((check, ctx) => {
     const nones = check.none === undefined ? [] : Array.isArray(check.none) ? check.none : [check.none];
@@ -309,9 +315,18 @@ function crossCheck(props: object, ctx: z.RefinementCtx): void {
 
   for (const field of ['serverSolution', 'serverEditable'] as const) {
     if (p[field] !== undefined && p.server === undefined) {
-      ctx.addIssue({ code: 'custom', path: [field], message: `demande ${q('server')} : ce bac à sable n’a pas de code serveur` });
+      ctx.addIssue({ code: 'custom', path: [field], message: `demande ${q('server')}\u00a0: ce bac à sable n’a pas de code serveur` });
     }
   }
+  checks.forEach((c, i) => {
+    if ((c as { serverLog?: unknown } | null)?.serverLog !== undefined && p.server === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checks', i, 'serverLog'],
+        message: `demande ${q('server')}\u00a0: ce bac à sable n’a pas de console du serveur`,
+      });
+    }
+  });
 
   const seen = new Map<string, number>();
   checks.forEach((c, i) => {
