@@ -54,6 +54,14 @@ test('le code serveur s’exécute : console du serveur avec numéros de ligne, 
   await expect(playground(page).getByRole('log', { name: 'Console', exact: true })).toContainText('reçu : écho : bonjour');
 });
 
+test('les titres de la page se suivent sans sauter de niveau (bac à sable compris)', async ({ page }) => {
+  await open(page);
+  const levels = await page.locator('main').evaluate((main) => [...main.querySelectorAll('h1, h2, h3, h4, h5, h6')].map((h) => Number(h.tagName[1])));
+  expect(levels).toContain(3);
+  const skips = levels.flatMap((level, i) => (i > 0 && level > levels[i - 1] + 1 ? [`h${levels[i - 1]} → h${level}`] : []));
+  expect(skips).toEqual([]);
+});
+
 test('une erreur du serveur s’affiche avec sa ligne', async ({ page }) => {
   await open(page);
   await runServer(page, `const { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 });\nrequire('mongodb');\n`);
