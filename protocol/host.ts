@@ -93,6 +93,8 @@ export interface HostError {
   c?: number;
   /** The command's Socket.IO socket (`s`), when it had one. */
   s?: number;
+  /** The command's HTTP request (`r`), when it had one. */
+  r?: number;
 }
 
 export type HostErrorId =
@@ -115,9 +117,28 @@ export type HostErrorId =
   /** Too many emits waiting for an acknowledgement in the session. */
   | 'HOST_ERR_TOO_MANY_ACKS'
   /** An emit with a reserved event name (connect, disconnect…), as socket.io refuses it. */
-  | 'HOST_ERR_RESERVED_EVENT';
+  | 'HOST_ERR_RESERVED_EVENT'
+  /** An HTTP command names a request (`r`) the sandbox never issued. */
+  | 'HOST_ERR_UNKNOWN_REQUEST'
+  /** `http-head` with a status outside 100–599, or 101 (upgrades go through `upgrade`). */
+  | 'HOST_ERR_BAD_STATUS'
+  /** A response header name that is not an HTTP token, a value with CR, LF or NUL, or a hop-by-hop header the sandbox cannot honour. */
+  | 'HOST_ERR_BAD_HEADER'
+  /** `http-head` for a response whose head was already sent. */
+  | 'HOST_ERR_HEADERS_SENT'
+  /** More (or fewer, at `http-end`) body bytes than the response's Content-Length. */
+  | 'HOST_ERR_CONTENT_LENGTH';
 
-export type SandboxToHost = HostReady | HostUpgrade | HostMessage | HostPing | HostClosed | HostBuffered | HostError | SandboxToHostIo;
+export type SandboxToHost =
+  | HostReady
+  | HostUpgrade
+  | HostMessage
+  | HostPing
+  | HostClosed
+  | HostBuffered
+  | HostError
+  | SandboxToHostIo
+  | SandboxToHostHttp;
 
 // ── Host → sandbox ────────────────────────────────────────────────────────────────────────
 
@@ -180,7 +201,8 @@ export type HostToSandbox =
   | HostControl
   | HostClose
   | HostTerminate
-  | HostToSandboxIo;
+  | HostToSandboxIo
+  | HostToSandboxHttp;
 
 // ── Socket.IO ─────────────────────────────────────────────────────────────────────────────
 //
@@ -424,3 +446,82 @@ export type HostToSandboxIo =
   | HostIoDisconnectSockets
   | HostIoFetch
   | HostIoDisconnectSocket;
+
+// ── HTTP ──────────────────────────────────────────────────────────────────────────────────
+//
+// Plain HTTP requests to a learner-server session (not upgrades, not Socket.IO once declared) are
+// relayed: the sandbox reads the request body (bounded, with a time limit), sends `http-request`,
+// and writes the host's `http-head` / `http-write` / `http-end` on the REAL ServerResponse in
+// order, so Node's http server produces the bytes (status line, headers, chunked encoding when no
+// Content-Length). Nothing is buffered: a response streams as the host writes it (Server-Sent
+// Events). Request ids (`r`) come from the same counter as connection ids (`c`).
+
+/** Largest request body the sandbox relays (bytes); a larger one gets 413 from the sandbox. */
+export const HTTP_MAX_REQUEST_BODY = 64 * 1024;
+/** How long the host has to send `http-head` (or a first write) before the client gets 504. */
+export const HTTP_HEAD_TIMEOUT_MS = 10_000;
+/** Requests of one session waiting for or receiving their response at once; more get 429. */
+export const HTTP_MAX_CONCURRENT_REQUESTS = 32;
+
+/** A client's HTTP request for the learner's server. */
+export interface HostHttpRequest {
+  t: 'http-request';
+  r: number;
+  method: string;
+  /** Request target as the client sent it, with the session prefix removed (`/api/x?y=1`). */
+  url: string;
+  httpVersion: string;
+  /** Request headers, names in lower case (repeated headers joined as Node does). */
+  headers: Record<string, string>;
+  remoteAddress: string;
+  /** The whole request body, base64 ('' when empty); at most HTTP_MAX_REQUEST_BODY bytes. */
+  body: string;
+  /** The tap's connection id ("c3"), to match monitor events. */
+  conn: string | null;
+}
+
+/**
+ * The response ended without the host's `http-end`: the client went away (closed its request,
+ * aborted a stream), or the sandbox ended it (time limit, unread bytes, host error). The façade
+ * emits 'close' on req and res; later commands for `r` are ignored.
+ */
+export interface HostHttpClose {
+  t: 'http-close';
+  r: number;
+}
+
+export type SandboxToHostHttp = HostHttpRequest | HostHttpClose;
+
+/**
+ * The response head: `res.writeHead(status, message, headers)` on the real response, or, with
+ * `implicit`, the statusCode, statusMessage and setHeader calls that Node turns into the implicit
+ * head of the first write/end (so `res.end('x')` alone gets a Content-Length, as in Node).
+ * Header values: strings, or arrays of strings for repeated headers (Set-Cookie). `flush`: send
+ * the head now (res.flushHeaders()).
+ */
+export interface HostHttpHead {
+  t: 'http-head';
+  r: number;
+  status: number;
+  message?: string;
+  headers: Record<string, string | string[]>;
+  implicit?: boolean;
+  flush?: boolean;
+}
+
+/** res.write(data): at most the sandbox's maxPayload bytes per command (split larger writes). */
+export interface HostHttpWrite extends WirePayload {
+  t: 'http-write';
+  r: number;
+}
+
+/** res.end(data?); with `destroy`, res.destroy(): the response is cut (no data then). */
+export interface HostHttpEnd {
+  t: 'http-end';
+  r: number;
+  data?: string;
+  b64?: boolean;
+  destroy?: boolean;
+}
+
+export type HostToSandboxHttp = HostHttpHead | HostHttpWrite | HostHttpEnd;

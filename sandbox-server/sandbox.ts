@@ -5,7 +5,8 @@
 //   WS   /api/sessions/<id>/monitor        → monitor events
 //   POST /api/sessions?server=1            → 201 {"id","hostSecret"}: the learner's code is the server
 //   WS   /api/sessions/<id>/host           → host channel of such a session (learner-server/)
-//   /s/<id>/…                              → scenarios (WebSocket, HTTP feeds, Socket.IO)
+//   /s/<id>/…                              → scenarios (WebSocket, HTTP feeds, Socket.IO), or the
+//                                            learner's server for such a session (every request)
 // Everything else is left to the host (static site, Vite, HMR).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -140,14 +141,15 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       sendJson(res, 404, { error: NO_SESSION });
       return true;
     }
-    if (learnerServers.isLearner(session) && !learnerServers.servesHttp({ session, path })) {
-      // HTTP to a learner's server is not relayed yet: only its WebSocket and Socket.IO endpoints.
-      sendJson(res, 501, { error: 'Le serveur de la leçon ne répond qu’aux connexions WebSocket pour le moment.' });
-      return true;
-    }
-    if (req.method === 'OPTIONS' && !path.rest.startsWith('socket.io/')) {
+    const learner = learnerServers.isLearner(session);
+    // Preflights are the sandbox's (lesson clients are cross-origin only because of it); a learner's
+    // server gets the other OPTIONS requests, and its preflights allow the method asked for.
+    const preflight = req.headers['access-control-request-method'];
+    if (req.method === 'OPTIONS' && !path.rest.startsWith('socket.io/') && (!learner || preflight !== undefined)) {
       const wanted = req.headers['access-control-request-headers'];
       if (typeof wanted === 'string' && wanted.length < 500) res.setHeader('Access-Control-Allow-Headers', wanted);
+      if (learner && typeof preflight === 'string' && /^[A-Za-z]{1,20}$/.test(preflight))
+        res.setHeader('Access-Control-Allow-Methods', `${preflight}, ${CORS['Access-Control-Allow-Methods']}`);
       res.writeHead(204).end();
       return true;
     }
@@ -156,9 +158,13 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       sendJson(res, 429, { error: refused }, { 'Retry-After': '10' });
       return true;
     }
+    if (learner) {
+      // Its Socket.IO server's requests, or relayed to the learner's code (learner-server/http-relay.ts).
+      learnerServers.handleRequest(req, res, { session, path });
+      return true;
+    }
     if (path.rest.startsWith('socket.io/')) {
-      if (learnerServers.isLearner(session)) learnerServers.handleRequest(req, res, { session, path });
-      else socketIo.handleRequest(req, res, session);
+      socketIo.handleRequest(req, res, session);
       return true;
     }
     const ctx = { session, path };

@@ -2,7 +2,8 @@
 // host); the sandbox holds the real endpoints: a real ws WebSocketServer accepts the clients,
 // every event on their sockets is relayed to the host over its channel, and the host's commands
 // (protocol/host.ts) are executed on the real sockets in order. No learner code runs here.
-// Its Socket.IO server works the same way around a real socket.io Server (socket-io-relay.ts).
+// Its Socket.IO server works the same way around a real socket.io Server (socket-io-relay.ts), and
+// plain HTTP requests around the real ServerResponse (http-relay.ts).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,13 +11,15 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_PROTOCOL_ERROR, HOST_TAKEN } from '#protocol/host';
-import type { HostToSandbox, HostToSandboxIo, SandboxToHost } from '#protocol/host';
+import type { HostToSandbox, HostToSandboxHttp, HostToSandboxIo, SandboxToHost } from '#protocol/host';
 import { TokenBucket } from '../limits.ts';
 import type { Limits } from '../limits.ts';
 import type { Session } from '../sessions.ts';
-import { checkReader, connOf, createWss, flushWrites, trackLearnerSocket } from '../scenarios/common.ts';
+import { checkReader, connOf, createWss, flushWrites, sendJson, trackLearnerSocket } from '../scenarios/common.ts';
 import type { RouteContext, ScenarioEnv } from '../scenarios/common.ts';
-import { isIoCommand, parseAnyHostCommand } from './io-commands.ts';
+import { isHttpCommand, parseHostMessage } from './http-commands.ts';
+import { createHttpRelay } from './http-relay.ts';
+import { isIoCommand } from './io-commands.ts';
 import { createSocketIoRelay } from './socket-io-relay.ts';
 
 /** How long the host has to answer an upgrade (accept/refuse) before the client gets 503. */
@@ -30,6 +33,8 @@ const HOST_BACKLOG_MAX = 8 * 1024 * 1024;
 
 export const NO_HOST_MESSAGE = 'Le serveur de la leçon n’est pas lancé\u00a0: appuyez sur «\u00a0Exécuter\u00a0» dans la page de la leçon.';
 export const HOST_GONE_REASON = 'Serveur de la leçon arrêté';
+/** What a request still waiting for its response gets (503) when the host leaves. */
+export const HOST_GONE_HTTP_MESSAGE = 'Le serveur de la leçon s’est arrêté avant de répondre.';
 
 interface Pending {
   req: IncomingMessage;
@@ -97,9 +102,10 @@ export interface LearnerServers {
   handleHostUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, session: Session, base: BaseUrls): void;
   /** A client's WebSocket to the learner's server (any path under /s/<id>/; Socket.IO's once declared). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: RouteContext): void;
-  /** True when the learner's server answers HTTP at this path (its Socket.IO server, once declared). */
-  servesHttp(ctx: RouteContext): boolean;
-  /** An HTTP request the learner's server answers (servesHttp). */
+  /**
+   * An HTTP request to the learner's server (any path under /s/<id>/): its Socket.IO server's
+   * once declared, the others relayed to the host (503 while no host runs).
+   */
   handleRequest(req: IncomingMessage, res: ServerResponse, ctx: RouteContext): void;
   close(): void;
 }
@@ -139,10 +145,13 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   });
   // The learner's Socket.IO server, when its code declares one.
   const io = createSocketIoRelay(env);
+  // Its plain HTTP requests.
+  const http = createHttpRelay(env);
 
   function hostGone(lh: LearnerHost): void {
     lh.host = null;
     io.drop(lh);
+    http.drop(lh, HOST_GONE_HTTP_MESSAGE);
     for (const [c, p] of lh.pending) {
       clearTimeout(p.timer);
       lh.pending.delete(c);
@@ -158,7 +167,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   function onHostMessage(this: HostSocket, data: RawData, isBinary: boolean): void {
     const lh = this[HOST];
     if (!lh) return;
-    const parsed = isBinary ? null : parseAnyHostCommand(data.toString(), limits);
+    const parsed = isBinary ? null : parseHostMessage(data.toString(), limits);
     if (!parsed?.ok) {
       const refusal = parsed ? parsed.refusal : { id: 'HOST_ERR_BAD_JSON' as const, message: 'Les commandes sont des messages texte.' };
       if (lh.host !== this) {
@@ -177,12 +186,20 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     if (cmd.t === 'auth') return;
     if (!lh.commands.take()) {
       const c = 'c' in cmd ? cmd.c : undefined;
+      // A response missing a write is broken: it is cut rather than left to end without it.
+      const r = isHttpCommand(cmd) ? cmd.r : undefined;
+      if (r !== undefined) http.cut(lh, r);
       lh.send({
         t: 'error',
         id: 'HOST_ERR_RATE',
         message: `Trop de commandes\u00a0: au plus ${limits.messagesPerSecond * 2} par seconde.`,
         c,
+        r,
       });
+      return;
+    }
+    if (isHttpCommand(cmd)) {
+      http.execute(lh, cmd, 'payload' in parsed ? parsed.payload : undefined);
       return;
     }
     if (isIoCommand(cmd)) {
@@ -209,7 +226,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     lh.session.info('Serveur de la leçon lancé.');
   }
 
-  function execute(lh: LearnerHost, cmd: Exclude<HostToSandbox, HostToSandboxIo>, payload: Buffer | undefined): void {
+  function execute(lh: LearnerHost, cmd: Exclude<HostToSandbox, HostToSandboxIo | HostToSandboxHttp>, payload: Buffer | undefined): void {
     if (cmd.t === 'auth') return;
     if (cmd.t === 'accept' || cmd.t === 'refuse' || cmd.t === 'destroy') {
       const p = lh.pending.get(cmd.c);
@@ -292,6 +309,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         }
         lh.pending.clear();
         io.drop(lh);
+        http.drop(lh);
         lh.host?.close(1001, 'Session terminée');
       });
       return lh.secret.toString('base64url');
@@ -318,11 +336,19 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         });
       });
     },
-    servesHttp({ session, path }) {
-      return io.serves(hosts.get(session), path.rest);
-    },
-    handleRequest(req, res, { session }) {
-      io.handleRequest(hosts.get(session), req, res);
+    handleRequest(req, res, ctx) {
+      const lh = hosts.get(ctx.session);
+      if (io.serves(lh, ctx.path.rest)) {
+        io.handleRequest(lh, req, res);
+        return;
+      }
+      if (!lh?.host) {
+        ctx.session.info(`Requête HTTP refusée (503)\u00a0: ${NO_HOST_MESSAGE}`, connOf(env, req));
+        req.resume();
+        sendJson(res, 503, { error: NO_HOST_MESSAGE }, { 'Retry-After': '5' });
+        return;
+      }
+      http.handleRequest(lh, req, res, ctx);
     },
     handleUpgrade(req, socket, head, { session, path }) {
       const learner = hosts.get(session);

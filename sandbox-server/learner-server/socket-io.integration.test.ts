@@ -81,7 +81,8 @@ async function host(id: string, secret: string, code: string): Promise<Host> {
           signal: AbortSignal.timeout(5000),
         });
         await res.arrayBuffer();
-        if (res.status !== 501) return;
+        // Before io-attach is run, the request reaches the façade's server, which answers 503.
+        if (res.status !== 503) return;
         await sleep(10);
       }
     })(),

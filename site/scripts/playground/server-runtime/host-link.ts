@@ -3,7 +3,7 @@
 // how messages travel (a Worker's postMessage, a WebSocket in Node tests): `send` is given.
 // Runs in a browser Worker and in Node: no DOM, no Node built-ins except through 'buffer'.
 import { Buffer } from 'buffer';
-import type { HostToSandbox, HostUpgrade, SandboxToHost, SandboxToHostIo } from '#protocol/host';
+import type { HostHttpRequest, HostToSandbox, HostUpgrade, SandboxToHost, SandboxToHostIo } from '#protocol/host';
 
 /** What a façade WebSocket hears from the sandbox about its real socket. */
 export interface LinkPeer {
@@ -14,14 +14,24 @@ export interface LinkPeer {
   buffered(bytes: number): void;
 }
 
-/** Whoever takes upgrade requests (the façade http server that listens). */
+/** Whoever takes upgrade and HTTP requests (the façade http server that listens). */
 export interface UpgradeTarget {
   upgrade(request: HostUpgrade): void;
+  request(request: HostHttpRequest): void;
+}
+
+/** What a façade response hears from the sandbox: its client went away, or the sandbox ended it. */
+export interface HttpPeer {
+  closed(): void;
 }
 
 /** Whoever takes the Socket.IO messages (the façade's Socket.IO server once attached; one per link). */
 export interface IoReceiver {
   receive(message: SandboxToHostIo): void;
+  /** The http server it is attached to (null before attach). */
+  readonly httpServer: object | null;
+  /** A server started or stopped listening: the first one listening gets the traffic. */
+  listeningChanged(): void;
 }
 
 /** Where the server code's console goes (the « Console du serveur » panel). */
@@ -36,6 +46,8 @@ export class HostLink {
   readonly console: ServerConsole;
   private readonly post: (command: HostToSandbox) => void;
   private readonly peers = new Map<number, LinkPeer>();
+  private readonly httpPeers = new Map<number, HttpPeer>();
+  private readonly warned = new Set<string>();
   /** Servers listening, in the order they started: the first one gets the traffic, as the real port would. */
   readonly listening: UpgradeTarget[] = [];
   /** The session's public URLs (from `ready`). */
@@ -63,6 +75,22 @@ export class HostLink {
     this.peers.set(c, peer);
   }
 
+  /** A façade response waiting for its end: told if the sandbox closes it first. */
+  attachHttp(r: number, peer: HttpPeer): void {
+    this.httpPeers.set(r, peer);
+  }
+
+  detachHttp(r: number): void {
+    this.httpPeers.delete(r);
+  }
+
+  /** A console warning given once per link (`key` names it). */
+  warnOnce(key: string, text: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.console.warn(text);
+  }
+
   /** One message from the sandbox. */
   receive(message: SandboxToHost): void {
     switch (message.t) {
@@ -80,6 +108,22 @@ export class HostLink {
           return;
         }
         target.upgrade(message);
+        return;
+      }
+      case 'http-request': {
+        const target = this.listening[0];
+        if (!target) {
+          this.command({ t: 'http-head', r: message.r, status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+          this.command({ t: 'http-end', r: message.r, data: 'Aucun serveur à l’écoute (listen n’a pas été appelé).' });
+          return;
+        }
+        target.request(message);
+        return;
+      }
+      case 'http-close': {
+        const peer = this.httpPeers.get(message.r);
+        this.httpPeers.delete(message.r);
+        peer?.closed();
         return;
       }
       case 'message':

@@ -890,9 +890,23 @@ export class Server extends EventEmitter implements IoReceiver {
     return this;
   }
 
-  /** Tells the sandbox to create the real server (once the http server listens, as a real port would). */
+  /**
+   * A server started or stopped listening (HostLink's IoReceiver): the real server is declared
+   * once the http server it is attached to is the first one listening.
+   */
+  listeningChanged(): void {
+    if (this.httpServer?.listening) this.#declare();
+  }
+
+  /**
+   * Tells the sandbox to create the real server, once its http server listens and is the one that
+   * gets the traffic (the first listening), as a real port would. Attached to a server that never
+   * listens (`http.createServer(app)` then `app.listen()`), nothing is declared: /socket.io/
+   * requests reach the listening server, which answers them itself (express: 404), as in Node.
+   */
   #declare(): void {
     if (this.#declared || this.#closed) return;
+    if (this.#link.listening[0] !== this.httpServer) return;
     this.#declared = true;
     const o = this.opts;
     const console = this.#link.console;

@@ -1,0 +1,282 @@
+// Plain HTTP to the learner's server end to end on loopback: a real sandbox, a host channel driven
+// by the façade runtime the browser Worker loads (run in Node here: the http façade),
+// real HTTP clients (fetch, raw TCP). The response bytes are
+// written by the sandbox's real Node http server, as the monitor shows.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type WebSocket from 'ws';
+import { HTTP_MAX_CONCURRENT_REQUESTS, HTTP_MAX_REQUEST_BODY } from '#protocol/host';
+import type { HostHttpRequest, SandboxToHost } from '#protocol/host';
+import { HostLink } from '../../site/scripts/playground/server-runtime/host-link.ts';
+import { runServerCode } from '../../site/scripts/playground/server-runtime/run.ts';
+import { Monitor, openWs, rawConnection, receivedUntil, sleep, startApp, within } from '../test-helpers.ts';
+import type { TestApp } from '../test-helpers.ts';
+import { httpRelayTimes } from './http-relay.ts';
+import { NO_HOST_MESSAGE } from './learner-server.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp();
+});
+afterAll(() => t.close());
+
+interface Host {
+  ws: WebSocket;
+  link: HostLink;
+  logs: string[];
+  received: SandboxToHost[];
+}
+
+async function learnerSession(app = t): Promise<{ id: string; secret: string }> {
+  const res = await fetch(`${app.http}/api/sessions?server=1`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+  expect(res.status).toBe(201);
+  const body = (await res.json()) as { id: string; hostSecret: string };
+  return { id: body.id, secret: body.hostSecret };
+}
+
+/** Waits until `check` holds (polled), at most `ms`. */
+async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  await within(
+    (async () => {
+      while (!check()) await sleep(5);
+    })(),
+    ms,
+    what,
+  );
+}
+
+/** Opens the host channel, authenticates, runs `code` once `ready` came, and waits for its server to listen. */
+async function host(id: string, secret: string, code?: string, app = t): Promise<Host> {
+  const logs: string[] = [];
+  const received: SandboxToHost[] = [];
+  const ws = await openWs(`${app.ws}/api/sessions/${id}/host`);
+  const say =
+    (level: string) =>
+    (...args: unknown[]) =>
+      logs.push(`${level}: ${args.map(String).join(' ')}`);
+  const link = new HostLink((command) => ws.send(JSON.stringify(command)), {
+    log: say('log'),
+    info: say('info'),
+    warn: say('warn'),
+    error: say('error'),
+  });
+  const ready = new Promise<void>((resolve) => {
+    ws.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as SandboxToHost;
+      received.push(message);
+      link.receive(message);
+      if (message.t === 'ready') resolve();
+    });
+  });
+  ws.send(JSON.stringify({ t: 'auth', secret }));
+  await within(ready, 5000, 'ready');
+  if (code) {
+    runServerCode(code, link);
+    await until(() => link.listening.length > 0, 'listen');
+  }
+  return { ws, link, logs, received };
+}
+
+const errorsOf = (h: Host) => h.received.flatMap((m) => (m.t === 'error' ? [m.id] : []));
+
+describe('learner server: HTTP relay and http façade', () => {
+  it('answers a GET with JSON through http.createServer; the bytes are Node’s (chunked after writeHead, Content-Length for a lone end)', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const http = require('http');
+      const server = http.createServer((req, res) => {
+        if (req.url.startsWith('/seul')) { res.end('bonjour'); return; }
+        res.setHeader('X-Atelier', 'oui');
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ method: req.method, url: req.url, agent: req.headers['user-agent'], ip: typeof req.socket.remoteAddress }));
+      });
+      server.listen(3000);
+      `,
+    );
+    const res = await fetch(`${t.http}/s/${id}/api/salons?x=1&x=2`, {
+      headers: { 'User-Agent': 'test' },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.headers.get('x-atelier')).toBe('oui');
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    // The sandbox's CORS headers stay (lesson clients are cross-origin only because of the sandbox).
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await res.json()).toEqual({ method: 'GET', url: '/api/salons?x=1&x=2', agent: 'test', ip: 'string' });
+    const lone = await fetch(`${t.http}/s/${id}/seul`, { signal: AbortSignal.timeout(5000) });
+    expect(lone.headers.get('content-length')).toBe('7');
+    expect(await lone.text()).toBe('bonjour');
+    h.ws.close();
+  });
+
+  it('streams a chunked response as it is written (no buffering)', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      require('http').createServer((req, res) => {
+        res.write('premier;');
+        setTimeout(() => res.write('deuxième;'), 300);
+        setTimeout(() => res.end('fin'), 600);
+      }).listen(3000);
+      `,
+    );
+    const started = Date.now();
+    const res = await fetch(`${t.http}/s/${id}/flux`, { signal: AbortSignal.timeout(5000) });
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const pieces: { text: string; at: number }[] = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      pieces.push({ text: decoder.decode(value, { stream: true }), at: Date.now() - started });
+    }
+    expect(pieces.map((p) => p.text).join('')).toBe('premier;deuxième;fin');
+    // The first piece came before the others were even written.
+    expect(pieces[0].text).toBe('premier;');
+    expect(pieces[0].at).toBeLessThan(300);
+    h.ws.close();
+  });
+
+  it('answers 413 to an oversized body (declared or chunked) without bothering the host', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(id, secret, `require('http').createServer((req, res) => res.end('vu')).listen(3000);`);
+    const big = 'x'.repeat(HTTP_MAX_REQUEST_BODY + 1);
+    const declared = await fetch(`${t.http}/s/${id}/`, { method: 'POST', body: big, signal: AbortSignal.timeout(5000) });
+    expect(declared.status).toBe(413);
+    expect(((await declared.json()) as { error: string }).error).toContain('Corps de requête trop grand');
+    // Chunked: no length announced, the sandbox counts while reading.
+    const { socket, received } = await rawConnection(t.port);
+    socket.write(`POST /s/${id}/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const piece = 'y'.repeat(16 * 1024);
+    for (let i = 0; i < 5; i++) socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`);
+    const answer = (await receivedUntil(received, (b) => b.includes('\r\n\r\n'), '413')).toString();
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    socket.destroy();
+    expect(h.received.some((m) => m.t === 'http-request')).toBe(false);
+    h.ws.close();
+  });
+
+  it('answers 504 when the server code never answers, and the façade sees close', async () => {
+    const { id, secret } = await learnerSession();
+    const saved = httpRelayTimes.headMs;
+    httpRelayTimes.headMs = 300;
+    try {
+      const h = await host(
+        id,
+        secret,
+        `require('http').createServer((req, res) => { res.on('close', () => console.log('fermée', res.writableEnded)); }).listen(3000);`,
+      );
+      const started = Date.now();
+      const res = await fetch(`${t.http}/s/${id}/lent`, { signal: AbortSignal.timeout(5000) });
+      expect(res.status).toBe(504);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(((await res.json()) as { error: string }).error).toContain('ne répond pas');
+      await until(() => h.logs.includes('log: fermée false'), 'close on the façade response');
+      h.ws.close();
+    } finally {
+      httpRelayTimes.headMs = saved;
+    }
+  });
+
+  it('answers 503 in French while no host runs, and when the host leaves before answering', async () => {
+    const { id, secret } = await learnerSession();
+    const none = await fetch(`${t.http}/s/${id}/`, { signal: AbortSignal.timeout(5000) });
+    expect(none.status).toBe(503);
+    expect(((await none.json()) as { error: string }).error).toBe(NO_HOST_MESSAGE);
+    const h = await host(id, secret, `require('http').createServer(() => {}).listen(3000);`);
+    const pending = fetch(`${t.http}/s/${id}/attente`, { signal: AbortSignal.timeout(5000) });
+    await until(() => h.received.some((m) => m.t === 'http-request'), 'request relayed');
+    h.ws.terminate();
+    const gone = await pending;
+    expect(gone.status).toBe(503);
+    expect(((await gone.json()) as { error: string }).error).toContain('arrêté');
+  });
+
+  it('answers malformed HTTP commands with errors (stable ids), without a crash', async () => {
+    const { id, secret } = await learnerSession();
+    // The server code leaves /manuel to the test, which writes the commands by hand.
+    const h = await host(
+      id,
+      secret,
+      `require('http').createServer((req, res) => { if (req.url !== '/manuel') res.end('ok'); }).listen(3000);`,
+    );
+    const outcome = fetch(`${t.http}/s/${id}/manuel`, { signal: AbortSignal.timeout(5000) })
+      .then((res) => res.text())
+      .then(
+        () => 'complete',
+        () => 'cut',
+      );
+    await until(() => h.received.some((m) => m.t === 'http-request'), 'request relayed');
+    const { r } = h.received.find((m): m is HostHttpRequest => m.t === 'http-request') as HostHttpRequest;
+    const send = (o: unknown) => h.ws.send(typeof o === 'string' ? o : JSON.stringify(o));
+    send({ t: 'http-head', r: 999_999, status: 200, headers: {} });
+    send({ t: 'http-head', r, status: 101, headers: {} });
+    send({ t: 'http-head', r, status: 200, headers: { 'X-A': 'a\r\nSet-Cookie: x=1' } });
+    send({ t: 'http-head', r, status: 200, headers: { Upgrade: 'websocket' } });
+    send({ t: 'http-write', r, data: 'A*==', b64: true });
+    send('{"t":"http-end","r":');
+    send({ t: 'http-head', r, status: 200, headers: { 'Content-Length': '3', 'Content-Type': 'text/plain' } });
+    send({ t: 'http-head', r, status: 201, headers: {} });
+    send({ t: 'http-write', r, data: 'abcd' });
+    await until(() => errorsOf(h).length >= 8, 'eight errors');
+    expect(errorsOf(h)).toEqual([
+      'HOST_ERR_UNKNOWN_REQUEST',
+      'HOST_ERR_BAD_STATUS',
+      'HOST_ERR_BAD_HEADER',
+      'HOST_ERR_BAD_HEADER',
+      'HOST_ERR_BAD_FIELD',
+      'HOST_ERR_BAD_JSON',
+      'HOST_ERR_HEADERS_SENT',
+      'HOST_ERR_CONTENT_LENGTH',
+    ]);
+    // More bytes than Content-Length: the response is cut, not sent broken.
+    expect(await outcome).toBe('cut');
+    expect(h.logs.filter((l) => l.startsWith('error: [bac à sable]'))).toHaveLength(8);
+    // The server goes on serving.
+    expect(await (await fetch(`${t.http}/s/${id}/encore`, { signal: AbortSignal.timeout(5000) })).text()).toBe('ok');
+    h.ws.close();
+  });
+
+  it('the monitor shows the HTTP request and response of a learner request', async () => {
+    const { id, secret } = await learnerSession();
+    const monitor = await Monitor.open(t, id);
+    const h = await host(
+      id,
+      secret,
+      `require('http').createServer((req, res) => { res.setHeader('Content-Type', 'text/plain'); res.end('vu : ' + req.url); }).listen(3000);`,
+    );
+    const res = await fetch(`${t.http}/s/${id}/bonjour?client=A`, { signal: AbortSignal.timeout(5000) });
+    expect(await res.text()).toBe('vu : /bonjour?client=A');
+    const request = await monitor.waitFor((e) => e.type === 'http' && e.from === 'client' && e.head.startsWith(`GET /s/${id}/bonjour`));
+    const response = await monitor.waitFor((e) => e.type === 'http' && e.from === 'server' && e.conn === request.conn);
+    expect(response.head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(response.head).toContain('Content-Type: text/plain');
+    expect(response.body).toBe('vu : /bonjour?client=A');
+    monitor.close();
+    h.ws.close();
+  });
+
+  it(`refuses more than ${HTTP_MAX_CONCURRENT_REQUESTS} requests at once per session with 429`, async () => {
+    const wide = await startApp({ maxConnectionsPerSession: 100, connectionBurst: 100, connectionsPerSecond: 100 });
+    try {
+      const { id, secret } = await learnerSession(wide);
+      const h = await host(id, secret, `require('http').createServer(() => {}).listen(3000);`, wide);
+      const pending = Array.from({ length: HTTP_MAX_CONCURRENT_REQUESTS }, () =>
+        fetch(`${wide.http}/s/${id}/attente`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status),
+      );
+      await until(() => h.received.filter((m) => m.t === 'http-request').length === HTTP_MAX_CONCURRENT_REQUESTS, 'all relayed');
+      const extra = await fetch(`${wide.http}/s/${id}/encore`, { signal: AbortSignal.timeout(5000) });
+      expect(extra.status).toBe(429);
+      h.ws.terminate();
+      expect(new Set(await Promise.all(pending))).toEqual(new Set([503]));
+    } finally {
+      await wide.close();
+    }
+  });
+});
