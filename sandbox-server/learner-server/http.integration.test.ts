@@ -1,8 +1,9 @@
 // Plain HTTP to the learner's server end to end on loopback: a real sandbox, a host channel driven
-// by the façade runtime the browser Worker loads (run in Node here: the http façade),
-// real HTTP clients (fetch, raw TCP). The response bytes are
+// by the façade runtime the browser Worker loads (run in Node here: http and express façades),
+// real HTTP clients (fetch, raw TCP) and real socket.io-client clients. The response bytes are
 // written by the sandbox's real Node http server, as the monitor shows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io as connectIo } from 'socket.io-client';
 import type WebSocket from 'ws';
 import { HTTP_MAX_CONCURRENT_REQUESTS, HTTP_MAX_REQUEST_BODY } from '#protocol/host';
 import type { HostHttpRequest, SandboxToHost } from '#protocol/host';
@@ -112,6 +113,97 @@ describe('learner server: HTTP relay and http façade', () => {
     h.ws.close();
   });
 
+  it('express: POST with a JSON body through express.json(), params, query, status().json(), send(), sendStatus(), set()/type()', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const express = require('express');
+      const app = express();
+      app.use(express.json());
+      const salons = [];
+      app.post('/salons', (req, res) => {
+        salons.push(req.body.nom);
+        res.status(201).json({ ok: true, nom: req.body.nom, total: salons.length });
+      });
+      app.get('/salons/:id/messages', (req, res) => res.json({ id: req.params.id, page: req.query.page }));
+      app.get('/texte', (req, res) => res.set('X-Essai', '1').type('text').send('é'));
+      app.delete('/salons/:id', (req, res) => res.sendStatus(204));
+      app.get('/teapot', (req, res) => res.sendStatus(418));
+      app.listen(3000, () => console.log('prêt'));
+      `,
+    );
+    const post = await fetch(`${t.http}/s/${id}/salons`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ nom: 'général' }),
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(post.status).toBe(201);
+    expect(post.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(post.headers.get('x-powered-by')).toBe('Express');
+    expect(await post.json()).toEqual({ ok: true, nom: 'général', total: 1 });
+    const get = await fetch(`${t.http}/s/${id}/salons/g%C3%A9n%C3%A9ral/messages?page=2`, { signal: AbortSignal.timeout(5000) });
+    expect(await get.json()).toEqual({ id: 'général', page: '2' });
+    const text = await fetch(`${t.http}/s/${id}/texte`, { signal: AbortSignal.timeout(5000) });
+    expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(text.headers.get('content-length')).toBe('2');
+    expect(text.headers.get('x-essai')).toBe('1');
+    expect(await text.text()).toBe('é');
+    const head = await fetch(`${t.http}/s/${id}/texte`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, '2', '']);
+    const del = await fetch(`${t.http}/s/${id}/salons/1`, { method: 'DELETE', signal: AbortSignal.timeout(5000) });
+    expect(del.status).toBe(204);
+    const teapot = await fetch(`${t.http}/s/${id}/teapot`, { signal: AbortSignal.timeout(5000) });
+    expect([teapot.status, await teapot.text()]).toEqual([418, "I'm a Teapot"]);
+    expect(h.logs).toContain('log: prêt');
+    h.ws.close();
+  });
+
+  it('express: 404 « Cannot GET /x » as express’s default page, next(err) → 500 with the error in the server console, bad JSON → 400', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const express = require('express');
+      const app = express();
+      app.use(express.json());
+      app.use('/api', (req, res, next) => { req.vu = req.baseUrl + ' ' + req.url; next(); });
+      app.get('/api/vu', (req, res) => res.send(req.vu));
+      app.get('/panne', (req, res, next) => next(new Error('base indisponible')));
+      app.get('/jette', () => { throw new Error('oups'); });
+      app.post('/json', (req, res) => res.json(req.body));
+      express.static('public');
+      app.listen(3000);
+      `,
+    );
+    const missing = await fetch(`${t.http}/s/${id}/rien?x=1`, { signal: AbortSignal.timeout(5000) });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-security-policy')).toBe("default-src 'none'");
+    expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(missing.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await missing.text()).toContain('<pre>Cannot GET /rien</pre>');
+    expect(await (await fetch(`${t.http}/s/${id}/api/vu`, { signal: AbortSignal.timeout(5000) })).text()).toBe('/api /vu');
+    const broken = await fetch(`${t.http}/s/${id}/panne`, { signal: AbortSignal.timeout(5000) });
+    expect(broken.status).toBe(500);
+    expect(await broken.text()).toContain('Error: base indisponible');
+    const thrown = await fetch(`${t.http}/s/${id}/jette`, { signal: AbortSignal.timeout(5000) });
+    expect(thrown.status).toBe(500);
+    const bad = await fetch(`${t.http}/s/${id}/json`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"a":',
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(bad.status).toBe(400);
+    expect(h.logs.some((l) => l.startsWith('error: Error: base indisponible'))).toBe(true);
+    expect(h.logs.some((l) => l.startsWith('error: Error: oups'))).toBe(true);
+    expect(h.logs.some((l) => l.includes('express.static(') && l.includes('n’est pas pris en charge'))).toBe(true);
+    h.ws.close();
+  });
+
   it('streams a chunked response as it is written (no buffering)', async () => {
     const { id, secret } = await learnerSession();
     const h = await host(
@@ -140,6 +232,56 @@ describe('learner server: HTTP relay and http façade', () => {
     // The first piece came before the others were even written.
     expect(pieces[0].text).toBe('premier;');
     expect(pieces[0].at).toBeLessThan(300);
+    h.ws.close();
+  });
+
+  it('Server-Sent Events: 3 events read as they come, then the client aborts and the server code sees close', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const express = require('express');
+      const app = express();
+      app.get('/evenements', (req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+        let n = 0;
+        const timer = setInterval(() => res.write('data: ' + JSON.stringify({ n: ++n }) + '\\n\\n'), 150);
+        req.on('close', () => { clearInterval(timer); console.log('client parti', n, res.writableEnded, res.write('x')); });
+      });
+      app.listen(3000);
+      `,
+    );
+    const abort = new AbortController();
+    const res = await fetch(`${t.http}/s/${id}/evenements`, { signal: abort.signal, headers: { Accept: 'text/event-stream' } });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const events: unknown[] = [];
+    await within(
+      (async () => {
+        while (events.length < 3) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error('stream ended');
+          buffer += decoder.decode(value, { stream: true });
+          let at: number;
+          while ((at = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, at);
+            buffer = buffer.slice(at + 2);
+            const data = block.split('\n').find((l) => l.startsWith('data: '));
+            if (data) events.push(JSON.parse(data.slice(6)));
+          }
+        }
+      })(),
+      5000,
+      '3 events',
+    );
+    expect(events.slice(0, 3)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    abort.abort();
+    await until(() => h.logs.some((l) => l.startsWith('log: client parti')), 'close seen by the server code');
+    // After 'close', writes return false, and the response did not end.
+    expect(h.logs.find((l) => l.startsWith('log: client parti'))).toMatch(/^log: client parti \d+ false false$/);
     h.ws.close();
   });
 
@@ -278,5 +420,86 @@ describe('learner server: HTTP relay and http façade', () => {
     } finally {
       await wide.close();
     }
+  });
+});
+
+describe('the guide’s express + Socket.IO code', () => {
+  const GUIDE = (listen: string) => `
+const express = require('express');
+const http = require('http');
+const app = express();
+const server = http.createServer(app);
+const io = require('socket.io')(server);
+app.get('/', (req, res) => res.send('accueil'));
+io.on('connection', (socket) => console.log('connecté', socket.id));
+${listen};
+`;
+
+  function connectError(id: string): Promise<Error> {
+    const s = connectIo(t.http, { path: `/s/${id}/socket.io/`, reconnection: false, forceNew: true });
+    return within(
+      new Promise<Error>((resolve, reject) => {
+        s.once('connect', () => reject(new Error('connected')));
+        s.once('connect_error', (err) => {
+          s.close();
+          resolve(err);
+        });
+      }),
+      5000,
+      'connect_error',
+    );
+  }
+
+  it('as written (app.listen): Socket.IO requests get express’s 404, the client connect_error, the console says why once', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(id, secret, GUIDE('app.listen(80)'));
+    const polling = await fetch(`${t.http}/s/${id}/socket.io/?EIO=4&transport=polling`, { signal: AbortSignal.timeout(5000) });
+    expect(polling.status).toBe(404);
+    expect(polling.headers.get('x-powered-by')).toBe('Express');
+    expect(await polling.text()).toContain('<pre>Cannot GET /socket.io/</pre>');
+    const err = await connectError(id);
+    expect(err.message).toBe('xhr poll error');
+    expect((err as Error & { description?: number }).description).toBe(404);
+    await connectError(id);
+    const warnings = h.logs.filter((l) => l.includes('Socket.IO est attaché à un serveur http qui n’écoute pas'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('app.listen() a créé un autre serveur');
+    expect(warnings[0]).toContain('server.listen(…)');
+    // Express itself works: it is the listening server.
+    expect(await (await fetch(`${t.http}/s/${id}/`, { signal: AbortSignal.timeout(5000) })).text()).toBe('accueil');
+    expect(h.received.some((m) => m.t === 'io-auth')).toBe(false);
+    h.ws.close();
+  });
+
+  it('corrected (server.listen): the client connects, and express still answers the other paths', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(id, secret, GUIDE('server.listen(80)'));
+    // The real Socket.IO server exists once the sandbox ran io-attach (before: the façade's 503).
+    await within(
+      (async () => {
+        for (;;) {
+          const res = await fetch(`${t.http}/s/${id}/socket.io/?EIO=4&transport=polling`, { signal: AbortSignal.timeout(5000) });
+          await res.arrayBuffer();
+          if (res.status !== 503) return;
+          await sleep(10);
+        }
+      })(),
+      5000,
+      'real Socket.IO server',
+    );
+    const s = connectIo(t.http, { path: `/s/${id}/socket.io/`, reconnection: false, forceNew: true });
+    await within(
+      new Promise<void>((resolve, reject) => {
+        s.once('connect', () => resolve());
+        s.once('connect_error', reject);
+      }),
+      5000,
+      'connect',
+    );
+    await until(() => h.logs.some((l) => l.startsWith('log: connecté')), 'connection seen by the server code');
+    expect(await (await fetch(`${t.http}/s/${id}/`, { signal: AbortSignal.timeout(5000) })).text()).toBe('accueil');
+    expect(h.logs.some((l) => l.includes('n’écoute pas'))).toBe(false);
+    s.close();
+    h.ws.close();
   });
 });

@@ -3,6 +3,7 @@
 // for learners; Node for the tests and the bench, loading the same code).
 import { EventEmitter } from 'events';
 import { Buffer } from 'buffer';
+import { expressModule } from './express.ts';
 import type { HostLink } from './host-link.ts';
 import { httpModule } from './http.ts';
 import { socketIoModule } from './socket-io.ts';
@@ -10,7 +11,14 @@ import { wsModule } from './ws.ts';
 
 /** The modules `require` provides (`node:` prefixes accepted for built-ins). */
 export function serverModules(link: HostLink): Record<string, unknown> {
-  return { ws: wsModule(link), http: httpModule(link), 'socket.io': socketIoModule(link), events: EventEmitter, buffer: { Buffer } };
+  return {
+    ws: wsModule(link),
+    http: httpModule(link),
+    'socket.io': socketIoModule(link),
+    express: expressModule(link),
+    events: EventEmitter,
+    buffer: { Buffer },
+  };
 }
 
 export function createRequire(link: HostLink): (name: string) => unknown {
