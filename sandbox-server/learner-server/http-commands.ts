@@ -60,7 +60,7 @@ export function isSendableStatus(status: unknown): status is number {
  * Returns the headers, or the refusal's French message.
  */
 export function checkResponseHeaders(v: unknown): Record<string, string | string[]> | string {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return '« headers » doit être un objet (nom → valeur).';
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return '«\u00a0headers\u00a0» doit être un objet (nom → valeur).';
   const entries = Object.entries(v as Record<string, unknown>);
   if (entries.length > MAX_RESPONSE_HEADERS) return `Trop d’en-têtes de réponse\u00a0: au plus ${MAX_RESPONSE_HEADERS}.`;
   const out: Record<string, string | string[]> = {};
@@ -87,11 +87,12 @@ export function checkResponseHeaders(v: unknown): Record<string, string | string
     }
     if (chars > MAX_HEAD_CHARS) return `En-têtes de réponse trop longs\u00a0: au plus ${MAX_HEAD_CHARS} caractères en tout.`;
     const single = values[0] as string;
-    if (lower === 'content-length' && !/^\d{1,15}$/.test(single.trim())) return '« Content-Length » doit être un nombre entier d’octets.';
+    if (lower === 'content-length' && !/^\d{1,15}$/.test(single.trim()))
+      return '«\u00a0Content-Length\u00a0» doit être un nombre entier d’octets.';
     if (lower === 'connection' && !/^(keep-alive|close)$/i.test(single.trim()))
-      return '« Connection »\u00a0: seules les valeurs keep-alive et close sont prises en charge.';
+      return '«\u00a0Connection\u00a0»\u00a0: seules les valeurs keep-alive et close sont prises en charge.';
     if (lower === 'transfer-encoding' && !/^chunked$/i.test(single.trim()))
-      return '« Transfer-Encoding »\u00a0: seule la valeur chunked est prise en charge.';
+      return '«\u00a0Transfer-Encoding\u00a0»\u00a0: seule la valeur chunked est prise en charge.';
     out[name] = Array.isArray(value) ? (value as string[]).slice() : single;
   }
   return out;
@@ -100,16 +101,16 @@ export function checkResponseHeaders(v: unknown): Record<string, string | string
 /** The bytes of an `http-write` / `http-end` (data absent: none), or a refusal. */
 function payloadOf(o: Record<string, unknown>, max: number, r: number, optional: boolean): Buffer | HttpParsed {
   if (o.data === undefined && optional) {
-    if (o.b64 !== undefined) return refuse('HOST_ERR_BAD_FIELD', '« b64 » sans « data ».', r);
+    if (o.b64 !== undefined) return refuse('HOST_ERR_BAD_FIELD', '«\u00a0b64\u00a0» sans «\u00a0data\u00a0».', r);
     return Buffer.alloc(0);
   }
-  if (typeof o.data !== 'string') return refuse('HOST_ERR_BAD_FIELD', '« data » doit être une chaîne.', r);
-  if (o.b64 !== undefined && typeof o.b64 !== 'boolean') return refuse('HOST_ERR_BAD_FIELD', '« b64 » doit être un booléen.', r);
+  if (typeof o.data !== 'string') return refuse('HOST_ERR_BAD_FIELD', '«\u00a0data\u00a0» doit être une chaîne.', r);
+  if (o.b64 !== undefined && typeof o.b64 !== 'boolean') return refuse('HOST_ERR_BAD_FIELD', '«\u00a0b64\u00a0» doit être un booléen.', r);
   // Checked before decoding: a base64 text is 4/3 of its bytes, UTF-8 at most 3 bytes per unit.
   if (o.data.length > (o.b64 ? Math.ceil(max / 3) * 4 : max))
     return refuse('HOST_ERR_TOO_BIG', `Morceau de réponse trop grand\u00a0: au plus ${max}\u00a0octets par commande.`, r);
   if (o.b64 && (!BASE64.test(o.data) || o.data.length % 4 !== 0))
-    return refuse('HOST_ERR_BAD_FIELD', '« data » n’est pas du base64 valide.', r);
+    return refuse('HOST_ERR_BAD_FIELD', '«\u00a0data\u00a0» n’est pas du base64 valide.', r);
   const bytes = o.b64 ? Buffer.from(o.data, 'base64') : Buffer.from(o.data, 'utf8');
   if (bytes.length > max)
     return refuse('HOST_ERR_TOO_BIG', `Morceau de réponse trop grand\u00a0: au plus ${max}\u00a0octets par commande.`, r);
@@ -121,7 +122,7 @@ export function parseHttpObject(o: Record<string, unknown>, limits: CommandLimit
   const t = o.t;
   if (typeof t !== 'string' || !COMMANDS.has(t))
     return refuse('HOST_ERR_UNKNOWN_COMMAND', `Commande inconnue «\u00a0${shown(String(t))}\u00a0».`);
-  if (!isId(o.r)) return refuse('HOST_ERR_BAD_FIELD', '« r » doit être un identifiant de requête (entier positif).');
+  if (!isId(o.r)) return refuse('HOST_ERR_BAD_FIELD', '«\u00a0r\u00a0» doit être un identifiant de requête (entier positif).');
   const r = o.r;
   if (t === 'http-head') {
     if (!isSendableStatus(o.status))
@@ -131,10 +132,10 @@ export function parseHttpObject(o: Record<string, unknown>, limits: CommandLimit
         r,
       );
     if (o.message !== undefined && (typeof o.message !== 'string' || o.message.length > MAX_STATUS_MESSAGE || !FIELD_VALUE.test(o.message)))
-      return refuse('HOST_ERR_BAD_FIELD', `« message »\u00a0: une ligne d’au plus ${MAX_STATUS_MESSAGE} caractères Latin-1.`, r);
+      return refuse('HOST_ERR_BAD_FIELD', `«\u00a0message\u00a0»\u00a0: une ligne d’au plus ${MAX_STATUS_MESSAGE} caractères Latin-1.`, r);
     for (const flag of ['implicit', 'flush'] as const) {
       if (o[flag] !== undefined && typeof o[flag] !== 'boolean')
-        return refuse('HOST_ERR_BAD_FIELD', `« ${flag} » doit être un booléen.`, r);
+        return refuse('HOST_ERR_BAD_FIELD', `«\u00a0${flag}\u00a0» doit être un booléen.`, r);
     }
     const headers = checkResponseHeaders(o.headers ?? {});
     if (typeof headers === 'string') return refuse('HOST_ERR_BAD_HEADER', headers, r);
@@ -145,8 +146,9 @@ export function parseHttpObject(o: Record<string, unknown>, limits: CommandLimit
     return { ok: true, command };
   }
   if (t === 'http-end' && o.destroy !== undefined) {
-    if (typeof o.destroy !== 'boolean') return refuse('HOST_ERR_BAD_FIELD', '« destroy » doit être un booléen.', r);
-    if (o.destroy && o.data !== undefined) return refuse('HOST_ERR_BAD_FIELD', '« destroy » coupe la réponse\u00a0: pas de « data ».', r);
+    if (typeof o.destroy !== 'boolean') return refuse('HOST_ERR_BAD_FIELD', '«\u00a0destroy\u00a0» doit être un booléen.', r);
+    if (o.destroy && o.data !== undefined)
+      return refuse('HOST_ERR_BAD_FIELD', '«\u00a0destroy\u00a0» coupe la réponse\u00a0: pas de «\u00a0data\u00a0».', r);
     if (o.destroy) return { ok: true, command: { t: 'http-end', r, destroy: true } };
   }
   const payload = payloadOf(o, limits.maxPayload, r, t === 'http-end');

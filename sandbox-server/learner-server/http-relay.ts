@@ -130,7 +130,7 @@ export function createHttpRelay(env: ScenarioEnv): HttpRelay {
       ex.conn,
     );
     sendJson(ex.res, 504, {
-      error: `Le serveur de la leçon ne répond pas\u00a0: aucune réponse en ${seconds}\u00a0s (appelle-t-il res.end()\u00a0?).`,
+      error: `Le serveur de la leçon ne répond pas\u00a0: aucune réponse en ${seconds}\u00a0s (appelle-t-il res.end()\u202f?).`,
     });
   }
 
