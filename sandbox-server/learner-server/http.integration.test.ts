@@ -404,6 +404,27 @@ describe('learner server: HTTP relay and http façade', () => {
     h.ws.close();
   });
 
+  it('cuts a response written faster than the session’s byte budget, with a limit event and an error for the server code', async () => {
+    const { id, secret } = await learnerSession();
+    const monitor = await Monitor.open(t, id);
+    const h = await host(
+      id,
+      secret,
+      `require('http').createServer((req, res) => { res.write('a'.repeat(3 * 1024 * 1024)); res.end(); }).listen(3000);`,
+    );
+    const outcome = await fetch(`${t.http}/s/${id}/gros`, { signal: AbortSignal.timeout(5000) })
+      .then((res) => res.arrayBuffer())
+      .then(
+        (body) => `complete ${body.byteLength}`,
+        () => 'cut',
+      );
+    expect(outcome).toBe('cut');
+    await monitor.waitFor((e) => e.type === 'limit' && e.limit === 'rate' && e.action === 'http cut');
+    await until(() => errorsOf(h).includes('HOST_ERR_RATE'), 'rate error');
+    monitor.close();
+    h.ws.close();
+  });
+
   it(`refuses more than ${HTTP_MAX_CONCURRENT_REQUESTS} requests at once per session with 429`, async () => {
     const wide = await startApp({ maxConnectionsPerSession: 100, connectionBurst: 100, connectionsPerSecond: 100 });
     try {
