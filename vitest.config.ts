@@ -9,18 +9,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /** Where test files live. */
 export const TEST_ROOTS = ['sandbox-server', 'site', 'tests', 'scripts', 'stress'];
 
-/**
- * Integration files: the naming rule, plus files that open sockets but still carry the plain
- * `.test.ts` name (each to be renamed `*.integration.test.ts`, then dropped from this list).
- */
-export const INTEGRATION_FILES = [
-  ...TEST_ROOTS.map((root) => `${root}/**/*.integration.test.ts`),
-  'sandbox-server/reliability.test.ts',
-  'sandbox-server/perf-rules.test.ts',
-  'sandbox-server/tap/connection-tap.test.ts',
-  'sandbox-server/wire/connection-decoder.test.ts',
-  'sandbox-server/wire/deflate.test.ts',
-];
+/** Integration files: by their name alone (`*.integration.test.ts`). */
+export const INTEGRATION_FILES = TEST_ROOTS.map((root) => `${root}/**/*.integration.test.ts`);
 
 export const UNIT_FILES = TEST_ROOTS.map((root) => `${root}/**/*.test.ts`);
 
