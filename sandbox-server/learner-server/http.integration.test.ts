@@ -4,13 +4,13 @@
 // written by the sandbox's real Node http server, as the monitor shows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as connectIo } from 'socket.io-client';
-import type WebSocket from 'ws';
 import { HTTP_MAX_CONCURRENT_REQUESTS, HTTP_MAX_REQUEST_BODY } from '#protocol/host';
-import type { HostHttpRequest, SandboxToHost } from '#protocol/host';
-import { HostLink } from '../../site/scripts/playground/server-runtime/host-link.ts';
+import type { HostHttpRequest } from '#protocol/host';
 import { runServerCode } from '../../site/scripts/playground/server-runtime/run.ts';
-import { Monitor, openWs, rawConnection, receivedUntil, sleep, startApp, within } from '../test-helpers.ts';
+import { Monitor, rawConnection, receivedUntil, sleep, startApp, within } from '../test-helpers.ts';
 import type { TestApp } from '../test-helpers.ts';
+import { learnerSession as learnerSessionOf, openHost, until } from './test-host.ts';
+import type { Host } from './test-host.ts';
 import { httpRelayTimes } from './http-relay.ts';
 import { NO_HOST_MESSAGE } from './learner-server.ts';
 
@@ -20,61 +20,16 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-interface Host {
-  ws: WebSocket;
-  link: HostLink;
-  logs: string[];
-  received: SandboxToHost[];
-}
-
-async function learnerSession(app = t): Promise<{ id: string; secret: string }> {
-  const res = await fetch(`${app.http}/api/sessions?server=1`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-  expect(res.status).toBe(201);
-  const body = (await res.json()) as { id: string; hostSecret: string };
-  return { id: body.id, secret: body.hostSecret };
-}
-
-/** Waits until `check` holds (polled), at most `ms`. */
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  await within(
-    (async () => {
-      while (!check()) await sleep(5);
-    })(),
-    ms,
-    what,
-  );
-}
+const learnerSession = (app = t) => learnerSessionOf(app);
 
 /** Opens the host channel, authenticates, runs `code` once `ready` came, and waits for its server to listen. */
 async function host(id: string, secret: string, code?: string, app = t): Promise<Host> {
-  const logs: string[] = [];
-  const received: SandboxToHost[] = [];
-  const ws = await openWs(`${app.ws}/api/sessions/${id}/host`);
-  const say =
-    (level: string) =>
-    (...args: unknown[]) =>
-      logs.push(`${level}: ${args.map(String).join(' ')}`);
-  const link = new HostLink((command) => ws.send(JSON.stringify(command)), {
-    log: say('log'),
-    info: say('info'),
-    warn: say('warn'),
-    error: say('error'),
-  });
-  const ready = new Promise<void>((resolve) => {
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as SandboxToHost;
-      received.push(message);
-      link.receive(message);
-      if (message.t === 'ready') resolve();
-    });
-  });
-  ws.send(JSON.stringify({ t: 'auth', secret }));
-  await within(ready, 5000, 'ready');
+  const h = await openHost(app, id, secret);
   if (code) {
-    runServerCode(code, link);
-    await until(() => link.listening.length > 0, 'listen');
+    runServerCode(code, h.link);
+    await until(() => h.link.listening.length > 0, 'listen');
   }
-  return { ws, link, logs, received };
+  return h;
 }
 
 const errorsOf = (h: Host) => h.received.flatMap((m) => (m.t === 'error' ? [m.id] : []));

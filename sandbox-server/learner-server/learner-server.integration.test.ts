@@ -3,11 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_TAKEN } from '#protocol/host';
-import type { SandboxToHost } from '#protocol/host';
-import { HostLink } from '../../site/scripts/playground/server-runtime/host-link.ts';
 import { runServerCode } from '../../site/scripts/playground/server-runtime/run.ts';
 import { closed, Monitor, nextMessage, openWs, rawUpgrade, receivedUntil, startApp, within } from '../test-helpers.ts';
 import type { TestApp } from '../test-helpers.ts';
+import { learnerSession as learnerSessionOf, openHost } from './test-host.ts';
+import type { Host } from './test-host.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -15,47 +15,13 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-interface Host {
-  ws: WebSocket;
-  link: HostLink;
-  logs: string[];
-  received: SandboxToHost[];
-}
-
-async function learnerSession(): Promise<{ id: string; secret: string }> {
-  const res = await fetch(`${t.http}/api/sessions?server=1`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-  expect(res.status).toBe(201);
-  const body = (await res.json()) as { id: string; hostSecret: string };
-  return { id: body.id, secret: body.hostSecret };
-}
+const learnerSession = () => learnerSessionOf(t);
 
 /** Opens the host channel, authenticates, and runs `code` once `ready` came. */
 async function host(id: string, secret: string, code?: string): Promise<Host> {
-  const logs: string[] = [];
-  const received: SandboxToHost[] = [];
-  const ws = await openWs(`${t.ws}/api/sessions/${id}/host`);
-  const say =
-    (level: string) =>
-    (...args: unknown[]) =>
-      logs.push(`${level}: ${args.map(String).join(' ')}`);
-  const link = new HostLink((command) => ws.send(JSON.stringify(command)), {
-    log: say('log'),
-    info: say('info'),
-    warn: say('warn'),
-    error: say('error'),
-  });
-  const ready = new Promise<void>((resolve) => {
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as SandboxToHost;
-      received.push(message);
-      link.receive(message);
-      if (message.t === 'ready') resolve();
-    });
-  });
-  ws.send(JSON.stringify({ t: 'auth', secret }));
-  await within(ready, 5000, 'ready');
-  if (code) runServerCode(code, link);
-  return { ws, link, logs, received };
+  const h = await openHost(t, id, secret);
+  if (code) runServerCode(code, h.link);
+  return h;
 }
 
 const ECHO = `

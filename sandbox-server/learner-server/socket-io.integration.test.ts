@@ -4,14 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as connectIo } from 'socket.io-client';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import type WebSocket from 'ws';
 import { IO_MAX_ROOMS_PER_SOCKET } from '#protocol/host';
 import type { SandboxToHost } from '#protocol/host';
 import { MAX_ROOMS_PER_SOCKET } from '../scenarios/socket-io.ts';
-import { HostLink } from '../../site/scripts/playground/server-runtime/host-link.ts';
 import { runServerCode } from '../../site/scripts/playground/server-runtime/run.ts';
 import { Monitor, openWs, sleep, startApp, within } from '../test-helpers.ts';
 import type { TestApp } from '../test-helpers.ts';
+import { learnerSession as learnerSessionOf, openHost, until } from './test-host.ts';
+import type { Host } from './test-host.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -19,56 +19,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-interface Host {
-  ws: WebSocket;
-  link: HostLink;
-  logs: string[];
-  received: SandboxToHost[];
-}
-
-async function learnerSession(): Promise<{ id: string; secret: string }> {
-  const res = await fetch(`${t.http}/api/sessions?server=1`, { method: 'POST', signal: AbortSignal.timeout(5000) });
-  expect(res.status).toBe(201);
-  const body = (await res.json()) as { id: string; hostSecret: string };
-  return { id: body.id, secret: body.hostSecret };
-}
-
-/** Waits until `check` holds (polled), at most `ms`. */
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  await within(
-    (async () => {
-      while (!check()) await sleep(5);
-    })(),
-    ms,
-    what,
-  );
-}
+const learnerSession = () => learnerSessionOf(t);
 
 /** Opens the host channel, authenticates, runs `code`, and waits for the real server (io-attach done). */
 async function host(id: string, secret: string, code: string): Promise<Host> {
-  const logs: string[] = [];
-  const received: SandboxToHost[] = [];
-  const ws = await openWs(`${t.ws}/api/sessions/${id}/host`);
-  const say =
-    (level: string) =>
-    (...args: unknown[]) =>
-      logs.push(`${level}: ${args.map(String).join(' ')}`);
-  const link = new HostLink((command) => ws.send(JSON.stringify(command)), {
-    log: say('log'),
-    info: say('info'),
-    warn: say('warn'),
-    error: say('error'),
-  });
-  const ready = new Promise<void>((resolve) => {
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as SandboxToHost;
-      received.push(message);
-      link.receive(message);
-      if (message.t === 'ready') resolve();
-    });
-  });
-  ws.send(JSON.stringify({ t: 'auth', secret }));
-  await within(ready, 5000, 'ready');
+  const h = await openHost(t, id, secret);
+  const { link } = h;
   runServerCode(code, link);
   // The façade declares its server once the http server listens (next turn); one polling GET
   // answered by the real server tells that the sandbox created it.
@@ -89,7 +45,7 @@ async function host(id: string, secret: string, code: string): Promise<Host> {
     5000,
     'real Socket.IO server',
   );
-  return { ws, link, logs, received };
+  return h;
 }
 
 function client(id: string, opts: Record<string, unknown> = {}, nsp = '/'): ClientSocket {
