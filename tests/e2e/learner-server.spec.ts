@@ -82,6 +82,10 @@ test('un client extérieur (ws de Node) parle au serveur de l’apprenant et app
     outside.once('open', resolve);
     outside.once('error', reject);
   });
+  // « Connecter votre propre client » gives the learner server's address, not a built-in scenario's.
+  await playground(page).getByText('Connecter votre propre client').click();
+  await expect(playground(page).locator('.aw-pg-cmd-wscat')).toHaveText(`npx wscat -c "${base}"`);
+  await expect(playground(page).locator('.aw-pg-connect-urls')).toContainText('le serveur de la leçon, quel que soit le chemin');
   outside.send('depuis Node');
   expect(await reply).toBe('serveur : depuis Node');
   await expect.poll(() => playground(page).evaluate((el) => (el as PlaygroundElement).terminalText())).toContain('serveur : depuis Node');

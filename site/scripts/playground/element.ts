@@ -635,8 +635,11 @@ class AwPlayground extends HTMLElement {
     try {
       const hello = await this.session.connect();
       const ws = hello.endpoints.ws;
-      const echo = `${ws}echo`;
-      box.querySelector('.aw-pg-connect-urls')!.textContent = hello.scenarios.map((s) => `${ws}${s}`).join('\n');
+      // A learner-server session has no built-in scenarios: every path reaches the lesson's server.
+      const echo = this.hasServer ? ws : `${ws}echo`;
+      box.querySelector('.aw-pg-connect-urls')!.textContent = this.hasServer
+        ? [`${ws}   (WebSocket\u00a0: le serveur de la leçon, quel que soit le chemin)`, `${hello.endpoints.http}   (HTTP)`].join('\n')
+        : hello.scenarios.map((s) => `${ws}${s}`).join('\n');
       box.querySelector('.aw-pg-cmd-wscat')!.textContent = `npx wscat -c "${echo}"`;
       box.querySelector('.aw-pg-cmd-websocat')!.textContent = `websocat "${echo}"`;
       box.querySelector('.aw-pg-cmd-python')!.textContent = `python3 -m websockets "${echo}"`;
