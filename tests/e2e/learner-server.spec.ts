@@ -11,6 +11,7 @@ const ID = 'verifier-origin';
 interface PlaygroundElement extends HTMLElement {
   terminalText(): string;
   setServerCode(code: string): void;
+  serverCode(): string;
 }
 
 const playground = (page: Page) => page.locator(`aw-playground[data-id="${ID}"]`);
@@ -60,6 +61,23 @@ test('les titres de la page se suivent sans sauter de niveau (bac à sable compr
   expect(levels).toContain(3);
   const skips = levels.flatMap((level, i) => (i > 0 && level > levels[i - 1] + 1 ? [`h${levels[i - 1]} → h${level}`] : []));
   expect(skips).toEqual([]);
+});
+
+test('un lien de partage transmet aussi le code serveur, sans l’exécuter', async ({ page, browser, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await open(page);
+  const edited = `// partagé\nconst { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 });\n`;
+  await playground(page).evaluate((el, c) => (el as PlaygroundElement).setServerCode(c), edited);
+  await playground(page).getByRole('button', { name: 'Partager' }).click();
+  const url = await playground(page).locator('.aw-pg-share-url').inputValue();
+  expect(url).toContain(`#pg-${ID}=`);
+  expect(url).toContain(`&pg-${ID}.serveur=`);
+  const other = await browser.newPage();
+  await other.goto(url);
+  const received = other.locator(`aw-playground[data-id="${ID}"]`);
+  await expect.poll(() => received.evaluate((el) => (el as PlaygroundElement).serverCode())).toBe(edited);
+  await expect(received.getByRole('log', { name: 'Console du serveur' })).toBeEmpty();
+  await other.close();
 });
 
 test('une erreur du serveur s’affiche avec sa ligne', async ({ page }) => {

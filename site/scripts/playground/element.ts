@@ -10,7 +10,7 @@ import { setupCodeTabs } from './code-tabs.ts';
 import type { RunHandle } from './runner-host.ts';
 import type { RuntimeMessage } from './runner-runtime.ts';
 import { SessionClient } from './session-client.ts';
-import { sharedCode, shareUrl } from './share.ts';
+import { serverKey, sharedCode, shareUrl } from './share.ts';
 import { lessonKey, load, save } from './storage.ts';
 import { EventFormatter, PlainSink, summary, wireBytes, type TerminalSink } from './terminal-view.ts';
 import { clientLabel, type PlaygroundProps } from './types.ts';
@@ -76,6 +76,14 @@ class AwPlayground extends HTMLElement {
       this.persist(code);
       this.status('Code chargé depuis un lien partagé. Appuyez sur «\u00a0Exécuter\u00a0» pour le lancer.');
     });
+    // An editable « serveur.js » travels in the link too (a read-only one is the lesson's).
+    if (this.props.serverEditable) {
+      void sharedCode(serverKey(this.props.id)).then((code) => {
+        if (code === null) return;
+        this.setServerCode(code);
+        this.persistServer(code);
+      });
+    }
 
     this.$('[data-action=run]').addEventListener('click', () => void this.run());
     this.$('[data-action=stop]').addEventListener('click', () => this.stop());
@@ -617,7 +625,7 @@ class AwPlayground extends HTMLElement {
   }
 
   private async share(): Promise<void> {
-    const url = await shareUrl(this.props.id, this.code());
+    const url = await shareUrl(this.props.id, this.code(), location.href, this.props.serverEditable ? this.serverCode() : undefined);
     const input = this.$<HTMLInputElement>('.aw-pg-share-url');
     input.value = url;
     input.closest<HTMLElement>('.aw-pg-share')!.hidden = false;

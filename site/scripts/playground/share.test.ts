@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeCode, sharedCode, shareUrl } from './share.ts';
+import { encodeCode, serverKey, sharedCode, shareUrl } from './share.ts';
 
 describe('share links', () => {
   it('round-trips code through the hash', async () => {
@@ -9,6 +9,13 @@ describe('share links', () => {
     expect(url.length).toBeLessThan(code.length);
     expect(await sharedCode('echo-1', new URL(url).hash)).toBe(code);
     expect(await sharedCode('other', new URL(url).hash)).toBeNull();
+  });
+  it('carries the server code beside the client code', async () => {
+    const url = await shareUrl('salon', 'io();', 'http://h/l/', "require('socket.io');");
+    expect(url).toMatch(/#pg-salon=[A-Za-z0-9_-]+&pg-salon\.serveur=[A-Za-z0-9_-]+$/);
+    expect(await sharedCode('salon', new URL(url).hash)).toBe('io();');
+    expect(await sharedCode(serverKey('salon'), new URL(url).hash)).toBe("require('socket.io');");
+    expect(await sharedCode(serverKey('salon'), new URL(await shareUrl('salon', 'io();', 'http://h/l/')).hash)).toBeNull();
   });
   it('ignores corrupt data', async () => {
     expect(await sharedCode('x', '#pg-x=%%%')).toBeNull();

@@ -1,5 +1,7 @@
 // Share links: the code goes in the URL hash, deflate-compressed and base64url-encoded
-// (#pg-<id>=<data>). Opening such a link loads the code into the editor, never runs it.
+// (#pg-<id>=<data>, and the server code of an editable « serveur.js » as pg-<id>.serveur=<data>:
+// playground ids have no dot, so the keys cannot collide). Opening such a link loads the code
+// into the editors, never runs it.
 const PREFIX = 'pg-';
 
 function toBase64Url(bytes: Uint8Array): string {
@@ -26,17 +28,22 @@ export async function decodeCode(data: string): Promise<string> {
   return new TextDecoder().decode(await pipe(fromBase64Url(data), new DecompressionStream('deflate-raw')));
 }
 
-/** The full share URL of a playground's code. */
-export async function shareUrl(id: string, code: string, base = location.href): Promise<string> {
+/** Hash key of the server code of playground `id`. */
+export const serverKey = (id: string) => `${id}.serveur`;
+
+/** The full share URL of a playground's code (and of its server code, when given). */
+export async function shareUrl(id: string, code: string, base = location.href, serverCode?: string): Promise<string> {
   const url = new URL(base);
-  url.hash = `${PREFIX}${encodeURIComponent(id)}=${await encodeCode(code)}`;
+  let hash = `${PREFIX}${encodeURIComponent(id)}=${await encodeCode(code)}`;
+  if (serverCode !== undefined) hash += `&${PREFIX}${encodeURIComponent(serverKey(id))}=${await encodeCode(serverCode)}`;
+  url.hash = hash;
   return url.href;
 }
 
-/** The shared code for playground `id` in a hash, if any. */
-export async function sharedCode(id: string, hash = location.hash): Promise<string | null> {
+/** The shared code for `key` (a playground id, or serverKey(id)) in a hash, if any. */
+export async function sharedCode(key: string, hash = location.hash): Promise<string | null> {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
-  const data = params.get(PREFIX + id);
+  const data = params.get(PREFIX + key);
   if (!data) return null;
   try {
     return await decodeCode(data);
