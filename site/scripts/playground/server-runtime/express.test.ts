@@ -191,3 +191,34 @@ describe('http façade', () => {
     expect(commands.filter((c) => c.t === 'http-write').length).toBeGreaterThan(1);
   });
 });
+
+describe('listen on a symbolic port', () => {
+  function start(code: string) {
+    const logs: string[] = [];
+    const say =
+      (level: string) =>
+      (...args: unknown[]) =>
+        logs.push(`${level}: ${args.map(String).join(' ')}`);
+    const link = new HostLink(() => {}, { log: say('log'), info: say('info'), warn: say('warn'), error: say('error') });
+    runServerCode(code, link);
+    link.receive({ t: 'ready', ws: 'ws://h/s/x/', http: 'http://h/s/x/' });
+    return { link, logs };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 5));
+
+  it('a second server on the same port fails with EADDRINUSE, as in Node', async () => {
+    const { link, logs } = start(
+      `const http = ${HTTP};\nhttp.createServer().listen(80);\nhttp.createServer().on('error', (e) => console.log(e.code, e.port)).listen(80);`,
+    );
+    await settle();
+    expect(logs).toContain('log: EADDRINUSE 80');
+    expect(link.listening).toHaveLength(1);
+  });
+
+  it('a second server on another port is told that no client reaches it', async () => {
+    const { link, logs } = start(`const http = ${HTTP};\nhttp.createServer().listen(80);\nhttp.createServer().listen(3000);`);
+    await settle();
+    expect(link.listening).toHaveLength(2);
+    expect(logs.some((l) => l.startsWith('warn: [bac à sable] Un deuxième serveur écoute (port 3000)'))).toBe(true);
+  });
+});

@@ -683,9 +683,30 @@ export class Server extends EventEmitter implements UpgradeTarget {
       });
       throw err;
     }
+    const link = this.#link;
+    // Two servers on one port: Node's listen fails with EADDRINUSE ('error', next tick); unhandled,
+    // it would stop the process. The symbolic port keeps that behaviour.
+    const wanted = Number(port);
+    if (wanted > 0 && link.listening.some((s) => s instanceof Server && s.address()?.port === wanted)) {
+      setTimeout(() => {
+        const err = Object.assign(new Error(`listen EADDRINUSE: address already in use :::${wanted}`), {
+          code: 'EADDRINUSE',
+          errno: -98,
+          syscall: 'listen',
+          address: '::',
+          port: wanted,
+        });
+        if (this.listenerCount('error') === 0) {
+          link.console.error(
+            `[bac à sable] Le port ${wanted} est déjà pris par un autre serveur de ce code\u00a0: dans Node, cette erreur non gérée arrêterait le processus.`,
+          );
+        }
+        this.emit('error', err);
+      }, 0);
+      return this;
+    }
     this.listening = true;
     this.#port = port;
-    const link = this.#link;
     link.listening.push(this);
     const first_ = link.listening[0] === this;
     link.onReady(() => {
