@@ -269,11 +269,11 @@ async function openHost(t: TestApp, id: string, secret: string, logs: string[]):
   return { ws, link, logs };
 }
 
-/** Status of an OPTIONS request to the session's Socket.IO path, on its own connection. */
-function probe(t: TestApp, id: string): Promise<number> {
+/** Status of an OPTIONS request to the session's Socket.IO path, on its own connection (`base`: http://host:port). */
+function probe(base: string, id: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      `${t.http}/s/${id}/socket.io/?EIO=4&transport=polling&${PROBE}`,
+      `${base}/s/${id}/socket.io/?EIO=4&transport=polling&${PROBE}`,
       { method: 'OPTIONS', agent: false, headers: { connection: 'close' } },
       (res) => {
         res.resume();
@@ -283,6 +283,42 @@ function probe(t: TestApp, id: string): Promise<number> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Waits until the session's Socket.IO path is served by the sandbox's real Socket.IO server: the
+ * façade declares it once its http server listens, and until the sandbox has created it, the
+ * façade's own server answers 503.
+ */
+export async function realSocketIoReady(base: string, id: string): Promise<void> {
+  await within(
+    (async () => {
+      while ((await probe(base, id)) === 503) await sleep(10);
+    })(),
+    LISTEN_MS,
+    'the real Socket.IO server',
+  );
+}
+
+/** True while some connection the monitor saw open has not closed. */
+export function openConnections(events: WireEvent[]): boolean {
+  const opened = events.filter((e) => e.type === 'conn-open').map((e) => e.conn);
+  const ended = new Set(events.filter((e) => e.type === 'conn-close').map((e) => e.conn));
+  return opened.some((c) => !ended.has(c));
+}
+
+/**
+ * The trace of a session from its monitor's events, in the order the connections opened; the
+ * probes' connections left out, and with `externalOnly` the page's own clients too (labelled A, B…).
+ */
+export function traceFromMonitor(events: WireEvent[], id: string, consoleLines: string[], externalOnly = false): Run {
+  const opens = events.filter((e) => e.type === 'conn-open' && (!externalOnly || e.client === null));
+  const byConn = new Map<string, WireEvent[]>(opens.map((e) => [e.conn as string, []]));
+  for (const e of events) if (typeof e.conn === 'string' && e.type !== 'conn-open') byConn.get(e.conn)?.push(e);
+  const conns = [...byConn.values()].filter(
+    (list) => !list.some((e) => e.type === 'http' && e.from === 'client' && String(e.head).includes(PROBE)),
+  );
+  return buildTrace(conns, consoleLines, `/s/${id}`);
 }
 
 /** Runs `program` as learner code in the sandbox `t`; its trace (the wire as the monitor saw it). */
@@ -299,34 +335,13 @@ export async function runSandbox(t: TestApp, program: Program): Promise<Run> {
     installTimers(timers);
     runServerCode(PROLOGUE + program.server, host.link);
     await until(() => host.link.listening.length > 0, LISTEN_MS, 'the learner server to listen');
-    if (host.link.io) {
-      // The façade declares its Socket.IO server once the http server listens; until the sandbox
-      // has created the real one, the façade's own server answers 503.
-      await within(
-        (async () => {
-          while ((await probe(t, id)) === 503) await sleep(10);
-        })(),
-        LISTEN_MS,
-        'the real Socket.IO server',
-      );
-    }
+    if (host.link.io) await realSocketIoReady(t.http, id);
     clients = new Clients({ port: t.port, prefix: `/s/${id}` });
     await within(program.client(clients), SCRIPT_MS, `the client script of ${program.name} (sandbox)`);
     await clients.closeAll();
-    const isOpen = () => {
-      const opened = monitor.events.filter((e) => e.type === 'conn-open').map((e) => e.conn);
-      const ended = new Set(monitor.events.filter((e) => e.type === 'conn-close').map((e) => e.conn));
-      return opened.some((c) => !ended.has(c));
-    };
-    await until(() => !isOpen(), SETTLE_MS, 'the connections to close (sandbox)').catch(() => {});
+    await until(() => !openConnections(monitor.events), SETTLE_MS, 'the connections to close (sandbox)').catch(() => {});
     await sleep(CONSOLE_MS);
-    const order = monitor.events.filter((e) => e.type === 'conn-open').map((e) => e.conn as string);
-    const byConn = new Map<string, WireEvent[]>(order.map((c) => [c, []]));
-    for (const e of monitor.events) if (typeof e.conn === 'string' && e.type !== 'conn-open') byConn.get(e.conn)?.push(e);
-    const conns = order
-      .map((c) => byConn.get(c) as WireEvent[])
-      .filter((events) => !events.some((e) => e.type === 'http' && e.from === 'client' && String(e.head).includes(PROBE)));
-    return buildTrace(conns, lines, `/s/${id}`);
+    return traceFromMonitor(monitor.events, id, lines);
   } finally {
     if (clients) await clients.closeAll().catch(() => {});
     timers.clear();
