@@ -167,6 +167,8 @@ export interface HostSend extends WirePayload {
   t: 'send';
   c: number;
   binary: boolean;
+  /** false: more frames of this message follow (ws's `send(data, { fin: false })`); default true. */
+  fin?: boolean;
 }
 
 export interface HostControl extends WirePayload {
@@ -192,11 +194,23 @@ export interface HostDestroy {
   c: number;
 }
 
+/**
+ * Raw bytes written on the TCP connection of a pending upgrade (`socket.write()` in an 'upgrade'
+ * handler, e.g. a hand-written `HTTP/1.1 401 …` before `socket.destroy()`); at most
+ * RAW_WRITE_MAX bytes per connection.
+ */
+export interface HostWrite extends WirePayload {
+  t: 'write';
+  c: number;
+}
+export const RAW_WRITE_MAX = 4096;
+
 export type HostToSandbox =
   | HostAuth
   | HostAccept
   | HostRefuse
   | HostDestroy
+  | HostWrite
   | HostSend
   | HostControl
   | HostClose

@@ -1,5 +1,6 @@
 // Validation of what a host sends (protocol/host.ts): every field checked, every size bounded,
 // before anything touches a real socket. Pure: a text in, a command or a refusal out.
+import { RAW_WRITE_MAX } from '#protocol/host';
 import type { HostErrorId, HostToSandbox } from '#protocol/host';
 
 export interface CommandLimits {
@@ -89,7 +90,8 @@ export function parseHostCommand(text: string, limits: CommandLimits): Parsed {
     t !== 'ping' &&
     t !== 'pong' &&
     t !== 'close' &&
-    t !== 'terminate'
+    t !== 'terminate' &&
+    t !== 'write'
   ) {
     return refuse('HOST_ERR_UNKNOWN_COMMAND', `Commande inconnue «\u00a0${String(t).slice(0, 40)}\u00a0».`);
   }
@@ -117,11 +119,17 @@ export function parseHostCommand(text: string, limits: CommandLimits): Parsed {
     }
     case 'destroy':
       return { ok: true, command: { t, c } };
+    case 'write': {
+      const payload = payloadOf(r, RAW_WRITE_MAX, c);
+      if (!Buffer.isBuffer(payload)) return payload;
+      return { ok: true, command: { t, c, data: '' }, payload };
+    }
     case 'send': {
       if (typeof r.binary !== 'boolean') return refuse('HOST_ERR_BAD_FIELD', '« binary » doit être un booléen.', c);
+      if (r.fin !== undefined && typeof r.fin !== 'boolean') return refuse('HOST_ERR_BAD_FIELD', '« fin » doit être un booléen.', c);
       const payload = payloadOf(r, limits.maxPayload, c);
       if (!Buffer.isBuffer(payload)) return payload;
-      return { ok: true, command: { t, c, binary: r.binary, data: '' }, payload };
+      return { ok: true, command: { t, c, binary: r.binary, fin: r.fin !== false, data: '' }, payload };
     }
     case 'ping':
     case 'pong': {

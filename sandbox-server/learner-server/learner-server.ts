@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_PROTOCOL_ERROR, HOST_TAKEN } from '#protocol/host';
+import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_PROTOCOL_ERROR, HOST_TAKEN, RAW_WRITE_MAX } from '#protocol/host';
 import type { HostToSandbox, HostToSandboxHttp, HostToSandboxIo, SandboxToHost } from '#protocol/host';
 import { TokenBucket } from '../limits.ts';
 import type { Limits } from '../limits.ts';
@@ -42,6 +42,8 @@ interface Pending {
   head: Buffer;
   protocols: string[];
   timer: NodeJS.Timeout;
+  /** Raw bytes the server code wrote on the socket so far (`write`, bounded by RAW_WRITE_MAX). */
+  written: number;
 }
 
 /** One session's learner server: its secret, its host channel, its clients. */
@@ -228,6 +230,27 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
 
   function execute(lh: LearnerHost, cmd: Exclude<HostToSandbox, HostToSandboxIo | HostToSandboxHttp>, payload: Buffer | undefined): void {
     if (cmd.t === 'auth') return;
+    if (cmd.t === 'write') {
+      const p = lh.pending.get(cmd.c);
+      if (!p) {
+        if (!lh.issued(cmd.c))
+          lh.send({ t: 'error', id: 'HOST_ERR_UNKNOWN_CONNECTION', message: `Aucune demande de connexion n°\u00a0${cmd.c}.`, c: cmd.c });
+        return;
+      }
+      const bytes = payload as Buffer;
+      if (p.written + bytes.length > RAW_WRITE_MAX) {
+        lh.send({
+          t: 'error',
+          id: 'HOST_ERR_TOO_BIG',
+          message: `Au plus ${RAW_WRITE_MAX}\u00a0octets écrits à la main sur une demande de connexion.`,
+          c: cmd.c,
+        });
+        return;
+      }
+      p.written += bytes.length;
+      if (p.socket.writable) p.socket.write(bytes);
+      return;
+    }
     if (cmd.t === 'accept' || cmd.t === 'refuse' || cmd.t === 'destroy') {
       const p = lh.pending.get(cmd.c);
       if (!p) {
@@ -270,7 +293,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     switch (cmd.t) {
       case 'send':
         if (!checkReader(ws, lh.session, limits)) return;
-        ws.send(payload as Buffer, { binary: cmd.binary });
+        ws.send(payload as Buffer, { binary: cmd.binary, fin: cmd.fin !== false });
         if (ws.bufferedAmount > 0) lh.send({ t: 'buffered', c: cmd.c, bytes: ws.bufferedAmount });
         return;
       case 'ping':
@@ -374,7 +397,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         session.info('Le serveur de la leçon n’a pas répondu à la demande de connexion en 5\u00a0s (503).', connOf(env, req));
         abortHandshake(socket, 503, 'Le serveur de la leçon ne répond pas.');
       }, DECISION_TIMEOUT_MS);
-      lh.pending.set(c, { req, socket, head, protocols, timer });
+      lh.pending.set(c, { req, socket, head, protocols, timer, written: 0 });
       socket.once('close', () => {
         const p = lh.pending.get(c);
         if (p && p.socket === socket) {

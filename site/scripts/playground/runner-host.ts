@@ -9,6 +9,7 @@
 // spare into the live iframe by posting it the code.
 import runtimeCode from 'virtual:aw-runner-runtime';
 import type { RuntimeConfig, RuntimeMessage } from './runner-runtime.ts';
+import { importsToRequire } from './server-runtime/esm-imports.ts';
 import type { ServerRuntimeConfig } from './server-runtime/worker.ts';
 
 export interface ClientProgram {
@@ -227,7 +228,8 @@ export function run(opts: RunOptions): RunHandle {
 
   const server = opts.server
     ? {
-        code: opts.server.code,
+        // Its ES imports become require calls (the Worker runs it as a script), lines kept.
+        code: importsToRequire(opts.server.code),
         config: { hostUrl: opts.server.hostUrl, secret: opts.server.secret, maxLogs: MAX_LOGS } satisfies ServerRuntimeConfig,
         runtime: null as string | null,
       }

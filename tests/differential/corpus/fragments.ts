@@ -1,5 +1,4 @@
 import type { Program } from '../harness.ts';
-import { replaceLines } from '../trace.ts';
 
 export const fragments: Program = {
   name: 'fragments',
@@ -19,25 +18,6 @@ wss.on('connection', (ws) => {
   ws.on('pong', (data) => console.log('pong', data.toString()));
 });
 `,
-  known: [
-    {
-      what:
-        'ws.send(data, { fin: false }) is not supported by the ws façade (ws.ts send reads only `binary`, and the host ' +
-        "channel's `send` command has no `fin`): real ws sends one message in three frames (text !FIN, continuation " +
-        '!FIN, continuation FIN), the sandbox three whole text messages',
-      apply: (trace) =>
-        replaceLines(
-          trace,
-          ['server text "pre"', 'server text "mier"', 'server text " message"'],
-          [
-            'server text !FIN "pre"',
-            'server continuation !FIN "mier"',
-            'server continuation " message"',
-            'server message(text, 3 frames) "premier message"',
-          ],
-        ),
-    },
-  ],
   async client(c) {
     const ws = await c.ws('/');
     ws.send('go');

@@ -1,5 +1,4 @@
 import type { Program } from '../harness.ts';
-import { replaceConsole, replaceLines } from '../trace.ts';
 
 export const upgradeAuth: Program = {
   name: 'upgrade-auth',
@@ -28,28 +27,6 @@ server.on('upgrade', (request, socket, head) => {
 });
 server.listen(8080);
 `,
-  known: [
-    {
-      what:
-        "socket.write() on an upgrade's socket throws in the façade (http.ts UpgradeSocket.write, « Écrire directement " +
-        "sur le socket… n’est pas pris en charge »), so the ws README's `socket.write('HTTP/1.1 401 Unauthorized\\r\\n\\r\\n'); " +
-        'socket.destroy()` never reaches destroy(): real Node sends the bare 401 status line and closes; the sandbox ' +
-        'holds the upgrade until its 5 s decision timeout, then answers 503 « Le serveur de la leçon ne répond pas. », ' +
-        'and the server console shows the error',
-      apply: (trace) =>
-        replaceConsole(
-          replaceLines(
-            trace,
-            [
-              'server HTTP/1.1 503 Service Unavailable [content-type: text/html | content-length: 39 | connection: close] ' +
-                'body="Le serveur de la leçon ne répond pas."',
-            ],
-            ['server HTTP/1.1 401 Unauthorized'],
-          ),
-          /^uncaught: Écrire directement sur le socket/,
-        ),
-    },
-  ],
   async client(c) {
     const ok = await c.ws('/?utilisateur=ada');
     ok.send('salut');

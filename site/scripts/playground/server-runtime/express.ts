@@ -584,7 +584,9 @@ export function expressModule(link: HostLink): unknown {
     app.disabled = (name) => !app.settings[name];
     app.handle = (req, res, callback) => {
       decorate(app, req, res);
-      if (app.settings['x-powered-by'] && !res.headersSent) res.setHeader('X-Powered-By', 'Express');
+      // Express 4 sets it in the middleware its router starts with, made by the first route or
+      // `use`: an app without any answers its 404 without it.
+      if (app.stack.length > 0 && app.settings['x-powered-by'] && !res.headersSent) res.setHeader('X-Powered-By', 'Express');
       routerHandle(req, res, callback ?? finalHandler(app, req, res, (text) => link.console.error(text)));
     };
     app.listen = (...args: unknown[]) => {

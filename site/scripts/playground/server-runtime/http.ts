@@ -9,6 +9,7 @@ import { EventEmitter } from 'events';
 import { Buffer } from 'buffer';
 import type { HostHttpHead, HostHttpRequest, HostUpgrade } from '#protocol/host';
 import type { HostLink, UpgradeTarget } from './host-link.ts';
+import { toBuffer } from './host-link.ts';
 
 /** Node's http.STATUS_CODES. */
 export const STATUS_CODES: Record<number, string> = {
@@ -632,10 +633,17 @@ export class UpgradeSocket extends EventEmitter {
     return this.destroy();
   }
 
-  write(): boolean {
-    throw new Error(
-      'Écrire directement sur le socket d’une demande de connexion n’est pas pris en charge dans le bac à sable\u00a0: refusez-la avec socket.destroy(), ou laissez ws répondre (verifyClient).',
-    );
+  /** Raw bytes on the connection, as an 'upgrade' handler writes a refusal by hand (at most 4 KiB in all). */
+  write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    const done = typeof encoding === 'function' ? encoding : cb;
+    if (this.settled) return false;
+    const bytes =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+        : toBuffer(chunk);
+    this.#link.command({ t: 'write', c: this.request.c, data: bytes.toString('base64'), b64: true });
+    if (typeof done === 'function') setTimeout(done as () => void, 0);
+    return true;
   }
 
   setTimeout(): this {

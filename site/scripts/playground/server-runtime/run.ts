@@ -4,6 +4,7 @@
 import { EventEmitter } from 'events';
 import { Buffer } from 'buffer';
 import { expressModule } from './express.ts';
+import { importsToRequire } from './esm-imports.ts';
 import type { HostLink } from './host-link.ts';
 import { httpModule } from './http.ts';
 import { socketIoModule } from './socket-io.ts';
@@ -35,6 +36,6 @@ export function createRequire(link: HostLink): (name: string) => unknown {
 /** Runs the code once; what it throws synchronously propagates to the caller. */
 export function runServerCode(code: string, link: HostLink): void {
   const module = { exports: {} as unknown };
-  const fn = new Function('require', 'module', 'exports', 'console', 'Buffer', code) as (...args: unknown[]) => void;
+  const fn = new Function('require', 'module', 'exports', 'console', 'Buffer', importsToRequire(code)) as (...args: unknown[]) => void;
   fn(createRequire(link), module, module.exports, link.console, Buffer);
 }

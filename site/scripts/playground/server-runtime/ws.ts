@@ -81,7 +81,7 @@ export class WebSocket extends EventEmitter {
     return this.#bufferedAmount;
   }
 
-  send(data: unknown, options?: { binary?: boolean } | Callback, cb?: Callback): void {
+  send(data: unknown, options?: { binary?: boolean; fin?: boolean } | Callback, cb?: Callback): void {
     if (typeof options === 'function') {
       cb = options;
       options = {};
@@ -95,7 +95,10 @@ export class WebSocket extends EventEmitter {
       return;
     }
     const binary = options?.binary ?? typeof data !== 'string';
-    this.#link.command({ t: 'send', c: this.#c, binary, ...payloadOf(data) });
+    const fin = options?.fin !== false;
+    this.#link.command(
+      fin ? { t: 'send', c: this.#c, binary, ...payloadOf(data) } : { t: 'send', c: this.#c, binary, fin, ...payloadOf(data) },
+    );
     if (cb) queueMicrotask(() => cb());
   }
 
