@@ -63,16 +63,24 @@ const isControlOpcode = (op: number) => op >= 8;
 const HEARTBEATS = new Set(['ping', 'pong']);
 
 /**
- * Formats monitor events. Keeps the state it needs (client labels per connection, Engine.IO
- * heartbeat frames to hide with their annotation).
+ * Formats monitor events. Keeps the state it needs (Engine.IO heartbeat frames to hide with their
+ * annotation, permessage-deflate per connection). Client labels: read from the map it is given (the
+ * playground's run state owns and learns it); without one, the formatter learns its own.
  */
 export class EventFormatter {
-  readonly clients: ClientMap = new Map();
+  readonly clients: ClientMap;
+  /** Does the formatter learn client labels itself (no map given)? */
+  private readonly learns: boolean;
   /** Connections that carry Engine.IO (their "2"/"3" frames are heartbeats). */
   readonly eioConns = new Set<string>();
   filters: TerminalFilters = { data: true, control: true, heartbeats: true };
   /** permessage-deflate per connection, from its 101 answer (tells whether RSV1 is allowed). */
   readonly deflate = new Map<string, boolean>();
+
+  constructor(clients?: ClientMap) {
+    this.clients = clients ?? new Map();
+    this.learns = !clients;
+  }
 
   /** Fields of a violating frame that break the protocol (none for other frames). */
   faultsOf(e: FrameEvent): FrameFault[] {
@@ -115,9 +123,9 @@ export class EventFormatter {
     return false;
   }
 
-  /** Lines for one event (empty when filtered out). Updates connection labels even when hidden. */
+  /** Lines for one event (empty when filtered out). A map of its own learns from it even when hidden. */
   format(e: MonitorEvent): StyledLine[] {
-    learnClient(e, this.clients);
+    if (this.learns) learnClient(e, this.clients);
     if (e.type === 'conn-open' && e.path.startsWith('socket.io')) this.eioConns.add(e.conn);
     if (e.type === 'eio') this.eioConns.add(e.conn);
     if (e.type === 'http' && e.from === 'server' && / 101 /.test(e.head.split('\r\n', 1)[0])) {

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { MonitorEvent } from '#protocol';
+import { ECHO_RUN } from './fixtures.test-data.ts';
+import { RunState } from './run-state.ts';
+import type { Check } from './schema.ts';
+
+const said = (seq: number, conn: string, event = 'said'): MonitorEvent => ({
+  type: 'eio',
+  seq,
+  t: 0,
+  conn,
+  from: 'server',
+  transport: 'websocket',
+  packet: 'message',
+  sio: { type: 2, typeName: 'EVENT', nsp: '/', event },
+});
+
+const closeCheck: Check = { id: 'close', label: 'Fermer', expect: { type: 'frame', from: 'client', opcode: 8 } };
+const logCheck: Check = { id: 'log', label: 'Écouter', expect: [], serverLog: { includes: 'écoute' } };
+
+function fed(events: MonitorEvent[], run = new RunState()): RunState {
+  for (const e of events) run.accept(e);
+  return run;
+}
+
+describe('état de l’exécution', () => {
+  it('garde les évènements de l’exécution, sans le hello', () => {
+    const run = fed(ECHO_RUN);
+    expect(run.events.map((e) => e.seq)).toEqual(ECHO_RUN.slice(1).map((e) => e.seq));
+    expect(run.lastSeq).toBe(11);
+  });
+
+  it('compte les octets sur le fil par sens : en-têtes HTTP, en-têtes et charges des trames', () => {
+    const run = fed(ECHO_RUN);
+    // client: GET head 90 + text frame 6 + 5 + close frame 6 + 2; server: 101 head 60 + text frame 2 + 5.
+    expect(run.bytes).toEqual({ client: 90 + 11 + 8, server: 60 + 7 });
+  });
+
+  it('apprend les étiquettes des clients et les garde d’une exécution à l’autre', () => {
+    const run = fed(ECHO_RUN.slice(0, 8));
+    run.start();
+    expect(run.events).toEqual([]);
+    expect(run.bytes).toEqual({ client: 0, server: 0 });
+    expect(run.startSeq).toBe(8);
+    fed(ECHO_RUN.slice(8), run);
+    expect(run.clients.get('c1')).toBe('A');
+    expect(run.clients.get('c2')).toBe('B');
+    expect(run.events.map((e) => e.seq)).toEqual([9, 10, 11]);
+  });
+
+  it('ignore les évènements antérieurs au début de l’exécution', () => {
+    const run = fed(ECHO_RUN);
+    run.start();
+    expect(run.accept(ECHO_RUN[4])).toBe(false);
+    expect(run.events).toEqual([]);
+    expect(run.accept({ ...ECHO_RUN[4], seq: 12 })).toBe(true);
+  });
+
+  it('compte les évènements Socket.IO livrés à chaque client, avec son étiquette', () => {
+    const run = fed([...ECHO_RUN, said(12, 'c2'), said(13, 'c2'), said(14, 'c9', 'other')]);
+    expect(run.deliveryCount).toBe(3);
+    expect(run.deliveries.get('B')?.get('said')).toBe(2);
+    expect(run.deliveries.get('externe')?.get('other')).toBe(1);
+    run.start();
+    expect(run.deliveryCount).toBe(0);
+    expect(run.deliveries.size).toBe(0);
+  });
+
+  it('évalue les exercices sur les évènements et les lignes du serveur de l’exécution', () => {
+    const run = new RunState();
+    expect(run.passes({ id: 'rien', label: 'Rien', expect: [] })).toBe(false);
+    fed(ECHO_RUN, run);
+    expect(run.passes(closeCheck)).toBe(true);
+    expect(run.passes(logCheck)).toBe(false);
+    run.addServerLine('serveur à l’écoute sur le port 8080');
+    expect(run.passes(logCheck)).toBe(true);
+    run.start();
+    expect(run.passes(closeCheck)).toBe(false);
+    expect(run.serverLines).toEqual([]);
+  });
+});
