@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { MonitorEvent } from '#protocol';
+import type { FrameEvent, MonitorEvent } from '#protocol';
 import { ECHO_RUN } from './fixtures.test-data.ts';
 import { RunState } from './run-state.ts';
 import type { Check } from './schema.ts';
+import { EventFormatter } from './terminal-view.ts';
 
 const said = (seq: number, conn: string, event = 'said'): MonitorEvent => ({
   type: 'eio',
@@ -77,5 +78,17 @@ describe('état de l’exécution', () => {
     run.start();
     expect(run.passes(closeCheck)).toBe(false);
     expect(run.serverLines).toEqual([]);
+  });
+
+  it('prête ses étiquettes au formateur, qui les lit sans les modifier', () => {
+    const run = fed(ECHO_RUN);
+    const f = new EventFormatter(run.clients);
+    expect(f.labelOf(ECHO_RUN[4]).text).toBe('A');
+    const before = [...run.clients];
+    f.format({ seq: 12, t: 6, type: 'conn-open', conn: 'c3', client: 'C', remote: '127.0.0.1:5002', path: 'echo' });
+    expect([...run.clients]).toEqual(before);
+    run.accept({ seq: 12, t: 6, type: 'conn-open', conn: 'c3', client: 'C', remote: '127.0.0.1:5002', path: 'echo' });
+    const frame = ECHO_RUN[4] as FrameEvent;
+    expect(f.labelOf({ ...frame, conn: 'c3' }).text).toBe('C');
   });
 });
