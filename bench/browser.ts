@@ -30,7 +30,7 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function startProduction(log: (s: string) => void): Promise<{ proc: ChildProcess; base: string; built: boolean }> {
+export async function startProduction(log: (s: string) => void): Promise<{ proc: ChildProcess; base: string; built: boolean }> {
   let port = 4620;
   while (!(await portFree(port))) if (++port > 4680) throw new Error('no free port in 4620–4680');
   const proc = spawn(process.execPath, [join(ROOT, 'scripts/start.ts')], {
@@ -74,7 +74,7 @@ function gzipBytes(url: string): Promise<{ bytes: number; encoding: string }> {
   });
 }
 
-const ARGS = [
+export const ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',

@@ -1,11 +1,13 @@
 // `npm run bench`: measures, in this run on this machine, the sandbox against plain ws and the
 // playground in Chromium, then prints a summary with each figure next to its target.
-// Parts can be chosen: `npm run bench -- echo memory latency browser` (default: all).
+// Parts can be chosen: `npm run bench -- echo memory latency browser relay relay-sessions` (default: all).
 // Monitors read one JSON event per message (the protocol's default); `--batch` makes the bench's
 // monitors opt in to `?batch=1` (JSON arrays of events) instead. The mode is printed.
 // Every figure printed is measured here; nothing is hard-coded. BENCH_IDLE_CONNECTIONS sets the
 // number of idle connections of the memory part (default 2000), BENCH_ECHO_RUNS the rounds of the
-// echo part (default 3).
+// echo part (default 3); BENCH_RELAY_SESSIONS the sessions of the relay-sessions part (default 2000),
+// BENCH_RELAY_RATE their messages per second each (default 1), BENCH_RELAY_RUNS its rounds (default
+// 3); BENCH_RELAY_RTT_MESSAGES the round trips of each series of the relay part (default 500).
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { BENCH_DIR, fmt, killAll, sleep, startChild, type Child } from './lib.ts';
@@ -254,6 +256,134 @@ if (want('browser')) {
   row('First run on a fresh page, p50', `${fmt(b.coldRun.p50, 1)} ms (n=${b.coldRun.n})`, '(≤ 50 ms)', b.coldRun.p50 <= 50);
   row('JS on lesson load (gzip)', `${fmt(b.js.gzip / 1024, 1)} KiB in ${b.js.files.length} files`, '≤ 30 KB', b.js.gzip <= 30_000);
   row('Monaco request → ready, p50', `${fmt(b.monaco.p50)} ms (n=${b.monaco.n})`, '—', null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Relay round trip in Chromium (issue 11: the learner's server code in the browser Worker)
+if (want('relay')) {
+  const { relayBrowserBench } = await import('./relay-browser.ts');
+  log();
+  log(
+    '5. Relay round trip: an external Node ws client sends 32-byte text messages one at a time (25 ms after each reply: under the default 50 msg/s) ' +
+      "and times send → reply; the learner's echo server runs in Chromium's Worker (/production/securite/, verifier-origin), " +
+      'vs the built-in echo scenario of a normal session (with a monitor) — interleaved blocks of 50; production server, default limits',
+  );
+  const b = await relayBrowserBench(log);
+  row('Relay round trip p50 (browser Worker)', `${fmt(b.relay.p50, 2)} ms (n=${b.relay.n})`, '≤ 2 ms', b.relay.p50 <= 2);
+  row('Relay round trip p99 (browser Worker)', `${fmt(b.relay.p99, 2)} ms (max ${fmt(b.relay.max, 1)})`, '≤ 10 ms', b.relay.p99 <= 10);
+  row('Built-in echo round trip p50 / p99', `${fmt(b.echo.p50, 2)} / ${fmt(b.echo.p99, 2)} ms`, '—', null);
+  row('Relay to a Node host p50 / p99', `${fmt(b.nodeHost.p50, 2)} / ${fmt(b.nodeHost.p99, 2)} ms`, '—', null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Server CPU and memory per session: relayed echo server vs built-in echo
+if (want('relay-sessions')) {
+  const K = Number(process.env.BENCH_RELAY_SESSIONS ?? 2000);
+  const rate = Number(process.env.BENCH_RELAY_RATE ?? 1);
+  const rounds = Math.max(1, Number(process.env.BENCH_RELAY_RUNS ?? 3));
+  const load = { sessions: K, rate, warmupSeconds: 3, seconds: 20 };
+  log();
+  log(
+    `6. Server CPU and memory per session: ${K} sessions, one echo client each sending a 32-byte text message ${rate}×/s (random phase), ` +
+      `${load.warmupSeconds} s warm-up + ${load.seconds} s measured, no monitors; relayed: the learner's echo server run by the façade runtime ` +
+      '(HostLink + runServerCode) in a host process of its own; built-in: the echo scenario. Sandbox, hosts and clients in separate processes; ' +
+      'sandbox CPU from /proc/<pid>/stat; memory: sandbox RSS and JS heap after a memory-reducing GC, fresh server vs K sessions connected' +
+      (rounds > 1 ? `; ${rounds} interleaved rounds, medians` : ''),
+  );
+  type Mem = { rss: number; heapUsed: number };
+  type Res = { cpuPerSession: number; cpuPerMessage: number; rss: number; heap: number; p50: number; p99: number };
+  const results: Record<'builtin' | 'relay', Res[]> = { builtin: [], relay: [] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const mode of ['builtin', 'relay'] as const) {
+      const srv = await server('sandbox', true);
+      const before = await srv.ask<Mem>({ type: 'mem', reduce: true });
+      let hosts: Child | null = null;
+      let hostPid: number | undefined;
+      let ids: string[] = [];
+      let hostSetup = 0;
+      if (mode === 'relay') {
+        hosts = startChild(join(BENCH_DIR, 'relay-hosts.ts'), [JSON.stringify({ port: srv.port, sessions: K })]);
+        const h = await hosts.next<{ ids: string[]; pid: number; setupSeconds: number }>('hosts', 600_000);
+        ({ ids, pid: hostPid, setupSeconds: hostSetup } = h);
+      }
+      const client = startChild(join(BENCH_DIR, 'session-load-client.ts'), [
+        JSON.stringify({ mode, port: srv.port, serverPid: srv.pid, hostPid, ...load }),
+      ]);
+      if (mode === 'relay') client.send({ type: 'ids', ids });
+      const c = await client.next<{ sockets: number; setupSeconds: number }>('connected', 600_000);
+      const r = await client.next<Record<string, number>>('result', (load.warmupSeconds + load.seconds + 30) * 1000);
+      const after = await srv.ask<Mem>({ type: 'mem', reduce: true });
+      const hostStats = hosts ? await hosts.ask<{ errors: number; firstError: string; closedEarly: number }>({ type: 'stats' }) : null;
+      client.send({ type: 'close' });
+      await client.stop();
+      await hosts?.stop();
+      await srv.stop();
+      const cpuShare = r.serverCpuSeconds / r.seconds;
+      const res: Res = {
+        cpuPerSession: cpuShare / K,
+        cpuPerMessage: r.serverCpuSeconds / r.replies,
+        rss: (after.rss - before.rss) / K,
+        heap: (after.heapUsed - before.heapUsed) / K,
+        p50: r.p50,
+        p99: r.p99,
+      };
+      results[mode].push(res);
+      log(
+        `   round ${round}, ${mode === 'relay' ? "relayed (learner's echo server in the host process)" : 'built-in echo scenario'}: ` +
+          `${c.sockets} clients connected in ${fmt(c.setupSeconds, 1)} s${mode === 'relay' ? ` (hosts set up in ${fmt(hostSetup, 1)} s)` : ''}`,
+      );
+      log(
+        `      sent ${r.sent}, replies ${r.replies}, lost ${r.lost}, unmatched ${r.unknown}, closed early ${r.closedEarly}` +
+          (hostStats
+            ? `; host errors ${hostStats.errors}${hostStats.firstError ? ` (${hostStats.firstError})` : ''}, host channels closed early ${hostStats.closedEarly}`
+            : ''),
+      );
+      log(
+        `      sandbox CPU ${fmt(r.serverCpuSeconds, 2)} s in ${fmt(r.seconds, 1)} s = ${fmt(cpuShare * 100, 1)} % of a core → ` +
+          `${fmt(res.cpuPerSession * 1e6, 1)} µs/s per session, ${fmt(res.cpuPerMessage * 1e6, 1)} µs per echo` +
+          (mode === 'relay' ? `; host process CPU ${fmt((r.hostCpuSeconds / r.seconds) * 100, 1)} %` : '') +
+          `; client process CPU ${fmt((r.clientCpuSeconds / r.seconds) * 100, 1)} %`,
+      );
+      log(
+        `      sandbox RSS ${fmt(before.rss / 2 ** 20, 1)} → ${fmt(after.rss / 2 ** 20, 1)} MiB = ${fmt(res.rss / 1024, 1)} KiB per session; ` +
+          `JS heap ${fmt(before.heapUsed / 2 ** 20, 1)} → ${fmt(after.heapUsed / 2 ** 20, 1)} MiB = ${fmt(res.heap / 1024, 1)} KiB per session; ` +
+          `reply time p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, max ${fmt(r.max, 1)} ms`,
+      );
+    }
+  }
+  const med = (mode: 'builtin' | 'relay', k: keyof Res) => {
+    const xs = results[mode].map((x) => x[k]).sort((a, b) => a - b);
+    const m = xs.length >> 1;
+    return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+  };
+  const ratio = (k: keyof Res) => med('relay', k) / med('builtin', k);
+  log(
+    `   ratio relayed / built-in: sandbox CPU ${fmt(ratio('cpuPerMessage'), 2)}× per echo (${fmt(ratio('cpuPerSession'), 2)}× per session-second), RSS per session ${fmt(ratio('rss'), 2)}×, JS heap per session ${fmt(ratio('heap'), 2)}×`,
+  );
+  row(
+    `Relayed vs built-in: sandbox CPU (K=${K}, ${rate}/s)`,
+    `${fmt(med('relay', 'cpuPerMessage') * 1e6, 1)} vs ${fmt(med('builtin', 'cpuPerMessage') * 1e6, 1)} µs/echo (${fmt(ratio('cpuPerMessage'), 2)}×)`,
+    '≤ 1.5×',
+    ratio('cpuPerMessage') <= 1.5,
+  );
+  row(
+    `Relayed vs built-in: sandbox RSS/session (K=${K})`,
+    `${fmt(med('relay', 'rss') / 1024, 1)} vs ${fmt(med('builtin', 'rss') / 1024, 1)} KiB (${fmt(ratio('rss'), 2)}×)`,
+    '≤ 1.5×',
+    ratio('rss') <= 1.5,
+  );
+  row(
+    `Relayed vs built-in: JS heap/session (K=${K})`,
+    `${fmt(med('relay', 'heap') / 1024, 1)} vs ${fmt(med('builtin', 'heap') / 1024, 1)} KiB (${fmt(ratio('heap'), 2)}×)`,
+    '(≤ 1.5×)',
+    ratio('heap') <= 1.5,
+  );
+  row(
+    `Relayed vs built-in: reply p50 / p99 (K=${K})`,
+    `${fmt(med('relay', 'p50'), 1)} / ${fmt(med('relay', 'p99'), 1)} vs ${fmt(med('builtin', 'p50'), 1)} / ${fmt(med('builtin', 'p99'), 1)} ms`,
+    '—',
+    null,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
