@@ -74,6 +74,8 @@ test('un lien de partage transmet aussi le code serveur, sans l’exécuter', as
   expect(url).toContain(`&pg-${ID}.serveur=`);
   const other = await browser.newPage();
   await other.goto(url);
+  // The element's script may run after the load event: wait for it before calling its methods.
+  await other.waitForFunction(() => customElements.get('aw-playground') !== undefined);
   const received = other.locator(`aw-playground[data-id="${ID}"]`);
   await expect.poll(() => received.evaluate((el) => (el as PlaygroundElement).serverCode())).toBe(edited);
   await expect(received.getByRole('log', { name: 'Console du serveur' })).toBeEmpty();
