@@ -57,7 +57,9 @@ test('le code serveur s’exécute : console du serveur avec numéros de ligne, 
 
 test('les titres de la page se suivent sans sauter de niveau (bac à sable compris)', async ({ page }) => {
   await open(page);
-  const levels = await page.locator('main').evaluate((main) => [...main.querySelectorAll('h1, h2, h3, h4, h5, h6')].map((h) => Number(h.tagName[1])));
+  const levels = await page
+    .locator('main')
+    .evaluate((main) => [...main.querySelectorAll('h1, h2, h3, h4, h5, h6')].map((h) => Number(h.tagName[1])));
   expect(levels).toContain(3);
   const skips = levels.flatMap((level, i) => (i > 0 && level > levels[i - 1] + 1 ? [`h${levels[i - 1]} → h${level}`] : []));
   expect(skips).toEqual([]);

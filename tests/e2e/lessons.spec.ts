@@ -34,12 +34,10 @@ const events = (page: Page, id: string) =>
   page.locator(`aw-playground[data-id="${id}"]`).evaluate((el) => (el as unknown as { events: MonitorEvent[] }).events);
 /** The run's events and server console lines, for evaluateCheck. */
 const runOf = (page: Page, id: string) =>
-  page
-    .locator(`aw-playground[data-id="${id}"]`)
-    .evaluate((el) => ({
-      events: (el as unknown as { events: MonitorEvent[] }).events,
-      lines: (el as unknown as { serverLines: string[] }).serverLines,
-    }));
+  page.locator(`aw-playground[data-id="${id}"]`).evaluate((el) => ({
+    events: (el as unknown as { events: MonitorEvent[] }).events,
+    lines: (el as unknown as { serverLines: string[] }).serverLines,
+  }));
 
 async function runAndWait(page: Page, props: PlaygroundProps, label: string) {
   const el = page.locator(`aw-playground[data-id="${props.id}"]`);
