@@ -1,7 +1,7 @@
-// `npm test`: lint and format, type check and unit tests (side by side: neither writes what the
-// other reads), integration tests, production build, then end-to-end tests in Chromium. Stops at
-// the first failing step; a table of what each step cost ends the output.
-import { spawn, spawnSync } from 'node:child_process';
+// `npm test`: lint and format, type check, unit tests, integration tests, production build, then
+// end-to-end tests in Chromium. Stops at the first failing step; a table of what each step cost
+// ends the output.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 interface Step {
@@ -9,8 +9,6 @@ interface Step {
   cmd: string[];
   /** Why the step does not run (null: it runs). */
   skip?: string | null;
-  /** Runs at the same time as the next step (its output is printed when it ends). */
-  withNext?: boolean;
 }
 
 const scripts: Record<string, string> = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts ?? {};
@@ -18,7 +16,7 @@ const scripts: Record<string, string> = JSON.parse(readFileSync(new URL('../pack
 const steps: Step[] = [
   // The `lint` script came with Biome; a checkout without it (an older branch) skips the step.
   { name: 'Lint et format (Biome)', cmd: ['npm', 'run', 'lint'], skip: scripts.lint ? null : 'pas de script « lint » dans package.json' },
-  { name: 'Vérification des types (astro check)', cmd: ['npx', 'astro', 'check'], withNext: true },
+  { name: 'Vérification des types (astro check)', cmd: ['npx', 'astro', 'check'] },
   { name: 'Tests unitaires (Vitest, projet unit)', cmd: ['npm', 'run', 'test:unit'] },
   { name: 'Tests d’intégration (Vitest, projet integration)', cmd: ['npm', 'run', 'test:integration'] },
   { name: 'Construction du site (astro build)', cmd: ['npx', 'astro', 'build'] },
@@ -34,53 +32,13 @@ function summary(): void {
   console.log('\nRécapitulatif de npm test\u00a0:\n');
   for (const row of rows) console.log(`  ${row.mark} ${row.name.padEnd(width)}  ${row.cost.padStart(9)}`);
   for (const step of steps.slice(rows.length)) console.log(`  · ${step.name.padEnd(width)}  ${'non lancée'.padStart(9)}`);
-  console.log(`    ${'Total (durée réelle)'.padEnd(width)}  ${`${total.toFixed(1)} s`.padStart(9)}`);
+  console.log(`    ${'Total'.padEnd(width)}  ${`${total.toFixed(1)} s`.padStart(9)}`);
 }
 
-/** Runs a step with its output kept, printed at once when it ends (for steps run side by side). */
-function runQuiet(step: Step): Promise<{ status: number | null; seconds: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(step.cmd[0], step.cmd.slice(1), { env: process.env });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => out.push(d));
-    child.on('close', (status) => {
-      console.log(`\n▶ ${step.name}\n`);
-      process.stdout.write(Buffer.concat(out));
-      resolve({ status, seconds: (Date.now() - started) / 1000 });
-    });
-  });
-}
-
-function record(step: Step, status: number | null, seconds: number): void {
-  const ok = status === 0;
-  rows.push({ name: step.name, mark: ok ? '✓' : '✗', cost: `${seconds.toFixed(1)} s` });
-  if (!ok) {
-    console.error(`\n✗ Échec\u00a0: ${step.name} (${seconds.toFixed(1)} s)`);
-    summary();
-    process.exit(status ?? 1);
-  }
-  console.log(`\n✓ ${step.name} (${seconds.toFixed(1)} s)`);
-}
-
-for (let i = 0; i < steps.length; i++) {
-  const step = steps[i];
+for (const step of steps) {
   if (step.skip) {
     console.log(`\n▷ ${step.name}\u00a0: sautée (${step.skip})`);
     rows.push({ name: step.name, mark: '–', cost: 'sautée' });
-    continue;
-  }
-  if (step.withNext && steps[i + 1] && !steps[i + 1].skip) {
-    const next = steps[i + 1];
-    console.log(`\n▶ ${step.name} et ${next.name}, côte à côte\n`);
-    const started = Date.now();
-    const [a, b] = await Promise.all([runQuiet(step), runQuiet(next)]);
-    // The table's total is wall time: the two side-by-side steps count once, for the longer.
-    total += (Date.now() - started) / 1000;
-    record(step, a.status, a.seconds);
-    record(next, b.status, b.seconds);
-    i++;
     continue;
   }
   console.log(`\n▶ ${step.name}\n`);
@@ -88,6 +46,13 @@ for (let i = 0; i < steps.length; i++) {
   const result = spawnSync(step.cmd[0], step.cmd.slice(1), { stdio: 'inherit', env: process.env });
   const seconds = (Date.now() - started) / 1000;
   total += seconds;
-  record(step, result.status, seconds);
+  const ok = result.status === 0;
+  rows.push({ name: step.name, mark: ok ? '✓' : '✗', cost: `${seconds.toFixed(1)} s` });
+  if (!ok) {
+    console.error(`\n✗ Échec\u00a0: ${step.name} (${seconds.toFixed(1)} s)`);
+    summary();
+    process.exit(result.status ?? 1);
+  }
+  console.log(`\n✓ ${step.name} (${seconds.toFixed(1)} s)`);
 }
 summary();
