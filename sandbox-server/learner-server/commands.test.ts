@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { isSendableCloseCode, parseHostCommand } from './commands.ts';
+
+// ws's own rule for the codes its close() accepts (its package exports only its entry: found by path).
+const requireHere = createRequire(import.meta.url);
+const wsValidation = join(dirname(requireHere.resolve('ws')), 'lib', 'validation.js');
+const wsIsValidStatusCode = (requireHere(wsValidation) as { isValidStatusCode(code: number): boolean }).isValidStatusCode;
 
 const limits = { maxPayload: 16 };
 const parse = (o: unknown) => parseHostCommand(typeof o === 'string' ? o : JSON.stringify(o), limits);
@@ -39,6 +46,13 @@ describe('host commands', () => {
     expect(refusal({ t: 'refuse', c: 1, status: 400, headers: { 'X-A': 'a\r\nSet-Cookie: x' } })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'refuse', c: 1, status: 400, headers: { 'Content-Length': '0' } })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'accept', c: 1, protocol: 7 })).toBe('HOST_ERR_BAD_FIELD');
+  });
+
+  it('allows exactly the close codes ws itself sends (ws is the oracle)', () => {
+    const differ = Array.from({ length: 5100 }, (_, code) => code).filter(
+      (code) => isSendableCloseCode(code) !== wsIsValidStatusCode(code),
+    );
+    expect(differ).toEqual([]);
   });
 
   it('knows which close codes an endpoint may send (RFC 6455 §7.4)', () => {

@@ -6,6 +6,7 @@ import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_TAKEN } from '#protocol/ho
 import { runServerCode } from '../../site/scripts/playground/server-runtime/run.ts';
 import { closed, Monitor, nextMessage, openWs, rawUpgrade, receivedUntil, startApp, within } from '../test-helpers.ts';
 import type { TestApp } from '../test-helpers.ts';
+import { MAX_WAITING_HOSTS } from './learner-server.ts';
 import { learnerSession as learnerSessionOf, openHost } from './test-host.ts';
 import type { Host } from './test-host.ts';
 
@@ -72,6 +73,24 @@ describe('learner server (host channel + ws façade)', () => {
     const second = await openWs(`${t.ws}/api/sessions/${id}/host`);
     second.send(JSON.stringify({ t: 'auth', secret }));
     expect((await closed(second)).code).toBe(HOST_TAKEN);
+    h.ws.close();
+  });
+
+  it('bounds the channels waiting for their secret: a stranger holding them cannot keep the page out', async () => {
+    const { id, secret } = await learnerSession();
+    const strangers = await Promise.all(Array.from({ length: MAX_WAITING_HOSTS + 2 }, () => openWs(`${t.ws}/api/sessions/${id}/host`)));
+    // The oldest two were ended to make room: they never sent anything.
+    for (const ws of strangers.slice(0, 2)) await closed(ws).catch(() => {});
+    expect(strangers.map((ws) => ws.readyState)).toEqual([
+      ...Array(2).fill(WebSocket.CLOSED),
+      ...Array(MAX_WAITING_HOSTS).fill(WebSocket.OPEN),
+    ]);
+    const h = await host(id, secret, ECHO);
+    const client = await openWs(`${t.ws}/s/${id}/`);
+    client.send('toujours là');
+    expect((await nextMessage(client)).data.toString()).toBe('écho : toujours là');
+    for (const ws of strangers) ws.terminate();
+    client.close();
     h.ws.close();
   });
 

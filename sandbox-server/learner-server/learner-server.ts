@@ -26,6 +26,13 @@ import { createSocketIoRelay } from './socket-io-relay.ts';
 export const DECISION_TIMEOUT_MS = 5000;
 /** How long a new host channel has to authenticate. */
 export const AUTH_TIMEOUT_MS = 5000;
+/**
+ * Host channels of one session waiting for their `auth` at once: a new one ends the oldest (so a
+ * stranger holding channels cannot keep the page's out); each waits AUTH_TIMEOUT_MS at most.
+ */
+export const MAX_WAITING_HOSTS = 4;
+/** How long a refused host channel has to answer our close frame before it is destroyed. */
+const REFUSED_HOST_GRACE_MS = 1000;
 /** Refused commands tolerated on one host channel before it is closed (a runaway loop). */
 const MAX_REFUSALS = 200;
 /** Bytes waiting on the host channel beyond which the host is considered gone (it stopped reading). */
@@ -55,6 +62,8 @@ class LearnerHost {
   readonly pending = new Map<number, Pending>();
   readonly commands: TokenBucket;
   refusals = 0;
+  /** Host channels not authenticated yet, oldest first (anyone who knows the session id may open one). */
+  readonly waiting = new Set<WebSocket>();
   readonly session: Session;
 
   constructor(session: Session, limits: Limits) {
@@ -173,7 +182,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     if (!parsed?.ok) {
       const refusal = parsed ? parsed.refusal : { id: 'HOST_ERR_BAD_JSON' as const, message: 'Les commandes sont des messages texte.' };
       if (lh.host !== this) {
-        this.close(HOST_AUTH_FAILED, 'Authentification attendue');
+        refuseHost(this, lh, HOST_AUTH_FAILED, 'Authentification attendue');
         return;
       }
       lh.send({ t: 'error', ...refusal });
@@ -211,16 +220,28 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     execute(lh, cmd, 'payload' in parsed ? parsed.payload : undefined);
   }
 
+  /**
+   * Ends a channel that may not be the host: out of the waiting ones at once, a close frame with
+   * the reason, and the socket destroyed a second later if the peer does not answer it (ws would
+   * wait 30 s).
+   */
+  function refuseHost(ws: WebSocket, lh: LearnerHost, code: number, reason: string): void {
+    lh.waiting.delete(ws);
+    ws.close(code, reason);
+    setTimeout(() => ws.terminate(), REFUSED_HOST_GRACE_MS).unref();
+  }
+
   function authenticate(ws: HostSocket, lh: LearnerHost, cmd: HostToSandbox): void {
     const given = cmd.t === 'auth' ? Buffer.from(cmd.secret, 'base64url') : Buffer.alloc(0);
     if (given.length !== lh.secret.length || !timingSafeEqual(given, lh.secret)) {
-      ws.close(HOST_AUTH_FAILED, 'Secret invalide');
+      refuseHost(ws, lh, HOST_AUTH_FAILED, 'Secret invalide');
       return;
     }
     if (lh.host) {
-      ws.close(HOST_TAKEN, 'Un autre hôte tient déjà cette session');
+      refuseHost(ws, lh, HOST_TAKEN, 'Un autre hôte tient déjà cette session');
       return;
     }
+    lh.waiting.delete(ws);
     lh.host = ws;
     lh.refusals = 0;
     const base = ws[BASE_URLS];
@@ -348,13 +369,20 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         const hs = ws as HostSocket;
         hs[HOST] = lh;
         hs[BASE_URLS] = base;
+        lh.waiting.add(hs);
+        if (lh.waiting.size > MAX_WAITING_HOSTS) {
+          const oldest = lh.waiting.values().next().value as WebSocket;
+          lh.waiting.delete(oldest);
+          oldest.terminate();
+        }
         const timer = setTimeout(() => {
-          if (lh.host !== hs) hs.close(HOST_AUTH_FAILED, 'Authentification attendue');
+          if (lh.host !== hs) refuseHost(hs, lh, HOST_AUTH_FAILED, 'Authentification attendue');
         }, AUTH_TIMEOUT_MS);
         hs.on('message', onHostMessage);
         hs.on('error', () => hs.terminate());
         hs.on('close', () => {
           clearTimeout(timer);
+          lh.waiting.delete(hs);
           if (lh.host === hs) hostGone(lh);
         });
       });

@@ -1,11 +1,11 @@
 import { defineConfig } from '@playwright/test';
+import e2e from '../../playwright.config.ts';
 
 // The Chromium variant of the differential tests (chromium.spec.ts): a few programs run in a
 // lesson's server playground (the learner server's Worker in Chromium) instead of Node.
 // `npx playwright test -c tests/differential` (builds the site first if it is out of date).
 // Its own port, so that it can run beside the end-to-end tests.
 const port = Number(process.env.DIFFERENTIAL_E2E_PORT ?? 4391);
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export default defineConfig({
   testDir: '.',
@@ -15,22 +15,8 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
-  use: {
-    baseURL: `http://127.0.0.1:${port}`,
-    browserName: 'chromium',
-    launchOptions: {
-      executablePath: executablePath || undefined,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
-  },
+  // The browser as the end-to-end tests launch it (Debian's Chromium, the same flags).
+  use: { ...e2e.use, baseURL: `http://127.0.0.1:${port}` },
   webServer: {
     command: 'npm start',
     cwd: '../..',
