@@ -71,6 +71,8 @@ test('un lien de partage transmet aussi le code serveur, sans l’exécuter', as
   const edited = `// partagé\nconst { WebSocketServer } = require('ws');\nnew WebSocketServer({ port: 1 });\n`;
   await playground(page).evaluate((el, c) => (el as PlaygroundElement).setServerCode(c), edited);
   await playground(page).getByRole('button', { name: 'Partager' }).click();
+  // The link is written once both files are compressed (asynchronously): wait for it.
+  await expect(playground(page).locator('.aw-pg-share-url')).toHaveValue(/#pg-.*&pg-.*\.serveur=/);
   const url = await playground(page).locator('.aw-pg-share-url').inputValue();
   expect(url).toContain(`#pg-${ID}=`);
   expect(url).toContain(`&pg-${ID}.serveur=`);
