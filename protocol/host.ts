@@ -152,6 +152,12 @@ export interface HostAccept {
   t: 'accept';
   c: number;
   protocol?: string;
+  /**
+   * Largest message the client may send on this connection, in bytes (the learner's ws
+   * `maxPayload`); the real ws server of the connection is given the smaller of this and the
+   * sandbox's own limit, so a bigger message gets ws's close 1009. Absent or 0: the sandbox's limit.
+   */
+  maxPayload?: number;
 }
 
 /** Refuse a pending upgrade with an HTTP status (400–599), a short text body and extra headers (ws's abortHandshake). */

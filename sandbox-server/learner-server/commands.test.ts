@@ -23,6 +23,9 @@ describe('host commands', () => {
     const bin = parse({ t: 'send', c: 3, binary: true, data: 'AQID', b64: true });
     expect(bin.ok && [...(bin.payload ?? [])]).toEqual([1, 2, 3]);
     expect(parse({ t: 'accept', c: 1, protocol: 'chat' })).toEqual({ ok: true, command: { t: 'accept', c: 1, protocol: 'chat' } });
+    expect(parse({ t: 'accept', c: 1, maxPayload: 4096 })).toEqual({ ok: true, command: { t: 'accept', c: 1, maxPayload: 4096 } });
+    // 0 is ws's « no limit »: the command carries no maxPayload, the sandbox's limit applies.
+    expect(parse({ t: 'accept', c: 1, maxPayload: 0 })).toEqual({ ok: true, command: { t: 'accept', c: 1 } });
     expect(parse({ t: 'close', c: 1, code: 4000, reason: 'fin' }).ok).toBe(true);
     expect(parse({ t: 'refuse', c: 1, status: 401, headers: { 'WWW-Authenticate': 'Bearer' } }).ok).toBe(true);
   });
@@ -46,6 +49,10 @@ describe('host commands', () => {
     expect(refusal({ t: 'refuse', c: 1, status: 400, headers: { 'X-A': 'a\r\nSet-Cookie: x' } })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'refuse', c: 1, status: 400, headers: { 'Content-Length': '0' } })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'accept', c: 1, protocol: 7 })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'accept', c: 1, maxPayload: -1 })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'accept', c: 1, maxPayload: 1.5 })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'accept', c: 1, maxPayload: '1024' })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'accept', c: 1, maxPayload: 2 ** 60 })).toBe('HOST_ERR_BAD_FIELD');
   });
 
   it('allows exactly the close codes ws itself sends (ws is the oracle)', () => {

@@ -1,7 +1,7 @@
 // Validation of what a host sends (protocol/host.ts): every field checked, every size bounded,
 // before anything touches a real socket. Pure: a text in, a command or a refusal out.
 import { RAW_WRITE_MAX } from '#protocol/host';
-import type { HostErrorId, HostToSandbox } from '#protocol/host';
+import type { HostAccept, HostErrorId, HostToSandbox } from '#protocol/host';
 
 export interface CommandLimits {
   /** Largest message payload a host may send, in bytes (the sandbox's maxPayload). */
@@ -98,10 +98,17 @@ export function parseHostCommand(text: string, limits: CommandLimits): Parsed {
   if (!isId(r.c)) return refuse('HOST_ERR_BAD_FIELD', '« c » doit être un identifiant de connexion (entier positif).');
   const c = r.c;
   switch (t) {
-    case 'accept':
+    case 'accept': {
       if (r.protocol !== undefined && (typeof r.protocol !== 'string' || r.protocol.length > 256))
         return refuse('HOST_ERR_BAD_FIELD', '« protocol » doit être une chaîne.', c);
-      return { ok: true, command: r.protocol === undefined ? { t, c } : { t, c, protocol: r.protocol as string } };
+      const max = r.maxPayload;
+      if (max !== undefined && (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0))
+        return refuse('HOST_ERR_BAD_FIELD', '« maxPayload » doit être un entier positif ou nul (octets).', c);
+      const command: HostAccept = { t, c };
+      if (r.protocol !== undefined) command.protocol = r.protocol as string;
+      if (max) command.maxPayload = max;
+      return { ok: true, command };
+    }
     case 'refuse': {
       const status = r.status;
       if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599)

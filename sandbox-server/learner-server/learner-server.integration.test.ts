@@ -7,7 +7,7 @@ import { runServerCode } from '../../site/scripts/playground/server-runtime/run.
 import { closed, Monitor, nextMessage, openWs, rawUpgrade, receivedUntil, startApp, within } from '../test-helpers.ts';
 import type { TestApp } from '../test-helpers.ts';
 import { MAX_WAITING_HOSTS } from './learner-server.ts';
-import { learnerSession as learnerSessionOf, openHost } from './test-host.ts';
+import { learnerSession as learnerSessionOf, openHost, until } from './test-host.ts';
 import type { Host } from './test-host.ts';
 
 let t: TestApp;
@@ -168,6 +168,67 @@ describe('learner server (host channel + ws façade)', () => {
     expect(first).toBe('protocole=v2 clients=1');
     good.close();
     h.ws.close();
+  });
+
+  it("applies the server code's maxPayload on the real ws server: a bigger message gets ws's 1009, unseen by the code", async () => {
+    const { id, secret } = await learnerSession();
+    const monitor = await Monitor.open(t, id);
+    const h = await host(
+      id,
+      secret,
+      `
+      const { WebSocketServer } = require('ws');
+      const wss = new WebSocketServer({ port: 8080, maxPayload: 1024 });
+      wss.on('connection', (ws) => {
+        ws.on('message', (data) => ws.send('reçu ' + data.length));
+        ws.on('close', (code) => console.log('fermé', code));
+      });
+      `,
+    );
+    const client = await openWs(`${t.ws}/s/${id}/`);
+    client.send('x'.repeat(1024));
+    expect((await nextMessage(client)).data.toString()).toBe('reçu 1024');
+    const done = closed(client);
+    client.send('x'.repeat(1025));
+    expect((await done).code).toBe(1009);
+    // The close frame is the real library's, and the limit event names the server code's limit.
+    await monitor.waitFor((e) => e.type === 'frame' && e.from === 'server' && e.opcode === 8 && e.code === 1009);
+    const limit = await monitor.waitFor((e) => e.type === 'limit');
+    expect(limit.type === 'limit' && limit.message).toContain('1024');
+    // ws stops reading after the error, so it never reads the client's close frame: 1006 for the code.
+    await until(() => h.logs.includes('log: fermé 1006'), 'close seen by the server code');
+    expect(h.logs.filter((l) => l.startsWith('log: reçu'))).toEqual([]);
+    expect(h.received.filter((m) => m.t === 'message')).toHaveLength(1);
+    monitor.close();
+    h.ws.close();
+  });
+
+  it("never lets the server code's maxPayload raise the sandbox's own limit (ws's default, 100 MiB, and 0 alike)", async () => {
+    const small = await startApp({ maxPayload: 2000 });
+    try {
+      for (const option of ['', 'maxPayload: 0,', 'maxPayload: 1e6,']) {
+        const { id, secret } = await learnerSessionOf(small);
+        const h = await openHost(small, id, secret);
+        runServerCode(
+          `
+          const { WebSocketServer } = require('ws');
+          new WebSocketServer({ port: 8080, ${option} }).on('connection', (ws) => {
+            ws.on('message', (data) => ws.send('reçu ' + data.length));
+          });
+          `,
+          h.link,
+        );
+        const client = await openWs(`${small.ws}/s/${id}/`);
+        client.send('x'.repeat(2000));
+        expect((await nextMessage(client)).data.toString(), option).toBe('reçu 2000');
+        const done = closed(client);
+        client.send('x'.repeat(2001));
+        expect((await done).code, option).toBe(1009);
+        h.ws.close();
+      }
+    } finally {
+      await small.close();
+    }
   });
 
   it('relays close codes and reasons both ways', async () => {

@@ -31,6 +31,8 @@ export const AUTH_TIMEOUT_MS = 5000;
  * stranger holding channels cannot keep the page's out); each waits AUTH_TIMEOUT_MS at most.
  */
 export const MAX_WAITING_HOSTS = 4;
+/** Servers kept for the smaller maxPayloads learners' code asked for (one per value; any more are made again). */
+const MAX_PAYLOAD_SERVERS = 16;
 /** How long a refused host channel has to answer our close frame before it is destroyed. */
 const REFUSED_HOST_GRACE_MS = 1000;
 /** Refused commands tolerated on one host channel before it is closed (a runaway loop). */
@@ -151,9 +153,24 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   });
   // The learner's endpoint: the protocol the host chose travels on the request.
   const CHOSEN = Symbol('chosenProtocol');
-  const clientWss = createWss(limits, {
-    handleProtocols: (_offered, req) => (req as IncomingMessage & { [CHOSEN]?: string | false })[CHOSEN] ?? false,
-  });
+  const handleProtocols = (_offered: Set<string>, req: IncomingMessage) =>
+    (req as IncomingMessage & { [CHOSEN]?: string | false })[CHOSEN] ?? false;
+  const clientWss = createWss(limits, { handleProtocols });
+  // ws takes maxPayload per server: one more server for each smaller limit the learner's code
+  // asked for (`accept`'s maxPayload), the most recent few kept.
+  const smallerPayloadWss = new Map<number, WebSocketServer>();
+  function wssFor(maxPayload: number): WebSocketServer {
+    if (maxPayload >= limits.maxPayload) return clientWss;
+    let wss = smallerPayloadWss.get(maxPayload);
+    if (wss) return wss;
+    wss = createWss(limits, { handleProtocols, maxPayload });
+    smallerPayloadWss.set(maxPayload, wss);
+    if (smallerPayloadWss.size > MAX_PAYLOAD_SERVERS) {
+      const [oldest] = smallerPayloadWss.keys();
+      smallerPayloadWss.delete(oldest as number);
+    }
+    return wss;
+  }
   // The learner's Socket.IO server, when its code declares one.
   const io = createSocketIoRelay(env);
   // Its plain HTTP requests.
@@ -300,7 +317,8 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         return;
       }
       (p.req as IncomingMessage & { [CHOSEN]?: string | false })[CHOSEN] = cmd.protocol ?? false;
-      clientWss.handleUpgrade(p.req, p.socket, p.head, (ws) => opened(lh, cmd.c, ws as ClientSocket, p.req));
+      const maxPayload = Math.min(cmd.maxPayload || limits.maxPayload, limits.maxPayload);
+      wssFor(maxPayload).handleUpgrade(p.req, p.socket, p.head, (ws) => opened(lh, cmd.c, ws as ClientSocket, p.req, maxPayload));
       return;
     }
     const ws = lh.sockets.get(cmd.c);
@@ -333,10 +351,12 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     }
   }
 
-  function opened(lh: LearnerHost, c: number, ws: ClientSocket, req: IncomingMessage): void {
+  function opened(lh: LearnerHost, c: number, ws: ClientSocket, req: IncomingMessage, maxPayload: number): void {
     ws[CLIENT] = { host: lh, c };
     lh.sockets.set(c, ws);
-    trackLearnerSocket(ws, req, lh.session, env, relayMessage);
+    // The `limit` event of a message over maxPayload names the limit this connection has.
+    const own = maxPayload === limits.maxPayload ? env : { ...env, limits: { ...limits, maxPayload } };
+    trackLearnerSocket(ws, req, lh.session, own, relayMessage);
     ws.on('ping', relayPing);
     ws.on('pong', relayPong);
     ws.on('close', relayClose);
@@ -447,6 +467,8 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     close() {
       hostWss.close();
       clientWss.close();
+      for (const wss of smallerPayloadWss.values()) wss.close();
+      smallerPayloadWss.clear();
     },
   };
 }

@@ -7,7 +7,7 @@
 // end twice ignored, writes after 'close').
 import { EventEmitter } from 'events';
 import { Buffer } from 'buffer';
-import type { HostHttpHead, HostHttpRequest, HostUpgrade } from '#protocol/host';
+import type { HostAccept, HostHttpHead, HostHttpRequest, HostUpgrade } from '#protocol/host';
 import type { HostLink, UpgradeTarget } from './host-link.ts';
 import { toBuffer } from './host-link.ts';
 
@@ -608,11 +608,17 @@ export class UpgradeSocket extends EventEmitter {
     this.remoteAddress = request.remoteAddress;
   }
 
-  accept(protocol: string | undefined): void {
+  /** `maxPayload`: ws's option as the server has it (0 or absent: no limit of the server's own). */
+  accept(protocol: string | undefined, maxPayload?: number): void {
     if (this.settled)
       throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
     this.settled = true;
-    this.#link.command(protocol ? { t: 'accept', c: this.request.c, protocol } : { t: 'accept', c: this.request.c });
+    const command: HostAccept = { t: 'accept', c: this.request.c };
+    if (protocol) command.protocol = protocol;
+    // ws reads the option as a 32-bit integer (`maxPayload | 0`), and a value under 1 as no limit.
+    const max = (maxPayload ?? 0) | 0;
+    if (max > 0) command.maxPayload = max;
+    this.#link.command(command);
   }
 
   refuse(status: number, message?: string, headers?: Record<string, string>): void {

@@ -302,7 +302,7 @@ export class WebSocketServer extends EventEmitter {
       protocol = this.options.handleProtocols ? this.options.handleProtocols(protocols, req) : protocols.values().next().value;
     }
     const chosen = protocol || '';
-    socket.accept(chosen || undefined);
+    socket.accept(chosen || undefined, this.options.maxPayload);
     const ws = new WebSocket(this.#link, socket.request.c, chosen);
     if (this.clients) {
       this.clients.add(ws);
