@@ -64,6 +64,76 @@ describe('matchers', () => {
   });
 });
 
+describe('gap: time between events', () => {
+  // One client reconnecting: handshake requests (http from client) and connection ends (conn-close).
+  let seq = 0;
+  const open = (t: number, conn: string): MonitorEvent[] => [
+    { seq: ++seq, t, type: 'conn-open', conn, client: 'A', remote: '127.0.0.1:1', path: 'panne' },
+    { seq: ++seq, t, type: 'http', conn, from: 'client', head: 'GET /s/x/panne?client=A HTTP/1.1\r\nUpgrade: websocket', headLength: 60 },
+  ];
+  const close = (t: number, conn: string): MonitorEvent => ({
+    seq: ++seq,
+    t,
+    type: 'conn-close',
+    conn,
+    reason: 'end',
+    bytesIn: 0,
+    bytesOut: 0,
+  });
+  const handshake = { type: 'http', from: 'client', head: { includes: 'Upgrade: websocket' } } as const;
+  // Closes at 400, 520, 900, 1700; the next handshakes 100, 300 and 700 ms after each close.
+  const run = [
+    ...open(0, 'c1'),
+    close(400, 'c1'),
+    ...open(500, 'c2'),
+    close(520, 'c2'),
+    ...open(820, 'c3'),
+    close(900, 'c3'),
+    ...open(1600, 'c4'),
+    close(1700, 'c4'),
+  ];
+
+  it('measures from the previous event matching the same fields', () => {
+    // Handshake to handshake: 500, 320, 780 ms.
+    expect(countMatches(run, { ...handshake, gap: { gte: 0 } })).toBe(3);
+    expect(countMatches(run, { ...handshake, gap: { gt: 700 } })).toBe(1);
+    expect(countMatches(run, { ...handshake, gap: 320 })).toBe(1);
+    // The first one has nothing before it: it never matches, whatever the bound.
+    expect(countMatches(run.slice(0, 3), { ...handshake, gap: { gte: 0 } })).toBe(0);
+  });
+  it('measures from the latest event matching since', () => {
+    const fromClose = { ...handshake, since: { type: 'conn-close', client: 'A' } } as const;
+    expect(countMatches(run, { ...fromClose, gap: { gte: 0 } })).toBe(3);
+    expect(countMatches(run, { ...fromClose, gap: { lt: 150 } })).toBe(1);
+    expect(countMatches(run, { ...fromClose, gap: { gt: 600 } })).toBe(1);
+    // since on another client: no starting point, no match.
+    expect(countMatches(run, { ...handshake, gap: { gte: 0 }, since: { type: 'conn-close', client: 'B' } })).toBe(0);
+  });
+  it('tells growing delays from a fixed delay and from an immediate loop', () => {
+    const backoff: Check = {
+      id: 'backoff',
+      label: 'Espacer les tentatives',
+      expect: [
+        { ...handshake, since: { type: 'conn-close' }, gap: { lt: 150 } },
+        { ...handshake, since: { type: 'conn-close' }, gap: { gt: 600 } },
+      ],
+    };
+    expect(evaluateCheck(backoff, run).passed).toBe(true);
+    const fixed = (delay: number) => {
+      const events: MonitorEvent[] = [];
+      for (let i = 0, t = 0; i < 6; i++, t += 20 + delay) events.push(...open(t, `f${i}`), close(t + 20, `f${i}`));
+      return events;
+    };
+    expect(evaluateCheck(backoff, fixed(0)).passed).toBe(false);
+    expect(evaluateCheck(backoff, fixed(100)).passed).toBe(false);
+    expect(evaluateCheck(backoff, fixed(1000)).passed).toBe(false);
+  });
+  it('keeps measuring in none after a first hit', () => {
+    const r = evaluateCheck({ id: 'n', label: 'n', expect: handshake, none: { ...handshake, gap: { lt: 400 } } }, run);
+    expect(r).toEqual({ passed: false, missing: [], forbidden: [0], missingLogs: [] });
+  });
+});
+
 describe('checks', () => {
   const check: Check = {
     id: 'echo',

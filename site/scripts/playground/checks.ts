@@ -112,7 +112,10 @@ function field(e: MonitorEvent, name: string): unknown {
   return (e as unknown as Record<string, unknown>)[name];
 }
 
-/** Does one event satisfy the matcher? `clients` resolves `client` labels (conn → label). */
+/**
+ * Does one event satisfy the matcher's fields about that event alone? `clients` resolves `client`
+ * labels (conn → label). `gap` and `since` need the events before it: `judge` handles them.
+ */
 export function matches(e: MonitorEvent, m: Matcher, clients: ClientMap): boolean {
   if (m.type !== undefined && e.type !== m.type) return false;
   if (m.from !== undefined && field(e, 'from') !== m.from) return false;
@@ -146,11 +149,30 @@ function walk(events: readonly MonitorEvent[], visit: (e: MonitorEvent, clients:
   }
 }
 
+/**
+ * A judge of one matcher over the events of a run, fed in order. Without `gap` it is `matches`;
+ * with `gap`, it remembers the time (`t`) of the latest event matching `since` (or, without
+ * `since`, the matcher's other fields) and compares the elapsed time of the next one.
+ */
+export function judge(m: Matcher): (e: MonitorEvent, clients: ClientMap) => boolean {
+  const gap = m.gap;
+  if (gap === undefined) return (e, clients) => matches(e, m, clients);
+  const since = m.since;
+  let last: number | undefined;
+  return (e, clients) => {
+    const self = matches(e, m, clients);
+    const ok = self && last !== undefined && matchNumber(e.t - last, gap);
+    if (since === undefined ? self : matches(e, since, clients)) last = e.t;
+    return ok;
+  };
+}
+
 /** How many events match. */
 export function countMatches(events: readonly MonitorEvent[], m: Matcher): number {
   let n = 0;
+  const judged = judge(m);
   walk(events, (e, clients) => {
-    if (matches(e, m, clients)) n++;
+    if (judged(e, clients)) n++;
   });
   return n;
 }
@@ -179,12 +201,15 @@ export function evaluateCheck(check: Check, events: readonly MonitorEvent[], ser
   const nones = list(check.none);
   const counts = expects.map(() => 0);
   const hit = nones.map(() => false);
+  const expectJudges = expects.map(judge);
+  const noneJudges = nones.map(judge);
   walk(events, (e, clients) => {
-    expects.forEach((m, i) => {
-      if (matches(e, m, clients)) counts[i]++;
+    expectJudges.forEach((judged, i) => {
+      if (judged(e, clients)) counts[i]++;
     });
-    nones.forEach((m, i) => {
-      if (!hit[i] && matches(e, m, clients)) hit[i] = true;
+    noneJudges.forEach((judged, i) => {
+      // Judged even once hit: a `gap` judge must see every event to keep its starting point.
+      if (judged(e, clients)) hit[i] = true;
     });
   });
   const missing = expects.map((m, i) => (counts[i] >= (m.count ?? 1) ? -1 : i)).filter((i) => i >= 0);

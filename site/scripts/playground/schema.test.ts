@@ -152,6 +152,21 @@ describe('parsePlaygroundProps', () => {
     );
   });
 
+  it('gap and since: since needs gap, holds one event alone, and its client is checked', () => {
+    const ok = { ...valid, checks: [check({ type: 'http', gap: { gt: 500 }, since: { type: 'conn-close' } })] };
+    expect(parsePlaygroundProps(ok, { lesson: LESSON }).checks[0].expect).toMatchObject({ gap: { gt: 500 } });
+    expect(messageOf({ ...valid, checks: [check({ type: 'http', since: { type: 'conn-close' } })] })).toBe(
+      one('checks[0].expect.since : demande « gap » : « since » ne fait que dire d’où part la mesure'),
+    );
+    expect(messageOf({ ...valid, checks: [check({ type: 'http', gap: 1, since: { type: 'conn-close', count: 2 } })] })).toBe(
+      one('checks[0].expect.since : champ inconnu « count »'),
+    );
+    expect(messageOf({ ...valid, checks: [check({ type: 'http', gap: { gt: 'x' } })] })).toMatch(/checks\[0\]\.expect\.gap\.gt/);
+    expect(messageOf({ ...valid, checks: [check({ type: 'http', gap: 1, since: { client: 'B' } })] })).toBe(
+      one('checks[0].expect.since.client : client « B » absent : ce bac à sable n’exécute que A (clients = 1)'),
+    );
+  });
+
   it('client labels beyond clients, and perClientCode longer than clients', () => {
     expect(messageOf({ ...valid, clients: 2, checks: [check({ type: 'frame', client: 'C' })] })).toBe(
       one('checks[0].expect.client : client « C » absent : ce bac à sable n’exécute que A, B (clients = 2)'),

@@ -119,7 +119,8 @@ export const sioMatchSchema = z
   })
   .describe('Paquet Socket.IO décodé d’un évènement `eio` : les champs donnés doivent tous correspondre.');
 
-const matcherShape = {
+/** What one event must hold: every field given (the fields of a matcher that look at one event alone). */
+const eventShape = {
   type: z.enum(EVENT_TYPES).optional().describe('Type de l’évènement, tel que le décrit `protocol/protocol.ts`.'),
   from: z
     .enum(DIRECTIONS)
@@ -182,6 +183,25 @@ const matcherShape = {
   head: textMatchSchema
     .optional()
     .describe('Tête d’un évènement `http` : ligne de départ et en-têtes, séparés par CRLF, sans la ligne vide finale.'),
+};
+
+/** The event `gap` is measured from: a matcher on one event alone (no gap, since or count). */
+export const sinceSchema = z
+  .strictObject(eventShape)
+  .describe('Motif d’un seul évènement, sans `gap`, `since` ni `count` : le point de départ d’une mesure `gap`.');
+
+const matcherShape = {
+  ...eventShape,
+  gap: numberMatchSchema
+    .optional()
+    .describe(
+      'Temps écoulé, en millisecondes (horloge du bac à sable, champ `t`), entre l’évènement et le plus récent évènement antérieur qui correspond à `since`, ou, sans `since`, aux autres champs de ce motif. Un évènement sans tel prédécesseur ne correspond pas. Pour juger un rythme sur le trafic : reconnexions de plus en plus espacées, battements réguliers, réponse avant un délai.',
+    ),
+  since: sinceSchema
+    .optional()
+    .describe(
+      "Motif de l’évènement d’où part la mesure `gap` (le plus récent avant l’évènement jugé), par exemple `{ type: 'conn-close', client: 'A' }` pour le délai entre une coupure et la reconnexion suivante. Demande `gap`.",
+    ),
   count: z
     .int()
     .min(1)
@@ -191,6 +211,14 @@ const matcherShape = {
 
 export const matcherSchema = z
   .strictObject(matcherShape)
+  .superRefine((m, ctx) => {
+    if (m.since !== undefined && m.gap === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['since'],
+        message: `demande ${q('gap')}\u00a0: ${q('since')} ne fait que dire d’où part la mesure`,
+      });
+  })
   .describe('Motif d’évènements : un évènement correspond quand tous les champs donnés sont vérifiés (aucun champ : tout évènement).');
 
 const matchers = () => z.union([matcherSchema, z.array(matcherSchema).min(1)]);
@@ -359,6 +387,8 @@ function crossCheck(props: object, ctx: z.RefinementCtx): void {
         message: `client ${q(client)} absent\u00a0: ce bac à sable n’exécute que ${labels.join(', ')} (clients = ${clients})`,
       });
     }
+    const since = (m as { since?: unknown } | null)?.since;
+    if (since !== undefined) visit(since, [...path, 'since']);
   };
   const visitAll = (v: unknown, path: (string | number)[]) => {
     if (!Array.isArray(v)) return visit(v, path);
@@ -562,6 +592,7 @@ const NAMED = new Map<unknown, string>([
   [numberMatchSchema, 'NumberMatch'],
   [textMatchSchema, 'TextMatch'],
   [sioMatchSchema, 'SioMatch'],
+  [sinceSchema, 'Matcher'],
 ]);
 
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
