@@ -46,7 +46,8 @@ describe('état de l’exécution', () => {
     fed(ECHO_RUN.slice(8), run);
     expect(run.clients.get('c1')).toBe('A');
     expect(run.clients.get('c2')).toBe('B');
-    expect(run.events.map((e) => e.seq)).toEqual([9, 10, 11]);
+    // 11 closes c1, a connection of the previous run: it is not part of this one.
+    expect(run.events.map((e) => e.seq)).toEqual([9, 10]);
   });
 
   it('ignore les évènements antérieurs au début de l’exécution', () => {
@@ -54,11 +55,21 @@ describe('état de l’exécution', () => {
     run.start();
     expect(run.accept(ECHO_RUN[4])).toBe(false);
     expect(run.events).toEqual([]);
-    expect(run.accept({ ...ECHO_RUN[4], seq: 12 })).toBe(true);
+    // A connection of the previous run still talking (a late answer of the stopped server): not this run's.
+    expect(run.accept({ ...ECHO_RUN[4], seq: 12 })).toBe(false);
+    expect(run.events).toEqual([]);
+    // The same event on a connection opened during the run is.
+    expect(run.accept({ seq: 13, t: 6, type: 'conn-open', conn: 'c3', client: 'A', remote: '127.0.0.1:5002', path: 'echo' })).toBe(true);
+    expect(run.accept({ ...ECHO_RUN[4], seq: 14, conn: 'c3' })).toBe(true);
+    expect(run.events.map((e) => e.seq)).toEqual([13, 14]);
+    // A kept-alive connection of the previous run, reused by this run's client: its new request joins the run.
+    expect(run.accept({ ...ECHO_RUN[2], seq: 15 })).toBe(true);
+    expect(run.accept({ ...ECHO_RUN[3], seq: 16 })).toBe(true);
   });
 
   it('compte les évènements Socket.IO livrés à chaque client, avec son étiquette', () => {
-    const run = fed([...ECHO_RUN, said(12, 'c2'), said(13, 'c2'), said(14, 'c9', 'other')]);
+    const external: MonitorEvent = { seq: 14, t: 6, type: 'conn-open', conn: 'c9', client: null, remote: '127.0.0.1:5009', path: 'socket.io/' };
+    const run = fed([...ECHO_RUN, said(12, 'c2'), said(13, 'c2'), external, said(15, 'c9', 'other')]);
     expect(run.deliveryCount).toBe(3);
     expect(run.deliveries.get('B')?.get('said')).toBe(2);
     expect(run.deliveries.get('externe')?.get('other')).toBe(1);

@@ -27,10 +27,17 @@ export class RunState {
   startSeq = 0;
   /** Highest seq seen on the session. */
   lastSeq = 0;
+  /**
+   * Connections that opened, or carried a new request, during the current run. A connection of an
+   * earlier run can still produce events after this run starts (a response the previous server
+   * sent just before it was stopped, a close): they belong to that run, not this one.
+   */
+  private runConns = new Set<string>();
 
   /** A new run: its events are those after the last one seen. Client labels are kept. */
   start(): void {
     this.startSeq = this.lastSeq;
+    this.runConns.clear();
     this.events = [];
     this.serverLines = [];
     this.bytes = { client: 0, server: 0 };
@@ -43,6 +50,9 @@ export class RunState {
     this.lastSeq = Math.max(this.lastSeq, e.seq);
     learnClient(e, this.clients);
     if (e.type === 'hello' || e.seq <= this.startSeq) return false;
+    // A kept-alive connection reused by this run's client joins the run with its next request.
+    if (e.type === 'conn-open' || (e.type === 'http' && e.from === 'client')) this.runConns.add(e.conn);
+    else if ('conn' in e && e.conn && !this.runConns.has(e.conn)) return false;
     this.events.push(e);
     const wire = wireBytes(e);
     if (wire) this.bytes[wire.from] += wire.bytes;
