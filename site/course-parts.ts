@@ -30,4 +30,9 @@ export const parts: CoursePart[] = [
     label: 'Socket.IO',
     summary: 'Engine.IO, accusés de réception, espaces de noms, rooms et passage à l’échelle.',
   },
+  {
+    dir: 'serveurs',
+    label: 'Construire ses serveurs',
+    summary: 'Écrire un serveur ws, authentifier, résister aux coupures et respecter la contre-pression, avec de vraies conditions réseau.',
+  },
 ];
