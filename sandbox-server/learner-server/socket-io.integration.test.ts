@@ -309,6 +309,58 @@ describe('learner server: Socket.IO façade and real relay', () => {
     h.ws.close();
   });
 
+  it('cors leaving out the client’s origin: the polling answer allows no origin, the WebSocket transport connects anyway', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const server = require('http').createServer();
+      const { Server } = require('socket.io');
+      const io = new Server(server, { cors: { origin: ['https://atelier.example'] } });
+      io.on('connection', (socket) => console.log('origin', socket.handshake.headers.origin, socket.conn.transport.name));
+      server.listen(3000);
+      `,
+    );
+    const handshake = (origin: string) =>
+      fetch(`${t.http}/s/${id}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: origin }, signal: AbortSignal.timeout(5000) });
+    // The real server answers the handshake (the browser, not the server, withholds it from the
+    // script): an origin of the list gets it back in Access-Control-Allow-Origin, "null" gets none.
+    const refused = await handshake('null');
+    expect(refused.status).toBe(200);
+    expect(await refused.text()).toMatch(/^0\{"sid":/);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    const allowed = await handshake('https://atelier.example');
+    await allowed.arrayBuffer();
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://atelier.example');
+    // The sandbox adds none of its own CORS headers on the Socket.IO path.
+    const preflight = await fetch(`${t.http}/s/${id}/socket.io/?EIO=4&transport=polling`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'null', 'Access-Control-Request-Method': 'POST' },
+      signal: AbortSignal.timeout(5000),
+    });
+    await preflight.arrayBuffer();
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    // CORS does not apply to WebSocket: the same origin connects over the websocket transport.
+    const ws = client(id, { transports: ['websocket'], extraHeaders: { Origin: 'null' } });
+    await connected(ws);
+    await until(() => h.logs.includes('log: origin null websocket'), 'connection seen by the server code');
+    ws.disconnect();
+    h.ws.close();
+  });
+
+  it('no cors option: every origin is allowed (the sandbox’s stand-in for a page served by the same server)', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(id, secret, `const s = require('http').createServer(); require('socket.io')(s); s.listen(3000);`);
+    const res = await fetch(`${t.http}/s/${id}/socket.io/?EIO=4&transport=polling`, {
+      headers: { Origin: 'null' },
+      signal: AbortSignal.timeout(5000),
+    });
+    await res.arrayBuffer();
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    h.ws.close();
+  });
+
   it('rooms per socket: the façade and the real server stop at the sandbox’s cap alike', async () => {
     expect(IO_MAX_ROOMS_PER_SOCKET).toBe(MAX_ROOMS_PER_SOCKET);
     const { id, secret } = await learnerSession();
