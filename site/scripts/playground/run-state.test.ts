@@ -68,7 +68,15 @@ describe('état de l’exécution', () => {
   });
 
   it('compte les évènements Socket.IO livrés à chaque client, avec son étiquette', () => {
-    const external: MonitorEvent = { seq: 14, t: 6, type: 'conn-open', conn: 'c9', client: null, remote: '127.0.0.1:5009', path: 'socket.io/' };
+    const external: MonitorEvent = {
+      seq: 14,
+      t: 6,
+      type: 'conn-open',
+      conn: 'c9',
+      client: null,
+      remote: '127.0.0.1:5009',
+      path: 'socket.io/',
+    };
     const run = fed([...ECHO_RUN, said(12, 'c2'), said(13, 'c2'), external, said(15, 'c9', 'other')]);
     expect(run.deliveryCount).toBe(3);
     expect(run.deliveries.get('B')?.get('said')).toBe(2);
