@@ -8,6 +8,10 @@ describe('console rendering in the runner', () => {
     expect(inspect({ a: { b: [1, 2] } })).toBe('{ a: { b: [1, 2] } }');
     expect(inspect(new Uint8Array([1, 2, 255]))).toBe('Uint8Array(3) [01 02 ff]');
     expect(inspect(new ArrayBuffer(2))).toBe('ArrayBuffer(2) [00 00]');
+    // The server code's Buffer (the `buffer` package, renamed by the bundler): named Buffer all the same.
+    class l extends Uint8Array {}
+    Object.defineProperty(l.prototype, '_isBuffer', { value: true });
+    expect(inspect(new l([1, 2, 3]))).toBe('Buffer(3) [01 02 03]');
     expect(inspect(new TypeError('boom'))).toBe('TypeError: boom');
     expect(inspect(function named() {})).toBe('[Function named]');
     expect(inspect(10n)).toBe('10n');

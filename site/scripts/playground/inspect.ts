@@ -16,8 +16,11 @@ export function inspect(v: unknown, depth = 0, seen = new WeakSet<object>()): st
   seen.add(v);
   if (v instanceof Error) return describeError(v);
   if (v instanceof ArrayBuffer) return `ArrayBuffer(${v.byteLength}) [${hexPreview(new Uint8Array(v))}]`;
-  if (ArrayBuffer.isView(v))
-    return `${v.constructor.name}(${v.byteLength}) [${hexPreview(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}]`;
+  if (ArrayBuffer.isView(v)) {
+    // The server code's Buffer is the `buffer` package's, whose class name the bundler shortens: it marks its instances.
+    const name = (v as { _isBuffer?: unknown })._isBuffer === true ? 'Buffer' : v.constructor.name;
+    return `${name}(${v.byteLength}) [${hexPreview(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}]`;
+  }
   if (typeof Blob !== 'undefined' && v instanceof Blob) return `Blob(${v.size})`;
   if (typeof Event !== 'undefined' && v instanceof Event) {
     const extra =
