@@ -313,6 +313,24 @@ export interface HelloEvent extends EventBase {
   /** Absolute base URLs, e.g. { http: "http://127.0.0.1:4321/s/<id>/", ws: "ws://127.0.0.1:4321/s/<id>/" }. */
   endpoints: { http: string; ws: string; socketIoPath: string };
   scenarios: string[];
+  /**
+   * The network conditions the sandbox applies to every connection of the session (asked for when
+   * the session was created: `POST /api/sessions` with `{"network":{…}}`); absent: none.
+   */
+  network?: NetworkConditions;
+}
+
+/**
+ * A connection cut by the session's network conditions (`dropAfterMs` after it opened): `reset`,
+ * the sandbox reset the TCP connection (RST, the client sees an abnormal close); `silent`, from now
+ * on no byte passes in either direction while the TCP connection stays open (a dead peer).
+ */
+export interface NetDropEvent extends EventBase {
+  type: 'net-drop';
+  conn: string;
+  mode: NetworkDrop;
+  /** Time since the connection opened (ms). */
+  afterMs: number;
 }
 
 /** Events were dropped because the monitor could not keep up. */
@@ -341,6 +359,7 @@ export type MonitorEvent =
   | RoomsEvent
   | InfoEvent
   | DroppedEvent
+  | NetDropEvent
   | EndEvent;
 
 /** Answer of POST /api/sessions. */
@@ -379,4 +398,91 @@ export function messageOfFrame(frame: FrameEvent): MessageEvent | null {
   else message.data = frame.payload;
   if (frame.truncated) message.truncated = true;
   return message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network conditions of a session (latency, bandwidth, drop): what a page may ask for when it
+// creates a session, the bounds the sandbox enforces, and the French line the page shows.
+
+/** How a connection is cut by `dropAfterMs`: TCP reset (default), or silence (a dead peer). */
+export type NetworkDrop = 'reset' | 'silent';
+
+/** Conditions applied to every connection of a session, in both directions (every field optional). */
+export interface NetworkConditions {
+  /** Added one-way delay (ms), applied in each direction. */
+  latencyMs?: number;
+  /** Cap in bytes per second, per connection and per direction. */
+  bandwidth?: number;
+  /** Each connection of the session is cut this long (ms) after it opened. */
+  dropAfterMs?: number;
+  /** How it is cut (default `reset`); only with `dropAfterMs`. */
+  drop?: NetworkDrop;
+}
+
+/** Bounds of each numeric field (integers, inclusive). */
+export const NETWORK_LIMITS = {
+  latencyMs: { min: 0, max: 2000 },
+  bandwidth: { min: 1024, max: 1048576 },
+  dropAfterMs: { min: 1000, max: 60000 },
+} as const;
+
+export const NETWORK_DROPS: readonly NetworkDrop[] = ['reset', 'silent'];
+
+const NETWORK_FIELDS = ['latencyMs', 'bandwidth', 'dropAfterMs', 'drop'];
+
+/**
+ * Validates network conditions (the sandbox's check of `POST /api/sessions`): the normalized
+ * conditions (fields given only; `drop` filled in when `dropAfterMs` is), null when none are asked
+ * for, or a French error.
+ */
+export function parseNetworkConditions(input: unknown): { conditions: NetworkConditions | null } | { error: string } {
+  if (input === undefined || input === null) return { conditions: null };
+  if (typeof input !== 'object' || Array.isArray(input)) return { error: 'attendu un objet { latencyMs, bandwidth, dropAfterMs, drop }' };
+  const raw = input as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!NETWORK_FIELDS.includes(key))
+      return { error: `champ inconnu «\u00a0${key.slice(0, 40)}\u00a0» (attendu\u00a0: ${NETWORK_FIELDS.join(', ')})` };
+  }
+  const out: NetworkConditions = {};
+  for (const key of ['latencyMs', 'bandwidth', 'dropAfterMs'] as const) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    const { min, max } = NETWORK_LIMITS[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      return { error: `${key}\u00a0: attendu un entier de ${min} à ${max}, reçu ${JSON.stringify(value)?.slice(0, 40)}` };
+    }
+    out[key] = value;
+  }
+  if (raw.drop !== undefined) {
+    if (!NETWORK_DROPS.includes(raw.drop as NetworkDrop))
+      return { error: `drop\u00a0: attendu «\u00a0reset\u00a0» ou «\u00a0silent\u00a0»` };
+    if (out.dropAfterMs === undefined) return { error: 'drop\u00a0: demande dropAfterMs (le moment de la coupure)' };
+  }
+  if (out.dropAfterMs !== undefined) out.drop = (raw.drop as NetworkDrop | undefined) ?? 'reset';
+  // Nothing that changes the traffic: no conditions (a latency of 0 alone included).
+  if (!out.latencyMs && out.bandwidth === undefined && out.dropAfterMs === undefined) return { conditions: null };
+  return { conditions: out };
+}
+
+/** "1,5\u00a0s", "200\u00a0ms". */
+function duration(ms: number): string {
+  return ms < 1000 ? `${ms}\u00a0ms` : `${(ms / 1000).toLocaleString('fr-FR', { maximumFractionDigits: 3 })}\u00a0s`;
+}
+
+/** "16\u00a0Kio/s", "1\u00a0Mio/s", "1\u00a0500\u00a0o/s". */
+export function rateText(bytesPerSecond: number): string {
+  const fmt = (n: number) => n.toLocaleString('fr-FR', { maximumFractionDigits: 2 }).replace(/\u202f/g, '\u00a0');
+  if (bytesPerSecond >= 1048576 && bytesPerSecond % 1048576 === 0) return `${fmt(bytesPerSecond / 1048576)}\u00a0Mio/s`;
+  if (bytesPerSecond % 1024 === 0 || bytesPerSecond > 10240) return `${fmt(bytesPerSecond / 1024)}\u00a0Kio/s`;
+  return `${fmt(bytesPerSecond)}\u00a0o/s`;
+}
+
+/** « Conditions réseau : latence 200 ms, débit 16 Kio/s, coupure silencieuse après 5 s » (no-break spaces). */
+export function networkConditionsText(n: NetworkConditions): string {
+  const parts: string[] = [];
+  if (n.latencyMs) parts.push(`latence ${duration(n.latencyMs)}`);
+  if (n.bandwidth !== undefined) parts.push(`débit ${rateText(n.bandwidth)}`);
+  if (n.dropAfterMs !== undefined)
+    parts.push(`${n.drop === 'silent' ? 'coupure silencieuse' : 'coupure brutale (RST)'} après ${duration(n.dropAfterMs)}`);
+  return `Conditions réseau\u00a0: ${parts.length ? parts.join(', ') : 'aucune'}`;
 }

@@ -100,7 +100,9 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
       if (!socket || !pending) continue;
       const session = tap().connInfo(socket)?.session;
       if (!session) continue;
-      if (pending.frameSince && now - pending.frameSince >= limits.frameTimeoutMs) {
+      // A capped bandwidth makes a long frame slow by itself (network.ts): it gets the time it needs.
+      const frameTimeoutMs = limits.frameTimeoutMs + (session.network?.frameGraceMs(limits.maxPayload) ?? 0);
+      if (pending.frameSince && now - pending.frameSince >= frameTimeoutMs) {
         closeFor(
           session,
           socket,
@@ -108,7 +110,7 @@ export function createGuard(registry: SessionRegistry, tap: () => Tap, limits: L
           {
             limit: 'timeout',
             action: 'close 1008',
-            message: `Trame inachevée depuis plus de ${limits.frameTimeoutMs / 1000}\u00a0s\u00a0: une trame commencée doit arriver en entier. Connexion fermée (1008).`,
+            message: `Trame inachevée depuis plus de ${Math.round(frameTimeoutMs / 1000)}\u00a0s\u00a0: une trame commencée doit arriver en entier. Connexion fermée (1008).`,
           },
           'Trame trop lente',
         );

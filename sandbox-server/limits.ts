@@ -77,6 +77,8 @@ export interface Limits {
   matchIntervalMin: number;
   matchIntervalMax: number;
   matchIntervalDefault: number;
+  /** How long a connection cut silently by a session's network conditions stays open (ms; network.ts). */
+  silentHoldMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -112,6 +114,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   matchIntervalMin: 50,
   matchIntervalMax: 60_000,
   matchIntervalDefault: 3000,
+  silentHoldMs: 60_000,
 });
 
 /** Env variable for each limit, e.g. SANDBOX_MAX_PAYLOAD=131072. */
@@ -148,6 +151,7 @@ const ENV_NAMES: Record<keyof Limits, string> = {
   matchIntervalMin: 'SANDBOX_MATCH_INTERVAL_MIN',
   matchIntervalMax: 'SANDBOX_MATCH_INTERVAL_MAX',
   matchIntervalDefault: 'SANDBOX_MATCH_INTERVAL_DEFAULT',
+  silentHoldMs: 'SANDBOX_SILENT_HOLD_MS',
 };
 
 /** Limits from env variables (positive integers only; others are ignored with a warning). */

@@ -12,7 +12,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ipOf, resolveLimits } from './limits.ts';
 import type { Limits } from './limits.ts';
-import { WS_SCENARIOS } from '#protocol';
+import { parseNetworkConditions, WS_SCENARIOS } from '#protocol';
+import type { NetworkConditions } from '#protocol';
+import { NetworkLink } from './network.ts';
 import { parseHostPath, parseMonitorPath, parseSessionPath } from './routes.ts';
 import { createLearnerServers } from './learner-server/learner-server.ts';
 import type { HelloInput } from './monitor.ts';
@@ -61,6 +63,49 @@ const CORS: Record<string, string> = {
 const NO_SESSION = 'Session inconnue ou expirée.';
 /** Shortest time between two notices of refused session requests to one IP's sessions. */
 const REFUSAL_NOTICE_MS = 5000;
+
+/** Largest body of POST /api/sessions (`{"network":{…}}` needs about 100 bytes). */
+const MAX_SESSION_BODY = 2048;
+
+/** Reads a request body of at most `max` bytes: `done(text)`, or `done(null)` past it (the rest is not read). */
+function readSmallBody(req: IncomingMessage, max: number, done: (body: string | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  req.on('data', (chunk: Buffer) => {
+    if (over) return;
+    size += chunk.length;
+    if (size > max) {
+      over = true;
+      done(null);
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (!over) done(Buffer.concat(chunks).toString('utf8'));
+  });
+}
+
+/** The body of POST /api/sessions: empty, or `{"network":{…}}` (protocol.ts parseNetworkConditions). */
+export function sessionRequest(body: string): { network: NetworkConditions | null } | { error: string } {
+  if (body.trim() === '') return { network: null };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return { error: 'Corps de requête invalide\u00a0: attendu du JSON, par exemple {"network":{"latencyMs":200}}.' };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { error: 'Corps de requête invalide\u00a0: attendu un objet JSON, par exemple {"network":{"latencyMs":200}}.' };
+  }
+  const unknown = Object.keys(parsed).filter((k) => k !== 'network');
+  if (unknown.length)
+    return { error: `Corps de requête invalide\u00a0: champ inconnu «\u00a0${unknown[0].slice(0, 40)}\u00a0» (attendu\u00a0: network).` };
+  const result = parseNetworkConditions((parsed as { network?: unknown }).network);
+  if ('error' in result) return { error: `Conditions réseau invalides\u00a0: ${result.error}.` };
+  return { network: result.conditions };
+}
 
 /** `?batch=1` on the monitor URL: every message is a JSON array of events (opt-in). */
 export function monitorBatch(url: string): boolean {
@@ -184,37 +229,29 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
         sendJson(res, 405, { error: 'Méthode non autorisée\u00a0: utilisez POST.' }, { Allow: 'POST' });
         return;
       }
-      req.resume();
-      const ip = ipOf(req.socket.remoteAddress);
       const learnerServer = new URLSearchParams(url.split('?')[1] ?? '').get('server') === '1';
-      const session = registry.create(ip);
-      if (session === 'memory') {
-        const message = 'Le bac à sable est plein pour le moment\u00a0: réessayez dans une minute.';
-        sendJson(res, 503, { error: message }, { 'Retry-After': '30' });
-        return;
-      }
-      if (session === 'ip') {
-        const message = `Trop de sessions ouvertes depuis votre adresse (au plus ${limits.maxSessionsPerIp})\u00a0: fermez des onglets ou attendez leur expiration.`;
-        // Told at most every REFUSAL_NOTICE_MS per IP: a client posting in a loop would otherwise
-        // cost a scan of every session and an event per session of that IP per request.
-        const now = Date.now();
-        if (now - (refusalNoticed.get(ip) ?? 0) >= REFUSAL_NOTICE_MS) {
-          if (refusalNoticed.size > 10_000) refusalNoticed.clear();
-          refusalNoticed.set(ip, now);
-          for (const s of registry.sessionsOf(ip)) s.notice({ limit: 'sessions', action: 'http 429', message });
+      readSmallBody(req, MAX_SESSION_BODY, (body) => {
+        if (body === null) {
+          sendJson(res, 413, { error: `Corps de requête trop grand (au plus ${MAX_SESSION_BODY}\u00a0octets).` }, { Connection: 'close' });
+          return;
         }
-        sendJson(res, 429, { error: message }, { 'Retry-After': '60' });
-        return;
-      }
-      if (learnerServer) sendJson(res, 201, { id: session.id, hostSecret: learnerServers.enable(session) });
-      else sendJson(res, 201, { id: session.id });
+        const asked = sessionRequest(body);
+        if ('error' in asked) {
+          sendJson(res, 400, { error: asked.error });
+          return;
+        }
+        createSession(req, res, learnerServer, asked.network);
+      });
       return;
     }
     const m = /^\/api\/sessions\/([^/]+)$/.exec(pathname);
     if (m && (req.method === 'GET' || req.method === 'HEAD')) {
       const session = registry.get(m[1]);
       if (!session) sendJson(res, 404, { error: NO_SESSION });
-      else sendJson(res, 200, { id: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS });
+      else {
+        const { session: id, ...rest } = helloOf(req, session);
+        sendJson(res, 200, { id, ...rest });
+      }
       return;
     }
     if (parseMonitorPath(url)) {
@@ -222,6 +259,47 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       return;
     }
     sendJson(res, 404, { error: 'Point d’accès inconnu.' });
+  }
+
+  function createSession(req: IncomingMessage, res: ServerResponse, learnerServer: boolean, network: NetworkConditions | null): void {
+    const ip = ipOf(req.socket.remoteAddress);
+    const session = registry.create(ip);
+    if (session === 'memory') {
+      const message = 'Le bac à sable est plein pour le moment\u00a0: réessayez dans une minute.';
+      sendJson(res, 503, { error: message }, { 'Retry-After': '30' });
+      return;
+    }
+    if (session === 'ip') {
+      const message = `Trop de sessions ouvertes depuis votre adresse (au plus ${limits.maxSessionsPerIp})\u00a0: fermez des onglets ou attendez leur expiration.`;
+      // Told at most every REFUSAL_NOTICE_MS per IP: a client posting in a loop would otherwise
+      // cost a scan of every session and an event per session of that IP per request.
+      const now = Date.now();
+      if (now - (refusalNoticed.get(ip) ?? 0) >= REFUSAL_NOTICE_MS) {
+        if (refusalNoticed.size > 10_000) refusalNoticed.clear();
+        refusalNoticed.set(ip, now);
+        for (const s of registry.sessionsOf(ip)) s.notice({ limit: 'sessions', action: 'http 429', message });
+      }
+      sendJson(res, 429, { error: message }, { 'Retry-After': '60' });
+      return;
+    }
+    if (network) {
+      session.network = new NetworkLink(network, {
+        connOf: (socket) => tap.connInfo(socket)?.conn,
+        onDrop: (conn, mode, afterMs) => {
+          if (conn) session.emit({ type: 'net-drop', conn, mode, afterMs });
+        },
+        silentHoldMs: limits.silentHoldMs,
+      });
+    }
+    if (learnerServer) sendJson(res, 201, { id: session.id, hostSecret: learnerServers.enable(session) });
+    else sendJson(res, 201, { id: session.id });
+  }
+
+  /** What `hello` and GET /api/sessions/<id> say of a session. */
+  function helloOf(req: IncomingMessage, session: Session): HelloInput {
+    const hello: HelloInput = { session: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS };
+    if (session.network) hello.network = session.network.conditions;
+    return hello;
   }
 
   function openMonitor(monitor: MonitorSocket, session: Session, hello: HelloInput, batch: boolean): void {
@@ -253,7 +331,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
       else if (session.monitor.monitorCount >= limits.maxMonitorsPerSession) {
         refuseUpgrade(socket, 429, `Trop de moniteurs ouverts sur cette session (au plus ${limits.maxMonitorsPerSession}).`);
       } else {
-        const hello = { session: session.id, endpoints: baseUrls(req, session), scenarios: SCENARIO_PATHS };
+        const hello = helloOf(req, session);
         const batch = monitorBatch(url);
         const accepted = acceptMonitor(req, socket, head, onMonitorClose);
         if (accepted instanceof MonitorSocket) openMonitor(accepted, session, hello, batch);

@@ -13,6 +13,7 @@ import type { MemoryGauge } from './memory.ts';
 import { BacklogBudget, END_CLOSE_CODE, endCloseReason, SessionMonitor } from './monitor.ts';
 import type { EventInput } from './monitor.ts';
 import type { LimitEvent } from '#protocol';
+import type { NetworkLink } from './network.ts';
 
 /** Session ids: 24 random bytes in base64url (192 bits, 32 characters). */
 export const SESSION_ID_BYTES = 24;
@@ -46,6 +47,8 @@ export class Session {
   private cleanups: Array<(reason: EndReason) => void> | null = null;
   private state: Map<string, unknown> | null = null;
   private connCounter = 0;
+  /** The session's network conditions applied to its connections (network.ts); null: none (nothing runs). */
+  network: NetworkLink | null = null;
   ended = false;
 
   constructor(id: string, ip: string, limits: Limits, budget?: BacklogBudget) {
@@ -121,6 +124,7 @@ export class Session {
     if (this.ended) return;
     this.ended = true;
     this.monitor.end(reason);
+    this.network?.end();
     for (const fn of this.cleanups ?? []) {
       try {
         fn(reason);
@@ -146,6 +150,7 @@ function onAdmittedClose(this: Admitted): void {
   if (!admitted) return;
   this[ADMITTED] = null;
   admitted.session.sockets.delete(this);
+  admitted.session.network?.detach(this);
   admitted.counter.decrement(admitted.ip);
 }
 
@@ -235,9 +240,11 @@ export class SessionRegistry {
     if (!session.connBucket.take()) return 'connection-rate';
     if (previous) {
       previous.session.sockets.delete(socket);
+      previous.session.network?.detach(socket, true);
       previous.counter.decrement(previous.ip);
     }
     session.sockets.add(socket);
+    session.network?.attach(socket);
     this.ipConnections.increment(ip);
     // One shared listener; what it needs is kept on the socket (no closure per connection).
     admitted[ADMITTED] = { session, ip, counter: this.ipConnections };

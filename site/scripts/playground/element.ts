@@ -45,7 +45,7 @@ class AwPlayground extends HTMLElement {
   connectedCallback(): void {
     if (this.props) return;
     this.props = JSON.parse(this.dataset.props!);
-    this.session = new SessionClient(location.origin, { server: this.props.server !== undefined });
+    this.session = new SessionClient(location.origin, { server: this.props.server !== undefined, network: this.props.network });
     const ctx: PartContext = {
       root: this,
       props: this.props,
@@ -157,7 +157,7 @@ class AwPlayground extends HTMLElement {
     try {
       const [hello, host] = await Promise.all([this.session.connect(), import('./runner-host.ts')]);
       this.handle?.stop();
-      this.state.start();
+      this.state.start(hello.network);
       for (const p of this.parts) p.reset?.();
       this.toolbar.running(true);
       const programs = this.programs();

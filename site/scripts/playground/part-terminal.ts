@@ -4,7 +4,7 @@
 import type { MonitorEvent } from '#protocol';
 import { $, type Part, type PartContext } from './parts.ts';
 import type { RunState } from './run-state.ts';
-import { type EventFormatter, PlainSink, summary, type TerminalSink } from './terminal-view.ts';
+import { type EventFormatter, networkLine, PlainSink, summary, type TerminalSink } from './terminal-view.ts';
 import type { XtermView } from './terminal-xterm.ts';
 
 const MAX_A11Y_LINES = 60;
@@ -48,10 +48,24 @@ export function terminalPart(ctx: Pick<PartContext, 'root' | 'props' | 'run'>, f
     return lines.length;
   };
 
+  /** The run's first line: the session's network conditions, when it has some. */
+  const header = (announce: boolean) => {
+    const line = networkLine(run.network);
+    if (!line) return;
+    plain.write(line);
+    xterm?.write(line);
+    if (announce) {
+      const p = document.createElement('p');
+      p.textContent = line.map((s) => s.text).join('');
+      a11yLog.append(p);
+    }
+  };
+
   /** The run's events again (filters changed, xterm.js arrived), not announced again. */
   const redraw = () => {
     plain.clear();
     xterm?.clear();
+    header(false);
     for (const e of run.events) draw(e, false);
   };
 
@@ -93,6 +107,7 @@ export function terminalPart(ctx: Pick<PartContext, 'root' | 'props' | 'run'>, f
     reset() {
       awaitingFrame = true;
       clear();
+      header(true);
     },
     clear,
     onEvent(e, r) {

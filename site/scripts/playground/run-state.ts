@@ -1,7 +1,7 @@
 // The state of a playground's current run, without DOM: the monitor events of the run, the server
 // console's lines, the bytes on the wire per direction, the Socket.IO deliveries per client, and the
 // client labels. Pure (unit-tested in run-state.test.ts); the element feeds it, the parts read it.
-import type { MonitorEvent } from '#protocol';
+import type { MonitorEvent, NetworkConditions } from '#protocol';
 import { type Check, type ClientMap, evaluateCheck, learnClient } from './checks.ts';
 import { countDelivery, type Deliveries } from './deliveries.ts';
 import { wireBytes } from './terminal-view.ts';
@@ -33,9 +33,12 @@ export class RunState {
    * sent just before it was stopped, a close): they belong to that run, not this one.
    */
   private runConns = new Set<string>();
+  /** The network conditions the sandbox applies to the session (its `hello`), shown first in the terminal. */
+  network: NetworkConditions | undefined = undefined;
 
   /** A new run: its events are those after the last one seen. Client labels are kept. */
-  start(): void {
+  start(network?: NetworkConditions): void {
+    this.network = network;
     this.startSeq = this.lastSeq;
     this.runConns.clear();
     this.events = [];

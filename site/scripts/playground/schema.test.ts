@@ -71,7 +71,7 @@ describe('parsePlaygroundProps', () => {
   it('bad enum value', () => {
     expect(messageOf({ ...valid, checks: [check({ type: 'fram' })] })).toBe(
       one(
-        'checks[0].expect.type : valeur « fram » inconnue ; attendu l’une de : http, http-body, frame, message, eio, conn-open, conn-close, violation, limit, rooms, info, hello, dropped, end (vouliez-vous dire « frame » ?)',
+        'checks[0].expect.type : valeur « fram » inconnue ; attendu l’une de : http, http-body, frame, message, eio, conn-open, conn-close, violation, limit, rooms, info, hello, dropped, net-drop, end (vouliez-vous dire « frame » ?)',
       ),
     );
     expect(messageOf({ ...valid, expect: [{ lengthForm: 8 }] })).toBe(
@@ -184,6 +184,33 @@ describe('parsePlaygroundProps', () => {
       one('expect[0].opcode : valeur 16 hors limites ; attendu un entier de 0 à 15'),
     );
     expect(messageOf({ ...valid, expect: [{ count: 0 }] })).toBe(one('expect[0].count : valeur 0 trop petite ; attendu au moins 1'));
+  });
+
+  it('network conditions: accepted in bounds, each bad value named', () => {
+    const network = { latencyMs: 200, bandwidth: 16384, dropAfterMs: 5000, drop: 'silent' };
+    expect(parsePlaygroundProps({ ...valid, network }, { lesson: LESSON }).network).toEqual(network);
+    expect(parsePlaygroundProps({ ...valid, network: { bandwidth: 1024 } }, { lesson: LESSON }).network).toEqual({ bandwidth: 1024 });
+    expect(messageOf({ ...valid, network: { latencyMs: 2001 } })).toBe(
+      one('network.latencyMs : valeur 2001 hors limites ; attendu un entier de 0 à 2000'),
+    );
+    expect(messageOf({ ...valid, network: { bandwidth: 512 } })).toBe(
+      one('network.bandwidth : valeur 512 hors limites ; attendu un entier de 1024 à 1048576'),
+    );
+    expect(messageOf({ ...valid, network: { dropAfterMs: 1500.5 } })).toBe(
+      one('network.dropAfterMs : type invalide : attendu un entier, reçu le nombre 1500.5'),
+    );
+    expect(messageOf({ ...valid, network: { dropAfterMs: 2000, drop: 'cable' } })).toBe(
+      one('network.drop : valeur « cable » inconnue ; attendu l’une de : reset, silent'),
+    );
+    expect(messageOf({ ...valid, network: { drop: 'silent' } })).toBe(
+      one('network.drop : demande « dropAfterMs » : le moment de la coupure'),
+    );
+    expect(messageOf({ ...valid, network: { latency: 200 } })).toBe(
+      one('network : champ inconnu « latency » (vouliez-vous dire « latencyMs » ?)'),
+    );
+    expect(messageOf({ ...valid, network: {} })).toBe(
+      one('network : objet vide ; attendu au moins l’un de : latencyMs, bandwidth, dropAfterMs, drop'),
+    );
   });
 
   it('lists several issues one per line', () => {

@@ -4,7 +4,7 @@
 // « Écrire une leçon », README.md) are generated from their `.describe()` texts.
 // Pure: no Astro runtime, no DOM; only types reach the browser bundle (import type).
 import { z } from 'astro/zod';
-import { VIOLATION_IDS } from '#protocol';
+import { NETWORK_DROPS, NETWORK_LIMITS, VIOLATION_IDS } from '#protocol';
 import type { Direction, MonitorEvent } from '#protocol';
 
 /** Every monitor event type (must equal MonitorEvent['type']: asserted below). */
@@ -22,6 +22,7 @@ export const EVENT_TYPES = [
   'info',
   'hello',
   'dropped',
+  'net-drop',
   'end',
 ] as const;
 
@@ -258,6 +259,49 @@ export const checkSchema = z
   })
   .describe('Exercice vérifié sur le trafic de chaque exécution.');
 
+const { latencyMs, bandwidth, dropAfterMs } = NETWORK_LIMITS;
+
+export const networkSchema = z
+  .strictObject({
+    latencyMs: z
+      .int()
+      .min(latencyMs.min)
+      .max(latencyMs.max)
+      .optional()
+      .describe(
+        'Latence ajoutée dans chaque sens, en millisecondes : un aller-retour (requête puis réponse, message puis écho, poignée de main) prend donc deux latences de plus.',
+      ),
+    bandwidth: z
+      .int()
+      .min(bandwidth.min)
+      .max(bandwidth.max)
+      .optional()
+      .describe(
+        'Débit maximal en octets par seconde, par connexion et par sens, par exemple `16384` pour 16 Kio/s. Au-delà de 64 Kio en attente, le bac à sable cesse de lire l’émetteur : la contre-pression remonte jusqu’à lui.',
+      ),
+    dropAfterMs: z
+      .int()
+      .min(dropAfterMs.min)
+      .max(dropAfterMs.max)
+      .optional()
+      .describe('Chaque connexion de la session est coupée ce nombre de millisecondes après son ouverture (évènement `net-drop`).'),
+    drop: z
+      .enum(NETWORK_DROPS as ['reset', 'silent'])
+      .optional()
+      .describe(
+        "Nature de la coupure : `'reset'` (par défaut) réinitialise la connexion TCP, le client voit une fermeture anormale (1006, ou « transport close » avec Socket.IO) ; `'silent'` ne laisse plus passer aucun octet, dans aucun sens, sans fermer la connexion (un pair mort : seul un battement de cœur le détecte ; fermée pour de bon 60 s plus tard). Demande `dropAfterMs`.",
+      ),
+  })
+  // Not when a field was refused (an unknown field is not an empty object).
+  .superRefine(notEmpty('latencyMs, bandwidth, dropAfterMs, drop'), { when: (payload) => payload.issues.length === 0 })
+  .superRefine((value, ctx) => {
+    if (value.drop !== undefined && value.dropAfterMs === undefined)
+      ctx.addIssue({ code: 'custom', path: ['drop'], message: `demande ${q('dropAfterMs')}\u00a0: le moment de la coupure` });
+  })
+  .describe(
+    'Conditions réseau que le bac à sable applique aux vrais sockets de toutes les connexions de la session (scénarios intégrés, Socket.IO, SSE, serveur de la leçon, clients externes), dans les deux sens ; le terminal les rappelle au début de chaque exécution.',
+  );
+
 export const playgroundPropsSchema = z
   .strictObject({
     id: z
@@ -313,6 +357,11 @@ export const playgroundPropsSchema = z
       .boolean()
       .optional()
       .describe('L’apprenant peut modifier le code serveur (sinon, lecture seule ; par défaut `false`) ; demande `server`.'),
+    network: networkSchema
+      .optional()
+      .describe(
+        'Conditions réseau de la session : `{ latencyMs, bandwidth, dropAfterMs, drop }` (voir `NetworkConditions`), par exemple `{ bandwidth: 16384 }` pour un réseau lent.',
+      ),
     checks: z
       .array(checkSchema)
       .default([])
@@ -407,6 +456,8 @@ function crossCheck(props: object, ctx: z.RefinementCtx): void {
 export type NumberMatch = z.infer<typeof numberMatchSchema>;
 export type TextMatch = z.infer<typeof textMatchSchema>;
 export type SioMatch = z.infer<typeof sioMatchSchema>;
+/** Network conditions of a playground's session (the same shape as the protocol's NetworkConditions). */
+export type PlaygroundNetwork = z.infer<typeof networkSchema>;
 /** Describes events; every field given must hold. */
 export type Matcher = z.infer<typeof matcherSchema>;
 /** An exercise: passes when every `expect` matcher matches ≥ count events and no event matches a `none` matcher. */
@@ -593,6 +644,7 @@ const NAMED = new Map<unknown, string>([
   [textMatchSchema, 'TextMatch'],
   [sioMatchSchema, 'SioMatch'],
   [sinceSchema, 'Matcher'],
+  [networkSchema, 'NetworkConditions'],
 ]);
 
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
@@ -650,6 +702,7 @@ export const DOCUMENTED = {
   sio: sioMatchSchema,
   'number-match': numberMatchObject,
   'text-match': textMatchObject,
+  network: networkSchema,
 } as const;
 
 /** The sentence introducing each table: the description of the type itself. */
@@ -660,4 +713,5 @@ export const INTROS: Record<keyof typeof DOCUMENTED, string> = {
   sio: sioMatchSchema.description ?? '',
   'number-match': numberMatchSchema.description ?? '',
   'text-match': textMatchSchema.description ?? '',
+  network: networkSchema.description ?? '',
 };

@@ -3,7 +3,7 @@
 // first one is `hello`, with the learner endpoints). Listeners get every message as a `message`
 // event, including those the server sends as a frame marked `wholeMessage`.
 import { messageOfFrame } from '#protocol';
-import type { CreateSessionResponse, HelloEvent, MonitorEvent } from '#protocol';
+import type { CreateSessionResponse, HelloEvent, MonitorEvent, NetworkConditions } from '#protocol';
 
 export type SessionListener = (event: MonitorEvent) => void;
 
@@ -13,13 +13,18 @@ export class SessionClient {
 
   private readonly base: string;
   private readonly server: boolean;
+  private readonly network: NetworkConditions | undefined;
   /** Host channel of a learner-server session (its URL and secret), once the session exists. */
   host: { url: string; secret: string } | null = null;
 
-  /** `server`: the session's server is the learner's code (POST /api/sessions?server=1). */
-  constructor(base: string = location.origin, options: { server?: boolean } = {}) {
+  /**
+   * `server`: the session's server is the learner's code (POST /api/sessions?server=1); `network`:
+   * the conditions the sandbox applies to every connection of the session (sent in the POST body).
+   */
+  constructor(base: string = location.origin, options: { server?: boolean; network?: NetworkConditions } = {}) {
     this.base = base;
     this.server = options.server ?? false;
+    this.network = options.network;
   }
 
   /** Adds a listener; returns its removal (bench/browser.ts listens during one run only). */
@@ -42,7 +47,10 @@ export class SessionClient {
   }
 
   private async open(): Promise<HelloEvent> {
-    const res = await fetch(new URL(this.server ? '/api/sessions?server=1' : '/api/sessions', this.base), { method: 'POST' });
+    const res = await fetch(new URL(this.server ? '/api/sessions?server=1' : '/api/sessions', this.base), {
+      method: 'POST',
+      ...(this.network ? { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ network: this.network }) } : {}),
+    });
     if (res.status !== 201 && res.status !== 200) {
       // The server's refusals (429, 503) carry a French message for the learner: show it.
       const body = (await res.json().catch(() => null)) as { error?: unknown } | null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FrameEvent, MonitorEvent, ViolationEvent, ViolationId } from '#protocol';
-import { EventFormatter, PlainSink, spacedHex, summary, wireBytes, type StyledLine } from './terminal-view.ts';
+import { EventFormatter, networkLine, PlainSink, spacedHex, summary, wireBytes, type StyledLine } from './terminal-view.ts';
 import { VIOLATION_TEXT } from './violation-text.ts';
 import { ECHO_RUN } from './fixtures.test-data.ts';
 
@@ -21,6 +21,24 @@ describe('terminal formatting', () => {
     expect(text).toContain('charge (démasquée) 48 65 6c 6c 6f');
     expect(text).toContain('texte «\u00a0Hello\u00a0»');
     expect(text).toContain('A   ← ▸ text (0x1)');
+  });
+  it('says the network conditions first, and a connection cut by them', () => {
+    const line = networkLine({ latencyMs: 200, bandwidth: 16384, dropAfterMs: 5000, drop: 'silent' });
+    expect(line?.map((s) => s.text).join('')).toBe(
+      '⏱ Conditions réseau\u00a0: latence 200\u00a0ms, débit 16\u00a0Kio/s, coupure silencieuse après 5\u00a0s',
+    );
+    expect(networkLine(undefined)).toBeNull();
+    const f = new EventFormatter();
+    f.format({ seq: 2, t: 1, type: 'conn-open', conn: 'c1', client: 'A', remote: '127.0.0.1:5000', path: 'echo' });
+    const drop: MonitorEvent = { seq: 3, t: 2, type: 'net-drop', conn: 'c1', mode: 'reset', afterMs: 5003 };
+    const text = f
+      .format(drop)[0]
+      .map((s) => s.text)
+      .join('');
+    expect(text).toBe(
+      'A     ✂ coupure réseau simulée de c1 après 5\u00a0s\u00a0: connexion TCP réinitialisée (RST), sans trame de fermeture',
+    );
+    expect(summary(drop, f)).toMatch(/^Client A\u00a0: coupure réseau simulée/);
   });
   it('makes control frames stand out with their close code', () => {
     const text = render();

@@ -1,6 +1,7 @@
 // Monitor events → styled lines, behind a tiny sink interface so the formatting is testable
 // with a plain-text sink and drawn by xterm.js in the page (terminal-xterm.ts).
-import type { FrameEvent, MonitorEvent } from '#protocol';
+import { networkConditionsText } from '#protocol';
+import type { FrameEvent, MonitorEvent, NetworkConditions } from '#protocol';
 import { clientOf, learnClient, type ClientMap } from './checks.ts';
 import { frameFaults, headerInfo, type FaultField, type FrameFault } from './frame-diagram.ts';
 import { violationText } from './violation-text.ts';
@@ -215,6 +216,8 @@ export class EventFormatter {
       }
       case 'dropped':
         return [[{ text: `… ${e.count} évènements perdus (le moniteur n’a pas suivi)`, fg: 'red' }]];
+      case 'net-drop':
+        return [[...this.prefix(e), { text: `✂ ${netDropText(e.conn, e.mode, e.afterMs)}`, fg: 'red', bold: true }]];
       case 'end':
         return [[{ text: e.reason === 'expired' ? 'Session expirée.' : 'Le serveur s’arrête.', fg: 'red', bold: true }]];
       default:
@@ -287,6 +290,19 @@ export class EventFormatter {
   }
 }
 
+/** The first line of a run in a session with network conditions (none: no line). */
+export function networkLine(network: NetworkConditions | undefined): StyledLine | null {
+  return network ? [{ text: `⏱ ${networkConditionsText(network)}`, fg: 'yellow', bold: true }] : null;
+}
+
+/** « coupure réseau simulée de c1 après 5 s : … » */
+export function netDropText(conn: string, mode: 'reset' | 'silent', afterMs: number): string {
+  const after = `${(afterMs / 1000).toLocaleString('fr-FR', { maximumFractionDigits: 1 })}\u00a0s`;
+  return mode === 'silent'
+    ? `coupure réseau simulée de ${conn} après ${after}\u00a0: plus aucun octet ne passe, dans aucun sens, mais la connexion TCP reste ouverte (seul un battement de cœur le détecte)`
+    : `coupure réseau simulée de ${conn} après ${after}\u00a0: connexion TCP réinitialisée (RST), sans trame de fermeture`;
+}
+
 function truncate(s: string, max: number): string {
   return s.length > max ? s.slice(0, max) + '…' : s;
 }
@@ -332,6 +348,8 @@ export function summary(e: MonitorEvent, f: EventFormatter): string | null {
       return `Limite dépassée\u00a0: ${e.message}.`;
     case 'info':
       return `Information\u00a0: ${e.message}.`;
+    case 'net-drop':
+      return `Client ${who}\u00a0: ${netDropText(e.conn, e.mode, e.afterMs)}.`;
     default:
       return null;
   }
