@@ -60,7 +60,7 @@ describe('état de l’exécution', () => {
     expect(run.events).toEqual([]);
     // The same event on a connection opened during the run is.
     expect(run.accept({ seq: 13, t: 6, type: 'conn-open', conn: 'c3', client: 'A', remote: '127.0.0.1:5002', path: 'echo' })).toBe(true);
-    expect(run.accept({ ...ECHO_RUN[4], seq: 14, conn: 'c3' })).toBe(true);
+    expect(run.accept({ ...(ECHO_RUN[4] as FrameEvent), seq: 14, conn: 'c3' })).toBe(true);
     expect(run.events.map((e) => e.seq)).toEqual([13, 14]);
     // A kept-alive connection of the previous run, reused by this run's client: its new request joins the run.
     expect(run.accept({ ...ECHO_RUN[2], seq: 15 })).toBe(true);
