@@ -1,6 +1,7 @@
 // The learner's server code in Chromium: it runs in its own Worker of the sandboxed iframe, the
 // sandbox holds the real ws server, and clients from outside the page reach it too.
 import type { Page } from '@playwright/test';
+import { io as ioClient } from 'socket.io-client';
 import WebSocket from 'ws';
 import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE } from '#protocol/host';
 import { test, expect } from './fixtures.ts';
@@ -114,6 +115,35 @@ test('un client extérieur (ws de Node) parle au serveur de l’apprenant et app
   expect(await reply).toBe('serveur : depuis Node');
   await expect.poll(() => playground(page).evaluate((el) => (el as PlaygroundElement).terminalText())).toContain('serveur : depuis Node');
   outside.close();
+});
+
+test('un client socket.io-client de Node parle au serveur Socket.IO de l’apprenant et apparaît dans le terminal', async ({ page }) => {
+  await open(page);
+  await runServer(
+    page,
+    [
+      "const http = require('http');",
+      "const { Server } = require('socket.io');",
+      'const server = http.createServer();',
+      'const io = new Server(server);',
+      "io.on('connection', (socket) => socket.on('salut', (text, ack) => ack('serveur : ' + text)));",
+      'server.listen(3000);',
+      '',
+    ].join('\n'),
+  );
+  // The page's own client (a WebSocket to /chat) writes the session's first request line.
+  const base = new URL(await sessionBase(page, new URL(page.url()).port));
+  const outside = ioClient(`http://${base.host}`, { path: `${base.pathname}socket.io/`, reconnection: false });
+  try {
+    const answer = await outside.timeout(10_000).emitWithAck('salut', 'depuis Node');
+    expect(answer).toBe('serveur : depuis Node');
+    // Both the event and its acknowledgement are decoded in the page's terminal.
+    await expect
+      .poll(() => playground(page).evaluate((el) => (el as PlaygroundElement).terminalText()))
+      .toMatch(/salut[\s\S]*serveur : depuis Node/);
+  } finally {
+    outside.close();
+  }
 });
 
 test('une boucle infinie du serveur laisse la page répondre ; « Arrêter » ferme ses connexions (1012)', async ({ page }) => {
