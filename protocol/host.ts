@@ -76,6 +76,21 @@ export interface HostClosed {
   reason: string;
 }
 
+/**
+ * ws emitted 'error' on a connection: it refused what the client sent (a message over maxPayload,
+ * invalid UTF-8, a frame breaking the protocol) and is closing it; `closed` follows.
+ */
+export interface HostWsError {
+  t: 'ws-error';
+  c: number;
+  /** The error's class in ws: 'RangeError' or 'Error'. */
+  name: string;
+  /** ws's message, e.g. "Max payload size exceeded" (at most 200 characters). */
+  message: string;
+  /** ws's error code, e.g. "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH". */
+  code: string;
+}
+
 /** bufferedAmount of a connection changed (bytes accepted by `send` not yet written to the socket). */
 export interface HostBuffered {
   t: 'buffered';
@@ -135,6 +150,7 @@ export type SandboxToHost =
   | HostMessage
   | HostPing
   | HostClosed
+  | HostWsError
   | HostBuffered
   | HostError
   | SandboxToHostIo

@@ -181,6 +181,7 @@ describe('learner server (host channel + ws façade)', () => {
       const wss = new WebSocketServer({ port: 8080, maxPayload: 1024 });
       wss.on('connection', (ws) => {
         ws.on('message', (data) => ws.send('reçu ' + data.length));
+        ws.on('error', (err) => console.log('erreur', err instanceof RangeError, err.code, err.message));
         ws.on('close', (code) => console.log('fermé', code));
       });
       `,
@@ -197,6 +198,11 @@ describe('learner server (host channel + ws façade)', () => {
     expect(limit.type === 'limit' && limit.message).toContain('1024');
     // ws stops reading after the error, so it never reads the client's close frame: 1006 for the code.
     await until(() => h.logs.includes('log: fermé 1006'), 'close seen by the server code');
+    // ws's 'error' came first, as ws emits it: a RangeError with its code.
+    expect(h.logs.filter((l) => /^log: (erreur|fermé)/.test(l))).toEqual([
+      'log: erreur true WS_ERR_UNSUPPORTED_MESSAGE_LENGTH Max payload size exceeded',
+      'log: fermé 1006',
+    ]);
     expect(h.logs.filter((l) => l.startsWith('log: reçu'))).toEqual([]);
     expect(h.received.filter((m) => m.t === 'message')).toHaveLength(1);
     monitor.close();
@@ -224,6 +230,8 @@ describe('learner server (host channel + ws façade)', () => {
         const done = closed(client);
         client.send('x'.repeat(2001));
         expect((await done).code, option).toBe(1009);
+        // No 'error' listener: Node would stop; the sandbox says so in the server console.
+        await until(() => h.logs.some((l) => l.startsWith('error: [bac à sable] Évènement') && l.includes('sans écouteur')), 'warning');
         h.ws.close();
       }
     } finally {

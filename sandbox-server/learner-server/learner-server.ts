@@ -357,6 +357,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     // The `limit` event of a message over maxPayload names the limit this connection has.
     const own = maxPayload === limits.maxPayload ? env : { ...env, limits: { ...limits, maxPayload } };
     trackLearnerSocket(ws, req, lh.session, own, relayMessage);
+    ws.on('error', relayError);
     ws.on('ping', relayPing);
     ws.on('pong', relayPong);
     ws.on('close', relayClose);
@@ -513,6 +514,13 @@ function payloadFields(data: Buffer | ArrayBuffer | Buffer[], binary: boolean): 
 function relayMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const l = (this as ClientSocket)[CLIENT];
   if (l) l.host.send({ t: 'message', c: l.c, binary: isBinary, ...payloadFields(data, isBinary) });
+}
+
+function relayError(this: WebSocket, err: Error & { code?: unknown }): void {
+  const l = (this as ClientSocket)[CLIENT];
+  if (!l) return;
+  const name = err instanceof RangeError ? 'RangeError' : 'Error';
+  l.host.send({ t: 'ws-error', c: l.c, name, message: String(err.message).slice(0, 200), code: String(err.code ?? '').slice(0, 64) });
 }
 
 function relayPing(this: WebSocket, data: Buffer): void {

@@ -11,6 +11,8 @@ export interface LinkPeer {
   ping(data: Buffer): void;
   pong(data: Buffer): void;
   closed(code: number, reason: Buffer): void;
+  /** ws refused what the client sent ('error' on the connection, before 'close'). */
+  failed(error: Error & { code: string }): void;
   buffered(bytes: number): void;
 }
 
@@ -139,6 +141,14 @@ export class HostLink {
         const peer = this.peers.get(message.c);
         this.peers.delete(message.c);
         peer?.closed(message.code, Buffer.from(message.reason));
+        return;
+      }
+      case 'ws-error': {
+        const error = (message.name === 'RangeError' ? new RangeError(message.message) : new Error(message.message)) as Error & {
+          code: string;
+        };
+        error.code = message.code;
+        this.peers.get(message.c)?.failed(error);
         return;
       }
       case 'buffered':

@@ -60,6 +60,16 @@ export class WebSocket extends EventEmitter {
       message: (data, isBinary) => this.emit('message', data, isBinary),
       ping: (data) => this.emit('ping', data),
       pong: (data) => this.emit('pong', data),
+      failed: (error) => {
+        if (this.listenerCount('error') > 0) {
+          this.emit('error', error);
+          return;
+        }
+        // Node would throw here and stop the whole server; the sandbox says so and goes on.
+        link.console.error(
+          `[bac à sable] Évènement «\u00a0error\u00a0» sans écouteur sur une connexion\u00a0: ${error.name}: ${error.message} (${error.code}). Node arrêterait ici le serveur entier\u00a0: écoutez ws.on('error', …) sur chaque connexion.`,
+        );
+      },
       closed: (code, reason) => {
         this.#readyState = CLOSED;
         this.emit('close', code, reason);
