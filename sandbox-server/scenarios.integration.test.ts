@@ -218,4 +218,52 @@ describe('match', () => {
     await m.waitFor((e) => e.type === 'http-body' && e.from === 'server' && /event: match/.test(e.text));
     m.close();
   });
+
+  it('SSE: a reconnection with Last-Event-ID gets the remembered events after that id first', async () => {
+    const id = await createSession(t);
+    const read = (headers: Record<string, string>, until: (buf: string) => boolean) =>
+      within(
+        new Promise<string>((resolve, reject) => {
+          const req = request(`${t.http}/s/${id}/match/events?interval=30`, { headers }, (res) => {
+            let buf = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              buf += d;
+              if (until(buf)) {
+                req.destroy();
+                resolve(buf);
+              }
+            });
+          });
+          req.on('error', reject);
+          req.end();
+        }),
+        5000,
+        'SSE events',
+      );
+    const ids = (buf: string) => [...buf.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    // A third listener keeps the feed ticking (it only ticks while someone listens) during the gap.
+    const keeper = request(`${t.http}/s/${id}/match/events?interval=30`, (res) => res.resume());
+    keeper.on('error', () => {});
+    keeper.end();
+    try {
+      // Five events, then the stream is left; about ten more ticks happen before the reconnection.
+      const first = await read({}, (buf) => ids(buf).length >= 5);
+      const last = ids(first).at(-1) as number;
+      await sleep(300);
+      const second = await read({ 'Last-Event-ID': String(last) }, (buf) => ids(buf).length >= 3);
+      const got = ids(second);
+      // The replayed events come at once, in order, from last + 1 on: none is lost, none repeated.
+      expect(got[0]).toBe(last + 1);
+      expect(got).toEqual(got.map((_, i) => last + 1 + i));
+      // Without the header (or with a value that is not a number), no replay: the first id is the next tick's.
+      const fresh = await read({ 'Last-Event-ID': 'abc' }, (buf) => ids(buf).length >= 1);
+      expect(fresh).toMatch(/^retry: 3000\nevent: snapshot\ndata: \{/);
+      const snapshot = JSON.parse(/^data: (.*)$/m.exec(fresh)?.[1] ?? '{}') as { n: number };
+      expect(snapshot.n).toBeGreaterThan(last + 3);
+      expect(ids(fresh)[0]).toBe(snapshot.n + 1);
+    } finally {
+      keeper.destroy();
+    }
+  });
 });

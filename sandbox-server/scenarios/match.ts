@@ -2,7 +2,8 @@
 //   WebSocket  /s/<id>/match          a snapshot, then one small JSON event per tick
 //   HTTP       /s/<id>/match/poll     a JSON snapshot; ?wait=1 long-polls for the next event
 //                                     (?since=<n> answers at once if event n+1 already exists)
-//   SSE        /s/<id>/match/events   text/event-stream, one `match` event per tick
+//   SSE        /s/<id>/match/events   text/event-stream, one `match` event per tick; with a
+//                                     Last-Event-ID header, the remembered events after it first
 // `?interval=<ms>` (bounded by the limits) sets the session's feed pace on any of them. The feed's
 // timer runs only while someone listens.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -207,7 +208,12 @@ function sse(req: IncomingMessage, res: ServerResponse, feed: MatchFeed): void {
     res.end();
     return;
   }
+  const write = (e: MatchEvent) => res.write(`id: ${e.n}\nevent: match\ndata: ${JSON.stringify(e)}\n\n`);
   res.write(`retry: 3000\nevent: snapshot\ndata: ${JSON.stringify(feed.snapshot())}\n\n`);
-  const off = feed.subscribe((e) => res.write(`id: ${e.n}\nevent: match\ndata: ${JSON.stringify(e)}\n\n`));
+  // Resumption (WHATWG HTML §9.2.4): a reconnecting EventSource sends the id of the last event it
+  // got; the events after it that the feed still remembers (at most KEEP) are replayed first.
+  const lastId = req.headers['last-event-id'];
+  if (typeof lastId === 'string' && /^\d{1,15}$/.test(lastId)) for (const e of feed.since(Number(lastId))) write(e);
+  const off = feed.subscribe(write);
   res.on('close', off);
 }
