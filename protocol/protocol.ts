@@ -339,6 +339,16 @@ export interface DroppedEvent extends EventBase {
   count: number;
 }
 
+/**
+ * The server is stopping (a drain, e.g. for a restart or an update): the session goes on for
+ * `graceMs` more milliseconds (until `t + graceMs`), then ends with `end` (reason "shutdown").
+ * New sessions are refused meanwhile; the page's next run opens a session on the restarted server.
+ */
+export interface DrainingEvent extends EventBase {
+  type: 'draining';
+  graceMs: number;
+}
+
 /** Last event before the server stops or the session expires. */
 export interface EndEvent extends EventBase {
   type: 'end';
@@ -360,6 +370,7 @@ export type MonitorEvent =
   | InfoEvent
   | DroppedEvent
   | NetDropEvent
+  | DrainingEvent
   | EndEvent;
 
 /** Answer of POST /api/sessions. */

@@ -23,6 +23,7 @@
 import type { HelloEvent, MonitorEvent } from '#protocol';
 import { writeFrameHeader } from './monitor-socket.ts';
 import { PLAIN, serializeEvent } from './serialize.ts';
+import { STATS } from './stats.ts';
 
 type WithoutBase<T> = T extends unknown ? Omit<T, 'seq' | 't'> : never;
 /** An event as producers hand it to the monitor (seq and t are added here). */
@@ -215,6 +216,7 @@ export class SessionMonitor {
     this.count++;
     this.ring[seq & this.mask] = text;
     this.chars += text.length;
+    STATS.events++;
     this.budget?.add(text.length);
     if (this.subscribers.size > 0) this.scheduleFlush();
     return seq;
@@ -225,6 +227,7 @@ export class SessionMonitor {
     const oldest = this.nextSeq - this.count;
     let lost = this.subscribers.size === 0;
     for (const sub of this.subscribers) if (sub.cursor <= oldest) lost = true;
+    if (lost) STATS.droppedEvents++;
     if (lost && !this.overflowing) {
       this.overflowing = true;
       queueMicrotask(() => this.onOverflow?.());

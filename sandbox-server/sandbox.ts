@@ -10,7 +10,10 @@
 // Everything else is left to the host (static site, Vite, HMR).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ipOf, resolveLimits } from './limits.ts';
+import { resolveLimits } from './limits.ts';
+import { clientOf } from './proxy.ts';
+import type { TrustProxy } from './proxy.ts';
+import { recordLimit } from './stats.ts';
 import type { Limits } from './limits.ts';
 import { parseNetworkConditions, WS_SCENARIOS } from '#protocol';
 import type { NetworkConditions } from '#protocol';
@@ -37,6 +40,8 @@ export interface SandboxOptions {
   limits?: Partial<Limits>;
   /** Public base URL (e.g. "https://atelier.example"); otherwise built from the Host header. */
   publicUrl?: string;
+  /** Proxies trusted to name the client (proxy.ts); null or absent: forwarding headers are ignored. */
+  trustProxy?: TrustProxy | null;
 }
 
 export interface Sandbox {
@@ -49,6 +54,16 @@ export interface Sandbox {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Ends every session (monitors get `end`, learner WebSockets 1001); resolves when they closed or after `graceMs`. */
   shutdown(graceMs?: number): Promise<void>;
+  /**
+   * Starts a drain: new sessions are refused (503), every session's monitors get `draining` with
+   * `graceMs`; the sessions go on until shutdown.
+   */
+  drain(graceMs: number): void;
+  readonly draining: boolean;
+  /** Open monitor sockets. */
+  readonly monitorCount: number;
+  /** Why the sandbox does not take new sessions now ('draining', 'memory'), or null when it does. */
+  notReady(): 'draining' | 'memory' | null;
 }
 
 /** Endpoints listed in `hello`, relative to the session's base URL. */
@@ -142,16 +157,23 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   /** Open monitors and their sessions. */
   const monitors = new Map<MonitorSocket, Session>();
 
+  const trust = options.trustProxy ?? null;
+  let draining = false;
+
   function baseUrls(req: IncomingMessage, session: Session) {
     let http: string;
     if (options.publicUrl) {
       http = options.publicUrl.replace(/\/+$/, '');
     } else {
+      // Behind a trusted proxy, the scheme and host the client used (wss:// when TLS ends at the proxy).
+      const client = clientOf(trust, req);
       const host =
-        req.headers.host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(req.headers.host)
+        client.host ??
+        (req.headers.host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(req.headers.host)
           ? req.headers.host
-          : `${req.socket.localAddress}:${req.socket.localPort}`;
-      http = `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${host}`;
+          : `${req.socket.localAddress}:${req.socket.localPort}`);
+      const proto = client.proto ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+      http = `${proto}://${host}`;
     }
     const path = `/s/${session.id}/`;
     return { http: `${http}${path}`, ws: `${http.replace(/^http/, 'ws')}${path}`, socketIoPath: `${path}socket.io/` };
@@ -159,7 +181,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
 
   /** Counts the socket against the session and IP limits; answers and reports when refused. */
   function admit(req: IncomingMessage, session: Session): string | null {
-    const ip = ipOf(req.socket.remoteAddress);
+    const ip = clientOf(trust, req).ip;
     const refused = registry.admitSocket(session, req.socket, ip);
     if (!refused) return null;
     const message =
@@ -262,15 +284,21 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
   }
 
   function createSession(req: IncomingMessage, res: ServerResponse, learnerServer: boolean, network: NetworkConditions | null): void {
-    const ip = ipOf(req.socket.remoteAddress);
+    if (draining) {
+      sendJson(res, 503, { error: 'Le bac à sable redémarre\u00a0: réessayez dans une minute.' }, { 'Retry-After': '30' });
+      return;
+    }
+    const ip = clientOf(trust, req).ip;
     const session = registry.create(ip);
     if (session === 'memory') {
+      recordLimit('memory', { action: 'http 503' });
       const message = 'Le bac à sable est plein pour le moment\u00a0: réessayez dans une minute.';
       sendJson(res, 503, { error: message }, { 'Retry-After': '30' });
       return;
     }
     if (session === 'ip') {
       const message = `Trop de sessions ouvertes depuis votre adresse (au plus ${limits.maxSessionsPerIp})\u00a0: fermez des onglets ou attendez leur expiration.`;
+      recordLimit('sessions', { action: 'http 429', ip });
       // Told at most every REFUSAL_NOTICE_MS per IP: a client posting in a loop would otherwise
       // cost a scan of every session and an event per session of that IP per request.
       const now = Date.now();
@@ -390,5 +418,31 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     tap.detach();
   }
 
-  return { registry, tap, limits, handleRequest, handleUpgrade, shutdown };
+  function drain(graceMs: number): void {
+    if (draining) return;
+    draining = true;
+    for (const session of registry.values()) session.drainNotice(graceMs);
+  }
+
+  function notReady(): 'draining' | 'memory' | null {
+    if (draining) return 'draining';
+    return registry.overMemory() ? 'memory' : null;
+  }
+
+  return {
+    registry,
+    tap,
+    limits,
+    handleRequest,
+    handleUpgrade,
+    shutdown,
+    drain,
+    notReady,
+    get draining() {
+      return draining;
+    },
+    get monitorCount() {
+      return monitors.size;
+    },
+  };
 }

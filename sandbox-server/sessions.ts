@@ -14,6 +14,8 @@ import { BacklogBudget, END_CLOSE_CODE, endCloseReason, SessionMonitor } from '.
 import type { EventInput } from './monitor.ts';
 import type { LimitEvent } from '#protocol';
 import type { NetworkLink } from './network.ts';
+import { logError, sessionTag } from './log.ts';
+import { recordLimit, STATS } from './stats.ts';
 
 /** Session ids: 24 random bytes in base64url (192 bits, 32 characters). */
 export const SESSION_ID_BYTES = 24;
@@ -91,7 +93,13 @@ export class Session {
   }
 
   limit(fields: Omit<LimitEvent, 'seq' | 't' | 'type'>): void {
+    recordLimit(fields.limit, { action: fields.action, session: sessionTag(this.id) });
     this.emit({ type: 'limit', ...fields });
+  }
+
+  /** The server is draining: the monitors are told when the session will end (not activity). */
+  drainNotice(graceMs: number): void {
+    this.monitor.emit({ type: 'draining', graceMs });
   }
 
   /**
@@ -129,7 +137,7 @@ export class Session {
       try {
         fn(reason);
       } catch (err) {
-        console.error(err);
+        logError('session-end', err);
       }
     }
     const text = endCloseReason(reason);
@@ -215,6 +223,7 @@ export class SessionRegistry {
     const session = new Session(newSessionId(), ip, this.limits, this.budget);
     this.sessions.set(session.id, session);
     this.perIp.increment(ip);
+    STATS.sessionsCreated++;
     return session;
   }
 
@@ -273,6 +282,11 @@ export class SessionRegistry {
     for (const session of this.sessions.values()) yield* session.websockets;
   }
 
+  /** Every live session (metrics, drain). */
+  values(): MapIterator<Session> {
+    return this.sessions.values();
+  }
+
   /** Every learner WebSocket of every live session. */
   allWebSockets(): WebSocket[] {
     return [...this.sessions.values()].flatMap((s) => [...s.websockets]);
@@ -283,6 +297,8 @@ export class SessionRegistry {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
     this.perIp.decrement(session.ip);
+    if (reason === 'expired') STATS.sessionsExpired++;
+    else STATS.sessionsShutdown++;
     session.end(reason);
   }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { createAppServer } from './http-server.ts';
-import type { AppServer } from './http-server.ts';
+import type { AppServer, AppServerOptions } from './http-server.ts';
 import type { Limits } from './limits.ts';
 import { messageOfFrame } from '#protocol';
 import type { MonitorEvent } from '#protocol';
@@ -21,10 +21,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startApp(limits?: Partial<Limits>): Promise<TestApp> {
+export async function startApp(limits?: Partial<Limits>, options: Omit<AppServerOptions, 'distDir' | 'limits'> = {}): Promise<TestApp> {
   const distDir = mkdtempSync(join(tmpdir(), 'atelier-dist-'));
   writeFileSync(join(distDir, 'index.html'), '<!doctype html><title>Atelier</title>');
-  const app = createAppServer({ distDir, limits });
+  const app = createAppServer({ distDir, limits, ...options });
   app.server.listen(0, '127.0.0.1');
   await once(app.server, 'listening');
   const port = (app.server.address() as { port: number }).port;

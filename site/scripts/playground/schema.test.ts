@@ -71,7 +71,7 @@ describe('parsePlaygroundProps', () => {
   it('bad enum value', () => {
     expect(messageOf({ ...valid, checks: [check({ type: 'fram' })] })).toBe(
       one(
-        'checks[0].expect.type : valeur « fram » inconnue ; attendu l’une de : http, http-body, frame, message, eio, conn-open, conn-close, violation, limit, rooms, info, hello, dropped, net-drop, end (vouliez-vous dire « frame » ?)',
+        'checks[0].expect.type : valeur « fram » inconnue ; attendu l’une de : http, http-body, frame, message, eio, conn-open, conn-close, violation, limit, rooms, info, hello, dropped, net-drop, draining, end (vouliez-vous dire « frame » ?)',
       ),
     );
     expect(messageOf({ ...valid, expect: [{ lengthForm: 8 }] })).toBe(

@@ -23,6 +23,7 @@ export const EVENT_TYPES = [
   'hello',
   'dropped',
   'net-drop',
+  'draining',
   'end',
 ] as const;
 

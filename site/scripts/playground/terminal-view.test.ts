@@ -207,3 +207,15 @@ describe('violation events in the terminal', () => {
     expect(summary(violation(), formatter())).toBe(`Violation du protocole, code 1002\u00a0: ${VIOLATION_TEXT.WS_ERR_RESERVED_OPCODE}`);
   });
 });
+
+describe('drain notice', () => {
+  const lineOf = (e: MonitorEvent) => new EventFormatter().format(e).map((l) => l.map((s) => s.text).join(''));
+  it('says when the session ends, in seconds then minutes, and is announced', () => {
+    const soon: MonitorEvent = { seq: 9, t: 1, type: 'draining', graceMs: 29_500 };
+    expect(lineOf(soon)).toEqual([
+      '⏳ Le serveur du bac à sable va redémarrer\u00a0: cette session se termine dans 30\u00a0s. Votre code reste dans l’éditeur\u202f; l’exécution suivante ouvrira une nouvelle session.',
+    ]);
+    expect(lineOf({ ...soon, graceMs: 300_000 })[0]).toContain('dans 5\u00a0min.');
+    expect(summary(soon, new EventFormatter())).toContain('se termine dans 30\u00a0s');
+  });
+});

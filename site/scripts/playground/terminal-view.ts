@@ -218,6 +218,8 @@ export class EventFormatter {
         return [[{ text: `… ${e.count} évènements perdus (le moniteur n’a pas suivi)`, fg: 'red' }]];
       case 'net-drop':
         return [[...this.prefix(e), { text: `✂ ${netDropText(e.conn, e.mode, e.afterMs)}`, fg: 'red', bold: true }]];
+      case 'draining':
+        return [[{ text: `⏳ ${drainingText(e.graceMs)}`, fg: 'yellow', bold: true }]];
       case 'end':
         return [[{ text: e.reason === 'expired' ? 'Session expirée.' : 'Le serveur s’arrête.', fg: 'red', bold: true }]];
       default:
@@ -303,6 +305,13 @@ export function netDropText(conn: string, mode: 'reset' | 'silent', afterMs: num
     : `coupure réseau simulée de ${conn} après ${after}\u00a0: connexion TCP réinitialisée (RST), sans trame de fermeture`;
 }
 
+/** The page's words for a drain notice (`draining`): when the session ends, and what happens next. */
+export function drainingText(graceMs: number): string {
+  const seconds = Math.max(0, Math.ceil(graceMs / 1000));
+  const delay = seconds < 120 ? `${seconds}\u00a0s` : `${Math.ceil(seconds / 60)}\u00a0min`;
+  return `Le serveur du bac à sable va redémarrer\u00a0: cette session se termine dans ${delay}. Votre code reste dans l’éditeur\u202f; l’exécution suivante ouvrira une nouvelle session.`;
+}
+
 function truncate(s: string, max: number): string {
   return s.length > max ? s.slice(0, max) + '…' : s;
 }
@@ -350,6 +359,8 @@ export function summary(e: MonitorEvent, f: EventFormatter): string | null {
       return `Information\u00a0: ${e.message}.`;
     case 'net-drop':
       return `Client ${who}\u00a0: ${netDropText(e.conn, e.mode, e.afterMs)}.`;
+    case 'draining':
+      return drainingText(e.graceMs);
     default:
       return null;
   }
