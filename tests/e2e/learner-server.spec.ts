@@ -185,3 +185,64 @@ test('une page qui ne connaît que l’adresse d’apprenant ne peut pas devenir
   expect(code).toBe(HOST_AUTH_FAILED);
   await other.close();
 });
+
+/** The box of an area of the playground, in CSS pixels of the viewport. */
+const box = async (page: Page, selector: string) => {
+  const b = await playground(page).locator(selector).first().boundingBox();
+  if (!b) throw new Error(`${selector} : invisible`);
+  return b;
+};
+
+test('à 1280×800, « Plein écran » donne la fenêtre entière aux éditeurs, consoles et terminal ; Échap rend la page', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await open(page);
+  const focus = playground(page).getByRole('button', { name: 'Plein écran' });
+  const inPage = await box(page, '.aw-pg-editor:not([hidden])');
+  await focus.click();
+  await expect(focus).toHaveAttribute('aria-pressed', 'true');
+  const section = await box(page, '.aw-pg');
+  expect(section).toMatchObject({ x: 0, y: 0, width: 1280, height: 800 });
+  const editor = await box(page, '.aw-pg-editor:not([hidden])');
+  const terminal = await box(page, '.aw-pg-xterm');
+  // Side by side, each about half the window, and both start inside the window.
+  expect(editor.width).toBeGreaterThan(560);
+  expect(terminal.width).toBeGreaterThan(560);
+  expect(terminal.x).toBeGreaterThanOrEqual(editor.x + editor.width);
+  expect(editor.y + 100).toBeLessThan(800);
+  expect(terminal.y + 100).toBeLessThan(800);
+  expect(editor.height).toBeGreaterThan(inPage.height);
+  // The server's tab and console are reachable in the focused playground.
+  await playground(page)
+    .getByRole('tab', { name: /serveur\.js/ })
+    .click();
+  expect((await box(page, '.aw-pg-editor-server')).width).toBeGreaterThan(560);
+  await playground(page).getByRole('button', { name: 'Exécuter' }).click();
+  await expect(serverConsole(page)).toContainText('connexion acceptée');
+  // Both consoles whole in the window, beside each other under the editor.
+  await expect(serverConsole(page)).toBeInViewport({ ratio: 1 });
+  await expect(playground(page).getByRole('log', { name: 'Console', exact: true })).toBeInViewport({ ratio: 1 });
+  // Échap gives the page back, the focus on the button.
+  await page.keyboard.press('Escape');
+  await expect(focus).toHaveAttribute('aria-pressed', 'false');
+  await expect(focus).toBeFocused();
+  expect((await box(page, '.aw-pg')).width).toBeLessThan(1280);
+});
+
+test('sur un téléphone (390 px), le bac à sable tient dans la largeur, en plein écran aussi', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await open(page);
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  const editor = await box(page, '.aw-pg-editor:not([hidden])');
+  expect(editor.x).toBeGreaterThanOrEqual(0);
+  expect(editor.x + editor.width).toBeLessThanOrEqual(390);
+  expect(editor.width).toBeGreaterThan(250);
+  await playground(page).getByRole('button', { name: 'Plein écran' }).click();
+  // One column: the terminal under the editor, both the width of the window.
+  const full = await box(page, '.aw-pg-editor:not([hidden])');
+  const terminal = await box(page, '.aw-pg-xterm');
+  expect(full.width).toBeGreaterThan(330);
+  expect(terminal.y).toBeGreaterThanOrEqual(full.y + full.height);
+  expect(terminal.x + terminal.width).toBeLessThanOrEqual(390);
+  expect(await overflow()).toBeLessThanOrEqual(0);
+});

@@ -7,6 +7,7 @@ import { checksPart } from './part-checks.ts';
 import { connectPart } from './part-connect.ts';
 import { consolesPart } from './part-consoles.ts';
 import { type Editors, editorsPart } from './part-editors.ts';
+import { focusPart } from './part-focus.ts';
 import { framesPart } from './part-frames.ts';
 import { roomsPart } from './part-rooms.ts';
 import { type Terminal, terminalPart } from './part-terminal.ts';
@@ -55,6 +56,7 @@ class AwPlayground extends HTMLElement {
       loadHeavy: () => this.loadHeavy(),
     };
     this.toolbar = toolbarPart(ctx, () => this.stop());
+    focusPart(ctx);
     // The formatter reads the run state's client labels; the frames list labels its buttons with it.
     const formatter = new EventFormatter(this.state.clients);
     this.editors = editorsPart(ctx);

@@ -11,6 +11,7 @@
 //   checks   (part-checks.ts)    « Exercices »: ✗ / ✓, remembered passes
 //   connect  (part-connect.ts)   « Connecter votre propre client »
 //   toolbar  (part-toolbar.ts)   « Exécuter », « Arrêter », the status line, data-running
+//   focus    (part-focus.ts)     « Plein écran »: the playground over the whole window
 //
 // The element owns the run state (run-state.ts, no DOM) and feeds it every monitor event, then
 // hands the events of the run to the parts, in order; a part reads the run state, never writes it.
