@@ -53,6 +53,37 @@ describe('learner server (host channel + ws façade)', () => {
     h.ws.close();
   });
 
+  it('a 101 written by hand: the client checks its Accept, and the frames it sends next are read and shown', async () => {
+    const { id, secret } = await learnerSession();
+    const monitor = await Monitor.open(t, id);
+    const h = await host(
+      id,
+      secret,
+      `
+const http = require('http');
+async function accept(key) {
+  const digest = await crypto.subtle.digest('SHA-1', new TextEncoder().encode(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
+const server = http.createServer();
+server.on('upgrade', async (req, socket) => {
+  const value = await accept(req.headers['sec-websocket-key']);
+  socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nX-Poignee: faite-main\\r\\nSec-WebSocket-Accept: ' + value + '\\r\\n\\r\\n');
+});
+server.listen(8080);
+`,
+    );
+    // ws (the client) checks Sec-WebSocket-Accept as a browser does: it opens only if it is right.
+    const client = await openWs(`${t.ws}/s/${id}/poignee`);
+    client.send('bonjour');
+    // Nobody reads those bytes for the server code, yet the monitor decodes them.
+    await monitor.waitFor((e) => e.type === 'frame' && e.from === 'client' && e.text === 'bonjour');
+    expect(monitor.events.some((e) => e.type === 'http' && e.from === 'server' && e.head.includes('X-Poignee: faite-main'))).toBe(true);
+    client.terminate();
+    monitor.close();
+    h.ws.close();
+  });
+
   it('refuses clients with 503 and a French message while no host runs', async () => {
     const { id } = await learnerSession();
     const { received } = await rawUpgrade(t.port, `/s/${id}/chat`);

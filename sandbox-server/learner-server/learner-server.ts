@@ -287,6 +287,10 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
       }
       p.written += bytes.length;
       if (p.socket.writable) p.socket.write(bytes);
+      // The server code answered by hand (a refusal, or a 101 it wrote itself): nothing will read
+      // this socket for it, so the sandbox reads and drops what the client sends from now on. The
+      // monitor sees those bytes (frames after a hand-written 101 are decoded and shown).
+      p.socket.resume();
       return;
     }
     if (cmd.t === 'accept' || cmd.t === 'refuse' || cmd.t === 'destroy') {
