@@ -257,6 +257,8 @@ export type HostToSandbox =
  * MAX_ROOMS_PER_SOCKET, checked equal by socket-io.integration.test.ts), applied by the façade too.
  */
 export const IO_MAX_ROOMS_PER_SOCKET = 8;
+/** Connection state recovery: the longest a disconnected socket's state and missed packets are kept (ms). */
+export const IO_MAX_RECOVERY_MS = 30_000;
 
 /** Binary data inside Socket.IO arguments. */
 export interface IoBinary {
@@ -292,6 +294,8 @@ export interface HostIoAuth {
   transport: string;
   /** The tap's connection id, to match monitor events. */
   conn: string | null;
+  /** The real server restored this socket's state (connection state recovery). */
+  recovered?: true;
 }
 
 /** The middlewares let the socket in: it is connected (socket.io's 'connection'). */
@@ -302,6 +306,10 @@ export interface HostIoConnection {
   nsp: string;
   handshake: IoHandshake;
   transport: string;
+  /** The real server restored this socket's state (connection state recovery)… */
+  recovered?: true;
+  /** …with these rooms (its own id left out). */
+  rooms?: string[];
 }
 
 /** A client emitted an event; `ack` when it waits for an acknowledgement (answer with `io-ack`). */
@@ -375,6 +383,12 @@ export interface IoOptions {
   maxHttpBufferSize?: number;
   transports?: ('polling' | 'websocket')[];
   allowUpgrades?: boolean;
+  /**
+   * socket.io's connection state recovery: the real server keeps a socket's id, rooms and the
+   * packets it missed for `maxDisconnectionDuration` ms (within the sandbox's bound) after an
+   * unexpected disconnection. `skipMiddlewares`: a recovered socket skips the learner's io.use.
+   */
+  connectionStateRecovery?: { maxDisconnectionDuration: number; skipMiddlewares: boolean };
 }
 
 /** The learner's server attached Socket.IO to a listening server: the sandbox creates the real one. */

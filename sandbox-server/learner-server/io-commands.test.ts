@@ -46,6 +46,15 @@ describe('Socket.IO host commands', () => {
         options: { cors: { origin: ['https://a.example'], credentials: true }, pingInterval: 5, transports: ['websocket'] },
       },
     });
+    // Connection state recovery: socket.io's defaults filled in (the relay applies its bound).
+    expect(parse({ t: 'io-attach', nsps: [], options: { connectionStateRecovery: {} } })).toEqual({
+      ok: true,
+      command: {
+        t: 'io-attach',
+        nsps: [],
+        options: { connectionStateRecovery: { maxDisconnectionDuration: 120_000, skipMiddlewares: true } },
+      },
+    });
     expect(parse({ t: 'io-fetch', r: 4, nsp: '/' }).ok).toBe(true);
     expect(parse({ t: 'io-socket-disconnect', s: 4 })).toEqual({ ok: true, command: { t: 'io-socket-disconnect', s: 4, close: false } });
   });
@@ -76,6 +85,9 @@ describe('Socket.IO host commands', () => {
     expect(refusal({ t: 'io-attach', options: { cors: { origin: 'a\r\nb' } } })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'io-attach', options: { transports: ['carrier-pigeon'] } })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'io-attach', options: { pingInterval: 0 } })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'io-attach', options: { connectionStateRecovery: true } })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'io-attach', options: { connectionStateRecovery: { maxDisconnectionDuration: -1 } } })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'io-attach', options: { connectionStateRecovery: { skipMiddlewares: 'oui' } } })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'io-fetch', r: 'x', nsp: '/' })).toBe('HOST_ERR_BAD_FIELD');
     const r = parse({ t: 'io-emit', s: 7, event: 'connect', args: [] });
     expect(!r.ok && r.refusal.s).toBe(7);

@@ -4,6 +4,7 @@
 // The rules that depend on state (rooms a socket already holds, namespaces, pending acks) are the
 // relay's (socket-io-relay.ts).
 import type { HostErrorId, HostToSandbox, HostToSandboxIo, IoCors, IoOptions, IoTarget } from '#protocol/host';
+import { IO_MAX_RECOVERY_MS } from '#protocol/host';
 import { parseHostCommand } from './commands.ts';
 import type { CommandLimits, Parsed } from './commands.ts';
 
@@ -37,6 +38,9 @@ export const IO_OPTION_BOUNDS = {
   pingInterval: [1000, 60_000],
   pingTimeout: [1000, 60_000],
   connectTimeout: [1000, 45_000],
+  // How long the real server keeps a disconnected socket's state and missed packets: memory held
+  // for a socket that may never come back (socket.io's default is 2 minutes).
+  maxDisconnectionDuration: [0, IO_MAX_RECOVERY_MS],
 } as const;
 /** Event names socket.io refuses to emit (its RESERVED_EVENTS). */
 export const RESERVED_EVENTS = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
@@ -212,6 +216,15 @@ function optionsOf(v: unknown): IoOptions {
       fail('HOST_ERR_BAD_FIELD', '« transports » doit lister «\u00a0polling\u00a0» et/ou «\u00a0websocket\u00a0».');
     }
     out.transports = [...new Set(list as ('polling' | 'websocket')[])];
+  }
+  if (o.connectionStateRecovery !== undefined) {
+    const r = o.connectionStateRecovery;
+    if (!r || typeof r !== 'object' || Array.isArray(r)) fail('HOST_ERR_BAD_FIELD', '« connectionStateRecovery » doit être un objet.');
+    const c = r as Record<string, unknown>;
+    out.connectionStateRecovery = {
+      maxDisconnectionDuration: int(c, 'maxDisconnectionDuration', 0, 2 ** 31 - 1) ?? 120_000,
+      skipMiddlewares: bool(c, 'skipMiddlewares') ?? true,
+    };
   }
   const allowUpgrades = bool(o, 'allowUpgrades');
   if (allowUpgrades !== undefined) out.allowUpgrades = allowUpgrades;

@@ -100,6 +100,8 @@ interface IoState {
   hostAcks: Set<number>;
   /** io.of(name) on the real server, with the relay's middlewares and listeners. */
   addNamespace(name: string): void;
+  /** Connection state recovery asked with skipMiddlewares: a recovered socket is let in without asking the page. */
+  recoverySkipsMiddlewares: boolean;
 }
 
 interface SocketMeta {
@@ -240,6 +242,14 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
     if (o.pingTimeout !== undefined) options.pingTimeout = clamp(o.pingTimeout, ...IO_OPTION_BOUNDS.pingTimeout);
     if (o.transports) options.transports = o.transports;
     if (o.allowUpgrades !== undefined) options.allowUpgrades = o.allowUpgrades;
+    if (o.connectionStateRecovery) {
+      // The real server's middlewares always run (the relay's own protections, and the one that
+      // names the socket for the page); the learner's skipMiddlewares is honoured below.
+      options.connectionStateRecovery = {
+        maxDisconnectionDuration: clamp(o.connectionStateRecovery.maxDisconnectionDuration, ...IO_OPTION_BOUNDS.maxDisconnectionDuration),
+        skipMiddlewares: false,
+      };
+    }
     const io = new Server(options);
     // Creates the engine; the placeholder server never listens (the sandbox router feeds the engine).
     io.attach(createServer());
@@ -252,6 +262,7 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
       pending: new Map(),
       hostAcks: new Set(),
       addNamespace: (name) => relayNamespace(name),
+      recoverySkipsMiddlewares: o.connectionStateRecovery?.skipMiddlewares ?? false,
     };
 
     const queueMax = Math.min(limits.maxSendBuffer, ENGINE_QUEUE_MAX);
@@ -321,6 +332,7 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
         const s = host.id();
         (socket as RelayedSocket)[META] = { s, state, acks: new Map(), nextAck: 0, untimed: new Set(), onUpgrade: null };
         state.sockets.set(s, socket);
+        if (socket.recovered && state.recoverySkipsMiddlewares) return next();
         const timer = setTimeout(() => {
           if (!state.pending.delete(s)) return;
           state.sockets.delete(s);
@@ -340,6 +352,7 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
           handshake: handshakeOf(socket, session),
           transport: transportOf(socket)?.name ?? 'polling',
           conn: connOf(env, socket.request) ?? null,
+          ...(socket.recovered ? { recovered: true as const } : {}),
         });
       });
       nsp.on('connection', (socket: Socket) => {
@@ -357,6 +370,7 @@ export function createSocketIoRelay(env: ScenarioEnv): SocketIoRelay {
           nsp: nsp.name,
           handshake: handshakeOf(socket, session),
           transport: transportOf(socket)?.name ?? 'polling',
+          ...(socket.recovered ? { recovered: true as const, rooms: [...socket.rooms].filter((r) => r !== socket.id) } : {}),
         });
       });
       watchRooms(nsp, session);

@@ -233,6 +233,67 @@ describe('learner server: Socket.IO façade and real relay', () => {
     h.ws.close();
   });
 
+  it('connection state recovery: after a transport close, same id, room, data and the missed event; socket.recovered on both sides', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const http = require('http');
+      const server = http.createServer();
+      const io = require('socket.io')(server, { connectionStateRecovery: { maxDisconnectionDuration: 60000 } });
+      io.use((socket, next) => {
+        console.log('middleware', socket.recovered);
+        next();
+      });
+      io.on('connection', (socket) => {
+        console.log('connexion', socket.id, socket.recovered, [...socket.rooms].sort().join(','), JSON.stringify(socket.data));
+        if (socket.handshake.query.n === '1' && !socket.recovered) {
+          socket.join('salon');
+          socket.data.nom = 'Ada';
+        }
+        socket.on('diffuse', (texte) => io.to('salon').emit('annonce', texte));
+        socket.on('disconnect', (reason) => console.log('parti', socket.handshake.query.n, reason));
+      });
+      server.listen(3000);
+      `,
+    );
+    // Asked for 60 s, kept 30 s at most: the learner is told.
+    await until(() => h.logs.some((l) => l.includes('maxDisconnectionDuration ramené à 30')), 'recovery bound warning');
+    const away = client(id, {
+      query: { n: '1' },
+      transports: ['websocket'],
+      reconnection: true,
+      reconnectionDelay: 600,
+      reconnectionDelayMax: 600,
+    });
+    const other = client(id, { query: { n: '2' }, transports: ['websocket'] });
+    await Promise.all([connected(away), connected(other)]);
+    const firstId = away.id;
+    expect(away.recovered).toBe(false);
+    await until(() => h.logs.includes(`log: connexion ${firstId} false ${firstId} {}`), 'first connection');
+    // A first event to the room: the client now holds an offset.
+    const first = next<string>(away, 'annonce');
+    other.emit('diffuse', 'un');
+    expect(await first).toBe('un');
+
+    // The transport dies; while the client is away, the room gets an event.
+    away.io.engine.close();
+    await until(() => h.logs.includes('log: parti 1 transport close'), 'transport close');
+    other.emit('diffuse', 'deux');
+    const missed = next<string>(away, 'annonce');
+    await connected(away);
+    expect(await missed).toBe('deux');
+    expect(away.id).toBe(firstId);
+    expect(away.recovered).toBe(true);
+    // The façade sees what socket.io restored: the room, socket.data; skipMiddlewares (default) skips io.use.
+    await until(() => h.logs.includes(`log: connexion ${firstId} true ${firstId},salon {"nom":"Ada"}`), 'recovered connection');
+    expect(h.logs.filter((l) => l.startsWith('log: middleware'))).toEqual(['log: middleware false', 'log: middleware false']);
+    away.close();
+    other.close();
+    h.ws.close();
+  });
+
   it('polling then upgrade to WebSocket: socket.conn.transport.name becomes websocket on the façade', async () => {
     const { id, secret } = await learnerSession();
     const monitor = await Monitor.open(t, id);

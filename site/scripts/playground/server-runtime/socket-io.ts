@@ -9,7 +9,7 @@
 // socket.io-adapter's in-memory adapter; see README.md for what is not supported and why.
 import { EventEmitter } from 'events';
 import { Buffer } from 'buffer';
-import { IO_MAX_ROOMS_PER_SOCKET } from '#protocol/host';
+import { IO_MAX_RECOVERY_MS, IO_MAX_ROOMS_PER_SOCKET } from '#protocol/host';
 import type { HostIoAuth, HostIoConnection, HostToSandboxIo, IoCors, IoHandshake, IoOptions, SandboxToHostIo } from '#protocol/host';
 import type { HostLink, IoReceiver } from './host-link.ts';
 import { createServer, Server as HttpServer } from './http.ts';
@@ -320,7 +320,8 @@ export class Socket extends EventEmitter {
   readonly server: Server;
   readonly conn: Conn;
   readonly request: { method: string; url: string; headers: Record<string, string>; socket: { remoteAddress: string; encrypted: boolean } };
-  readonly recovered = false;
+  /** The real server restored this socket's id, rooms and missed packets (connection state recovery). */
+  readonly recovered: boolean;
   data: Record<string, unknown> = {};
   connected = false;
   /** The sandbox's name for this socket (`s`). */
@@ -337,6 +338,7 @@ export class Socket extends EventEmitter {
     this.server = nsp.server;
     this.id = message.id;
     this._s = message.s;
+    this.recovered = message.recovered === true;
     this.handshake = message.handshake;
     this.conn = new Conn(this, message.transport, message.handshake.address);
     this.request = {
@@ -505,10 +507,11 @@ export class Socket extends EventEmitter {
   }
 
   /** The middlewares let it in: connected, in its own room. */
-  _onconnect(transport: string): void {
+  _onconnect(transport: string, restored: readonly string[] = []): void {
     this.connected = true;
     this.conn.transport.name = transport;
-    this.nsp.adapter.addAll(this.id, [this.id]);
+    // A recovered socket's rooms are already back on the real server: mirrored, not joined again.
+    this.nsp.adapter.addAll(this.id, [this.id, ...restored]);
   }
 
   /** A client's event: onAny listeners, then the packet middlewares (socket.use), then the listeners. */
@@ -722,10 +725,10 @@ export class Namespace extends EventEmitter {
     step(0);
   }
 
-  _connect(socket: Socket, transport: string): void {
+  _connect(socket: Socket, transport: string, restored?: readonly string[]): void {
     this._preConnectSockets.delete(socket.id);
     this.sockets.set(socket.id, socket);
-    socket._onconnect(transport);
+    socket._onconnect(transport, restored);
     emitLocal(this, 'connect', socket);
     emitLocal(this, 'connection', socket);
   }
@@ -743,11 +746,22 @@ export interface ServerOptions {
   [other: string]: unknown;
 }
 
+/** At most this many disconnected sockets' data kept for recovery. */
+const MAX_SAVED_SOCKETS = 256;
+/** The reasons after which socket.io keeps a socket's state for recovery (its RECOVERABLE_DISCONNECT_REASONS). */
+const RECOVERABLE_REASONS = new Set([
+  'transport error',
+  'transport close',
+  'forced close',
+  'ping timeout',
+  'server shutting down',
+  'forced server close',
+]);
+
 /** Options of socket.io and engine.io the sandbox does not apply, with the reason told to the learner. */
 const IGNORED_OPTIONS: Record<string, string> = {
   adapter: 'un seul serveur, l’adaptateur en mémoire',
   parser: 'le format de socket.io par défaut',
-  connectionStateRecovery: 'pas de reprise de session',
   allowRequest: 'utilisez io.use() pour refuser une connexion',
   perMessageDeflate: 'messages non compressés',
   httpCompression: 'réponses non compressées',
@@ -796,6 +810,10 @@ export class Server extends EventEmitter implements IoReceiver {
   readonly #byRef = new Map<number, Socket>();
   readonly #acks = new Map<number, PendingAck>();
   readonly #requests = new Map<number, { nsp: Namespace; resolve: (sockets: RemoteSocket[]) => void }>();
+  /** Connection state recovery: how long a socket's state is kept (0: off)… */
+  #recoveryMs = 0;
+  /** …and the `data` of sockets that left for a recoverable reason, by namespace and id, until then. */
+  readonly #saved = new Map<string, { data: Record<string, unknown>; until: number }>();
   #nextId = 0;
 
   constructor(link: HostLink, srv?: unknown, opts: ServerOptions = {}) {
@@ -932,6 +950,20 @@ export class Server extends EventEmitter implements IoReceiver {
       if (transports.length) options.transports = transports;
     }
     if (typeof o.allowUpgrades === 'boolean') options.allowUpgrades = o.allowUpgrades;
+    const recovery = o.connectionStateRecovery;
+    if (recovery && typeof recovery === 'object') {
+      const r = recovery as { maxDisconnectionDuration?: unknown; skipMiddlewares?: unknown };
+      const asked =
+        typeof r.maxDisconnectionDuration === 'number' && r.maxDisconnectionDuration >= 0 ? r.maxDisconnectionDuration : 120_000;
+      const duration = Math.min(Math.trunc(asked), IO_MAX_RECOVERY_MS);
+      if (duration < asked) {
+        console.warn(
+          `[bac à sable] connectionStateRecovery.maxDisconnectionDuration ramené à ${IO_MAX_RECOVERY_MS / 1000} s : le bac à sable ne garde pas plus longtemps l’état d’un socket parti.`,
+        );
+      }
+      this.#recoveryMs = duration;
+      options.connectionStateRecovery = { maxDisconnectionDuration: duration, skipMiddlewares: r.skipMiddlewares !== false };
+    }
     const nsps = [...this._nsps.keys()].filter((n) => n !== '/');
     this.#link.command({ t: 'io-attach', nsps, options });
   }
@@ -1024,6 +1056,14 @@ export class Server extends EventEmitter implements IoReceiver {
     });
   }
 
+  /** Keeps a leaving socket's data for recovery: bounded in time and in count (oldest dropped first). */
+  #save(key: string, data: Record<string, unknown>): void {
+    const now = Date.now();
+    for (const [k, v] of this.#saved) if (v.until < now) this.#saved.delete(k);
+    if (this.#saved.size >= MAX_SAVED_SOCKETS) this.#saved.delete(this.#saved.keys().next().value as string);
+    this.#saved.set(key, { data, until: now + this.#recoveryMs });
+  }
+
   /** IoReceiver: one Socket.IO message from the sandbox. */
   receive(message: SandboxToHostIo): void {
     switch (message.t) {
@@ -1046,7 +1086,14 @@ export class Server extends EventEmitter implements IoReceiver {
           socket = new Socket(nsp, message);
           this.#byRef.set(message.s, socket);
         }
-        nsp._connect(socket, message.transport);
+        if (socket.recovered) {
+          // socket.data comes back as socket.io restores it (the real server never saw the page's).
+          const key = `${nsp.name}\n${socket.id}`;
+          const saved = this.#saved.get(key);
+          this.#saved.delete(key);
+          if (saved && saved.until >= Date.now()) socket.data = saved.data;
+        }
+        nsp._connect(socket, message.transport, message.rooms);
         return;
       }
       case 'io-event':
@@ -1072,8 +1119,10 @@ export class Server extends EventEmitter implements IoReceiver {
         if (!socket) return;
         // Its answers without a timeout will never come (socket.io forgets them with the socket).
         for (const [id, entry] of this.#acks) if (entry.s === message.s) this.#acks.delete(id);
-        if (socket.connected) socket._ondisconnect(message.reason);
-        else {
+        if (socket.connected) {
+          if (this.#recoveryMs > 0 && RECOVERABLE_REASONS.has(message.reason)) this.#save(`${socket.nsp.name}\n${socket.id}`, socket.data);
+          socket._ondisconnect(message.reason);
+        } else {
           socket.nsp._preConnectSockets.delete(socket.id);
           socket.nsp.adapter.delAll(socket.id);
         }
