@@ -426,6 +426,12 @@ export interface NetworkConditions {
   bandwidth?: number;
   /** Each connection of the session is cut this long (ms) after it opened. */
   dropAfterMs?: number;
+  /**
+   * Up to this much more (ms), drawn at random for each connection when it opens: each one is cut
+   * between `dropAfterMs` and `dropAfterMs + dropJitterMs` after it opened, at a time nobody is told
+   * in advance (a heartbeat finds it, a fixed timer does not). Only with `dropAfterMs`; 0: none.
+   */
+  dropJitterMs?: number;
   /** How it is cut (default `reset`); only with `dropAfterMs`. */
   drop?: NetworkDrop;
 }
@@ -435,11 +441,12 @@ export const NETWORK_LIMITS = {
   latencyMs: { min: 0, max: 2000 },
   bandwidth: { min: 1024, max: 1048576 },
   dropAfterMs: { min: 1000, max: 60000 },
+  dropJitterMs: { min: 0, max: 60000 },
 } as const;
 
 export const NETWORK_DROPS: readonly NetworkDrop[] = ['reset', 'silent'];
 
-const NETWORK_FIELDS = ['latencyMs', 'bandwidth', 'dropAfterMs', 'drop'];
+const NETWORK_FIELDS = ['latencyMs', 'bandwidth', 'dropAfterMs', 'dropJitterMs', 'drop'];
 
 /**
  * Validates network conditions (the sandbox's check of `POST /api/sessions`): the normalized
@@ -448,14 +455,15 @@ const NETWORK_FIELDS = ['latencyMs', 'bandwidth', 'dropAfterMs', 'drop'];
  */
 export function parseNetworkConditions(input: unknown): { conditions: NetworkConditions | null } | { error: string } {
   if (input === undefined || input === null) return { conditions: null };
-  if (typeof input !== 'object' || Array.isArray(input)) return { error: 'attendu un objet { latencyMs, bandwidth, dropAfterMs, drop }' };
+  if (typeof input !== 'object' || Array.isArray(input))
+    return { error: 'attendu un objet { latencyMs, bandwidth, dropAfterMs, dropJitterMs, drop }' };
   const raw = input as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
     if (!NETWORK_FIELDS.includes(key))
       return { error: `champ inconnu «\u00a0${key.slice(0, 40)}\u00a0» (attendu\u00a0: ${NETWORK_FIELDS.join(', ')})` };
   }
   const out: NetworkConditions = {};
-  for (const key of ['latencyMs', 'bandwidth', 'dropAfterMs'] as const) {
+  for (const key of ['latencyMs', 'bandwidth', 'dropAfterMs', 'dropJitterMs'] as const) {
     const value = raw[key];
     if (value === undefined) continue;
     const { min, max } = NETWORK_LIMITS[key];
@@ -469,6 +477,9 @@ export function parseNetworkConditions(input: unknown): { conditions: NetworkCon
       return { error: `drop\u00a0: attendu «\u00a0reset\u00a0» ou «\u00a0silent\u00a0»` };
     if (out.dropAfterMs === undefined) return { error: 'drop\u00a0: demande dropAfterMs (le moment de la coupure)' };
   }
+  if (out.dropJitterMs !== undefined && out.dropAfterMs === undefined)
+    return { error: 'dropJitterMs\u00a0: demande dropAfterMs (le moment de la coupure)' };
+  if (out.dropJitterMs === 0) delete out.dropJitterMs;
   if (out.dropAfterMs !== undefined) out.drop = (raw.drop as NetworkDrop | undefined) ?? 'reset';
   // Nothing that changes the traffic: no conditions (a latency of 0 alone included).
   if (!out.latencyMs && out.bandwidth === undefined && out.dropAfterMs === undefined) return { conditions: null };
@@ -493,7 +504,13 @@ export function networkConditionsText(n: NetworkConditions): string {
   const parts: string[] = [];
   if (n.latencyMs) parts.push(`latence ${duration(n.latencyMs)}`);
   if (n.bandwidth !== undefined) parts.push(`débit ${rateText(n.bandwidth)}`);
-  if (n.dropAfterMs !== undefined)
-    parts.push(`${n.drop === 'silent' ? 'coupure silencieuse' : 'coupure brutale (RST)'} après ${duration(n.dropAfterMs)}`);
+  if (n.dropAfterMs !== undefined) {
+    const kind = n.drop === 'silent' ? 'coupure silencieuse' : 'coupure brutale (RST)';
+    parts.push(
+      n.dropJitterMs
+        ? `${kind} entre ${duration(n.dropAfterMs)} et ${duration(n.dropAfterMs + n.dropJitterMs)} (au hasard pour chaque connexion)`
+        : `${kind} après ${duration(n.dropAfterMs)}`,
+    );
+  }
   return `Conditions réseau\u00a0: ${parts.length ? parts.join(', ') : 'aucune'}`;
 }

@@ -67,6 +67,8 @@ describe('POST /api/sessions with network conditions', () => {
       ['{"network":{"dropAfterMs":999}}', /dropAfterMs.*1000 à 60000/],
       ['{"network":{"dropAfterMs":5000,"drop":"cable"}}', /drop.*reset.*silent/],
       ['{"network":{"drop":"silent"}}', /demande dropAfterMs/],
+      ['{"network":{"dropJitterMs":2000}}', /dropJitterMs.*demande dropAfterMs/],
+      ['{"network":{"dropAfterMs":2000,"dropJitterMs":60001}}', /dropJitterMs.*0 à 60000/],
       ['{"network":{"latency":200}}', /champ inconnu.*latency/],
       ['{"network":[200]}', /attendu un objet/],
       ['{"netwrk":{}}', /champ inconnu/],
@@ -236,6 +238,26 @@ describe('drop', () => {
     expect(drop.afterMs).toBeGreaterThanOrEqual(1000);
     const close = await m.waitFor((e) => e.type === 'conn-close');
     expect(close.seq).toBeGreaterThan(drop.seq);
+    m.close();
+  });
+
+  it('dropJitterMs: each connection is cut at its own time, within dropAfterMs and dropAfterMs + dropJitterMs', async () => {
+    const id = await sessionWith({ dropAfterMs: 1000, dropJitterMs: 1500 });
+    const m = await Monitor.open(t, id);
+    const sockets = await Promise.all(Array.from({ length: 6 }, () => openWs(`${t.ws}/s/${id}/echo`)));
+    const codes = await Promise.all(sockets.map((ws) => closed(ws, 5000)));
+    expect(codes.map((c) => c.code)).toEqual([1006, 1006, 1006, 1006, 1006, 1006]);
+    // Every connection's own drop (the monitor may tell the last one after the client saw it).
+    await m.waitFor((e) => e.type === 'conn-close' && m.of('conn-close').length === 6, 2000);
+    const drops = m.of('net-drop');
+    expect(drops).toHaveLength(6);
+    const after = drops.map((d) => d.afterMs);
+    for (const ms of after) {
+      expect(ms).toBeGreaterThanOrEqual(1000);
+      expect(ms).toBeLessThan(2500 + 300);
+    }
+    // Six uniform draws over 1.5 s all within 100 ms of one another: about 1 chance in 100 000.
+    expect(Math.max(...after) - Math.min(...after)).toBeGreaterThan(100);
     m.close();
   });
 

@@ -25,6 +25,7 @@
 // destroys its socket (its heartbeat found the peer dead): the handle is then kept, unread, without
 // its socket, so the client sees nothing either. A silent connection is closed for real
 // `silentHoldMs` after the drop (default 60 s); at most MAX_ZOMBIES such handles per process.
+import { randomInt } from 'node:crypto';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
@@ -81,6 +82,8 @@ interface ShapedState {
   blocked: boolean;
   /** Outbound bytes are not released before this (the head that opened the connection came now, "really" a latency later). */
   notBefore: number;
+  /** When this connection is cut (ms epoch; Infinity: never): `dropAfterMs`, plus its own share of `dropJitterMs`. */
+  dropAt: number;
   dropped: NetworkDrop | null;
   droppedAt: number;
   /** Re-entrance guard (a delivery runs the application's code, which may write). */
@@ -154,6 +157,8 @@ export class NetworkLink {
     if (s[NET]?.link === this && this.sockets.has(s)) return;
     if (s[NET]) unshape(s);
     const now = Date.now();
+    const { dropAfterMs, dropJitterMs } = this.conditions;
+    const dropAt = dropAfterMs === undefined ? Infinity : now + dropAfterMs + (dropJitterMs ? randomInt(dropJitterMs + 1) : 0);
     const state: ShapedState = {
       link: this,
       openedAt: now,
@@ -164,6 +169,7 @@ export class NetworkLink {
       wantRead: false,
       blocked: false,
       notBefore: now + this.latency,
+      dropAt,
       dropped: null,
       droppedAt: 0,
       busy: false,
@@ -176,7 +182,7 @@ export class NetworkLink {
       state.out = newPipe(this.burst, now);
       install(s);
     }
-    if (this.conditions.dropAfterMs !== undefined) this.schedule(now + this.conditions.dropAfterMs);
+    this.schedule(dropAt);
   }
 
   /** The socket closed, or moves to another session. */
@@ -250,7 +256,6 @@ export class NetworkLink {
   }
 
   private serviceOnce(socket: Shaped, s: ShapedState, now: number): number {
-    const drop = this.conditions.dropAfterMs;
     if (s.dropped === 'silent') {
       const until = s.droppedAt + this.silentHoldMs;
       if (now < until) return until;
@@ -260,11 +265,11 @@ export class NetworkLink {
       socket.destroy();
       return Infinity;
     }
-    if (drop !== undefined && now >= s.openedAt + drop) {
+    if (now >= s.dropAt) {
       this.drop(socket, s, now);
       return (s.dropped as NetworkDrop | null) === 'silent' ? s.droppedAt + this.silentHoldMs : Infinity;
     }
-    let next = drop !== undefined ? s.openedAt + drop : Infinity;
+    let next = s.dropAt;
     if (s.in && s.out) {
       next = Math.min(next, this.advance(s.in, now, socket, s, deliverIn));
       if (socket.destroyed) return Infinity;

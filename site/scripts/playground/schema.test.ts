@@ -209,7 +209,13 @@ describe('parsePlaygroundProps', () => {
       one('network : champ inconnu « latency » (vouliez-vous dire « latencyMs » ?)'),
     );
     expect(messageOf({ ...valid, network: {} })).toBe(
-      one('network : objet vide ; attendu au moins l’un de : latencyMs, bandwidth, dropAfterMs, drop'),
+      one('network : objet vide ; attendu au moins l’un de : latencyMs, bandwidth, dropAfterMs, dropJitterMs, drop'),
+    );
+    expect(messageOf({ ...valid, network: { dropJitterMs: 3000 } })).toBe(
+      one('network.dropJitterMs : demande « dropAfterMs » : le moment de la coupure'),
+    );
+    expect(messageOf({ ...valid, network: { dropAfterMs: 2000, dropJitterMs: 60001 } })).toBe(
+      one('network.dropJitterMs : valeur 60001 hors limites ; attendu un entier de 0 à 60000'),
     );
   });
 

@@ -260,7 +260,7 @@ export const checkSchema = z
   })
   .describe('Exercice vérifié sur le trafic de chaque exécution.');
 
-const { latencyMs, bandwidth, dropAfterMs } = NETWORK_LIMITS;
+const { latencyMs, bandwidth, dropAfterMs, dropJitterMs } = NETWORK_LIMITS;
 
 export const networkSchema = z
   .strictObject({
@@ -286,6 +286,14 @@ export const networkSchema = z
       .max(dropAfterMs.max)
       .optional()
       .describe('Chaque connexion de la session est coupée ce nombre de millisecondes après son ouverture (évènement `net-drop`).'),
+    dropJitterMs: z
+      .int()
+      .min(dropJitterMs.min)
+      .max(dropJitterMs.max)
+      .optional()
+      .describe(
+        'Jusqu’à ce nombre de millisecondes de plus, tiré au hasard pour chaque connexion à son ouverture : chacune est coupée entre `dropAfterMs` et `dropAfterMs + dropJitterMs` après son ouverture, à un moment que personne ne connaît d’avance (un battement de cœur le découvre, une minuterie fixe non). Demande `dropAfterMs`.',
+      ),
     drop: z
       .enum(NETWORK_DROPS as ['reset', 'silent'])
       .optional()
@@ -294,10 +302,12 @@ export const networkSchema = z
       ),
   })
   // Not when a field was refused (an unknown field is not an empty object).
-  .superRefine(notEmpty('latencyMs, bandwidth, dropAfterMs, drop'), { when: (payload) => payload.issues.length === 0 })
+  .superRefine(notEmpty('latencyMs, bandwidth, dropAfterMs, dropJitterMs, drop'), { when: (payload) => payload.issues.length === 0 })
   .superRefine((value, ctx) => {
-    if (value.drop !== undefined && value.dropAfterMs === undefined)
-      ctx.addIssue({ code: 'custom', path: ['drop'], message: `demande ${q('dropAfterMs')}\u00a0: le moment de la coupure` });
+    for (const field of ['drop', 'dropJitterMs'] as const) {
+      if (value[field] !== undefined && value.dropAfterMs === undefined)
+        ctx.addIssue({ code: 'custom', path: [field], message: `demande ${q('dropAfterMs')}\u00a0: le moment de la coupure` });
+    }
   })
   .describe(
     'Conditions réseau que le bac à sable applique aux vrais sockets de toutes les connexions de la session (scénarios intégrés, Socket.IO, SSE, serveur de la leçon, clients externes), dans les deux sens ; le terminal les rappelle au début de chaque exécution.',
@@ -361,7 +371,7 @@ export const playgroundPropsSchema = z
     network: networkSchema
       .optional()
       .describe(
-        'Conditions réseau de la session : `{ latencyMs, bandwidth, dropAfterMs, drop }` (voir `NetworkConditions`), par exemple `{ bandwidth: 16384 }` pour un réseau lent.',
+        'Conditions réseau de la session : `{ latencyMs, bandwidth, dropAfterMs, dropJitterMs, drop }` (voir `NetworkConditions`), par exemple `{ bandwidth: 16384 }` pour un réseau lent.',
       ),
     checks: z
       .array(checkSchema)
