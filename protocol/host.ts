@@ -91,12 +91,24 @@ export interface HostWsError {
   code: string;
 }
 
-/** bufferedAmount of a connection changed (bytes accepted by `send` not yet written to the socket). */
+/**
+ * The real `ws.bufferedAmount` of a connection (bytes its sends left in the socket's buffer, not
+ * yet handed to the kernel: ws's `_writableState.length + _sender._bufferedBytes`), once the
+ * sandbox executed every command up to the host's `buffered` query `q` (see HostBufferedQuery).
+ * Sent in answer to a query (one per connection per flush, whatever the number of queries), then,
+ * while the value is above 0, again when it changes (checked every BUFFERED_SWEEP_MS at most, the
+ * last report being 0), never otherwise: a server that never reads `bufferedAmount` costs none.
+ */
 export interface HostBuffered {
   t: 'buffered';
   c: number;
   bytes: number;
+  /** The `q` of the latest query executed for `c` (the façade's byte count these bytes include). */
+  q: number;
 }
+
+/** How often at most the sandbox reports a connection's bufferedAmount while it is above 0. */
+export const BUFFERED_SWEEP_MS = 20;
 
 /** A command was refused; nothing was done. `message` is French, for the server console. */
 export interface HostError {
@@ -205,6 +217,20 @@ export interface HostClose {
   reason?: string;
 }
 
+/**
+ * Asks for the real bufferedAmount of `c` once the commands before this one are executed
+ * (answered by `buffered` with the same `q`). `q` is the façade's own count of the bytes it
+ * asked to send on `c` so far (frames with their headers, as ws counts them), which lets the
+ * façade add the bytes still on their way: `bufferedAmount = bytes + (sent − q)`. The façade
+ * asks only for connections whose `bufferedAmount` the server code read, once per batch with sends.
+ * Not charged to the command rate: it makes no frame, and answers are coalesced per connection.
+ */
+export interface HostBufferedQuery {
+  t: 'buffered';
+  c: number;
+  q: number;
+}
+
 export interface HostTerminate {
   t: 'terminate';
   c: number;
@@ -237,6 +263,7 @@ export type HostToSandbox =
   | HostControl
   | HostClose
   | HostTerminate
+  | HostBufferedQuery
   | HostToSandboxIo
   | HostToSandboxHttp;
 

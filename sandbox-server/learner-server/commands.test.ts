@@ -28,6 +28,7 @@ describe('host commands', () => {
     expect(parse({ t: 'accept', c: 1, maxPayload: 0 })).toEqual({ ok: true, command: { t: 'accept', c: 1 } });
     expect(parse({ t: 'close', c: 1, code: 4000, reason: 'fin' }).ok).toBe(true);
     expect(parse({ t: 'refuse', c: 1, status: 401, headers: { 'WWW-Authenticate': 'Bearer' } }).ok).toBe(true);
+    expect(parse({ t: 'buffered', c: 2, q: 1030 })).toEqual({ ok: true, command: { t: 'buffered', c: 2, q: 1030 } });
   });
 
   it('refuses each broken rule with its stable id', () => {
@@ -37,6 +38,9 @@ describe('host commands', () => {
     expect(refusal({ t: 'send', c: -1, binary: false, data: '' })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'send', c: 1.5, binary: false, data: '' })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'send', c: 1, data: '' })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'buffered', c: 1 })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'buffered', c: 1, q: -1 })).toBe('HOST_ERR_BAD_FIELD');
+    expect(refusal({ t: 'buffered', c: 1, q: 2 ** 60 })).toBe('HOST_ERR_BAD_FIELD');
     expect(refusal({ t: 'send', c: 1, binary: true, data: 'a'.repeat(17) })).toBe('HOST_ERR_TOO_BIG');
     expect(refusal({ t: 'send', c: 1, binary: true, data: 'é'.repeat(9) })).toBe('HOST_ERR_TOO_BIG');
     expect(refusal({ t: 'send', c: 1, binary: true, data: 'A'.repeat(24), b64: true })).toBe('HOST_ERR_TOO_BIG');

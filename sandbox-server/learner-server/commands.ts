@@ -91,7 +91,8 @@ export function parseHostCommand(text: string, limits: CommandLimits): Parsed {
     t !== 'pong' &&
     t !== 'close' &&
     t !== 'terminate' &&
-    t !== 'write'
+    t !== 'write' &&
+    t !== 'buffered'
   ) {
     return refuse('HOST_ERR_UNKNOWN_COMMAND', `Commande inconnue «\u00a0${String(t).slice(0, 40)}\u00a0».`);
   }
@@ -126,6 +127,12 @@ export function parseHostCommand(text: string, limits: CommandLimits): Parsed {
     }
     case 'destroy':
       return { ok: true, command: { t, c } };
+    case 'buffered': {
+      const q = r.q;
+      if (typeof q !== 'number' || !Number.isSafeInteger(q) || q < 0)
+        return refuse('HOST_ERR_BAD_FIELD', '« q » doit être un entier positif ou nul (octets).', c);
+      return { ok: true, command: { t, c, q } };
+    }
     case 'write': {
       const payload = payloadOf(r, RAW_WRITE_MAX, c);
       if (!Buffer.isBuffer(payload)) return payload;

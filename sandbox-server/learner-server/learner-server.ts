@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_PROTOCOL_ERROR, HOST_TAKEN, RAW_WRITE_MAX } from '#protocol/host';
+import { BUFFERED_SWEEP_MS, HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_PROTOCOL_ERROR, HOST_TAKEN, RAW_WRITE_MAX } from '#protocol/host';
 import type { HostToSandbox, HostToSandboxHttp, HostToSandboxIo, SandboxToHost } from '#protocol/host';
 import { TokenBucket } from '../limits.ts';
 import type { Limits } from '../limits.ts';
@@ -64,6 +64,8 @@ class LearnerHost {
   readonly pending = new Map<number, Pending>();
   readonly commands: TokenBucket;
   refusals = 0;
+  /** Connections whose bufferedAmount is to be reported at the next flush (made on first use). */
+  reports: Set<ClientSocket> | null = null;
   /** Host channels not authenticated yet, oldest first (anyone who knows the session id may open one). */
   readonly waiting = new Set<WebSocket>();
   readonly session: Session;
@@ -105,7 +107,15 @@ export interface BaseUrls {
   http: string;
 }
 type HostSocket = WebSocket & { [HOST]?: LearnerHost; [BASE_URLS]?: BaseUrls };
-type ClientSocket = WebSocket & { [CLIENT]?: { host: LearnerHost; c: number } };
+interface ClientState {
+  host: LearnerHost;
+  c: number;
+  /** The latest `buffered` query's `q` (the façade's byte count). */
+  q: number;
+  /** The bufferedAmount last reported to the host. */
+  reported: number;
+}
+type ClientSocket = WebSocket & { [CLIENT]?: ClientState };
 
 export interface LearnerServers {
   /** Puts a new session in learner-server mode; returns the host secret (base64url) for the page. */
@@ -176,6 +186,51 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   // Its plain HTTP requests.
   const http = createHttpRelay(env);
 
+  // bufferedAmount reports (protocol/host.ts, HostBuffered): asked for by the host's queries, sent
+  // once per connection at the end of the tick, then again while above 0 when the value changed,
+  // found by one sweep for every congested connection of the process (no timer per connection).
+  const reportHosts = new Set<LearnerHost>();
+  const congested = new Set<ClientSocket>();
+  let sweepTimer: NodeJS.Timeout | null = null;
+
+  function reportLater(ws: ClientSocket, l: ClientState): void {
+    const lh = l.host;
+    (lh.reports ??= new Set()).add(ws);
+    if (reportHosts.size === 0) setImmediate(flushReports);
+    reportHosts.add(lh);
+  }
+
+  function flushReports(): void {
+    for (const lh of reportHosts) {
+      const reports = lh.reports;
+      lh.reports = null;
+      if (!reports) continue;
+      for (const ws of reports) {
+        const l = ws[CLIENT] as ClientState;
+        if (lh.sockets.get(l.c) !== ws) continue; // closed meanwhile: the host had `closed`
+        const bytes = ws.bufferedAmount;
+        l.reported = bytes;
+        lh.send({ t: 'buffered', c: l.c, bytes, q: l.q });
+        if (bytes > 0) congested.add(ws);
+        else congested.delete(ws);
+      }
+    }
+    reportHosts.clear();
+    if (congested.size > 0 && !sweepTimer) sweepTimer = setInterval(sweepCongested, BUFFERED_SWEEP_MS).unref();
+  }
+
+  function sweepCongested(): void {
+    for (const ws of congested) {
+      const l = ws[CLIENT] as ClientState;
+      if (l.host.sockets.get(l.c) !== ws || !l.host.host) congested.delete(ws);
+      else if (ws.bufferedAmount !== l.reported) reportLater(ws, l);
+    }
+    if (congested.size === 0 && sweepTimer) {
+      clearInterval(sweepTimer);
+      sweepTimer = null;
+    }
+  }
+
   function hostGone(lh: LearnerHost): void {
     lh.host = null;
     io.drop(lh);
@@ -212,7 +267,8 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
       return;
     }
     if (cmd.t === 'auth') return;
-    if (!lh.commands.take()) {
+    // A bufferedAmount query makes no frame and its answers are coalesced: not charged.
+    if (cmd.t !== 'buffered' && !lh.commands.take()) {
       const c = 'c' in cmd ? cmd.c : undefined;
       // A response missing a write is broken: it is cut rather than left to end without it.
       const r = isHttpCommand(cmd) ? cmd.r : undefined;
@@ -331,13 +387,18 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         lh.send({ t: 'error', id: 'HOST_ERR_UNKNOWN_CONNECTION', message: `Aucune connexion n°\u00a0${cmd.c}.`, c: cmd.c });
       return;
     }
+    if (cmd.t === 'buffered') {
+      const l = (ws as ClientSocket)[CLIENT] as ClientState;
+      l.q = cmd.q;
+      reportLater(ws as ClientSocket, l);
+      return;
+    }
     // Commands for a connection that is closing are dropped, as ws drops them (send calls back with an error).
     if (ws.readyState !== ws.OPEN && cmd.t !== 'terminate') return;
     switch (cmd.t) {
       case 'send':
         if (!checkReader(ws, lh.session, limits)) return;
         ws.send(payload as Buffer, { binary: cmd.binary, fin: cmd.fin !== false });
-        if (ws.bufferedAmount > 0) lh.send({ t: 'buffered', c: cmd.c, bytes: ws.bufferedAmount });
         return;
       case 'ping':
         ws.ping(payload);
@@ -356,7 +417,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   }
 
   function opened(lh: LearnerHost, c: number, ws: ClientSocket, req: IncomingMessage, maxPayload: number): void {
-    ws[CLIENT] = { host: lh, c };
+    ws[CLIENT] = { host: lh, c, q: 0, reported: 0 };
     lh.sockets.set(c, ws);
     // The `limit` event of a message over maxPayload names the limit this connection has.
     const own = maxPayload === limits.maxPayload ? env : { ...env, limits: { ...limits, maxPayload } };
@@ -470,6 +531,9 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
       });
     },
     close() {
+      if (sweepTimer) clearInterval(sweepTimer);
+      sweepTimer = null;
+      congested.clear();
       hostWss.close();
       clientWss.close();
       for (const wss of smallerPayloadWss.values()) wss.close();

@@ -1,5 +1,6 @@
 // The corpus: each program runs as a real Node program and as learner code in the sandbox.
 import type { Program } from '../harness.ts';
+import { backpressure } from './backpressure.ts';
 import { binary } from './binary.ts';
 import { broadcast } from './broadcast.ts';
 import { closeCodes } from './close-codes.ts';
@@ -28,6 +29,7 @@ export const CORPUS: Program[] = [
   binary,
   fragments,
   heartbeat,
+  backpressure,
   verifyClient,
   handleProtocols,
   serverPath,

@@ -13,7 +13,8 @@ export interface LinkPeer {
   closed(code: number, reason: Buffer): void;
   /** ws refused what the client sent ('error' on the connection, before 'close'). */
   failed(error: Error & { code: string }): void;
-  buffered(bytes: number): void;
+  /** The real bufferedAmount, once the sandbox executed the commands up to the query `q` (protocol/host.ts). */
+  buffered(bytes: number, q: number): void;
 }
 
 /** Whoever takes upgrade and HTTP requests (the façade http server that listens). */
@@ -57,6 +58,7 @@ export class HostLink {
   /** The Socket.IO façade server that declared itself to the sandbox (socket-io.ts). */
   io: IoReceiver | null = null;
   private readyWaiters: Array<() => void> | null = [];
+  private flushHooks: Array<() => void> = [];
 
   constructor(post: (command: HostToSandbox) => void, console: ServerConsole) {
     this.post = post;
@@ -65,6 +67,20 @@ export class HostLink {
 
   command(command: HostToSandbox): void {
     this.post(command);
+  }
+
+  /**
+   * Runs `fn` once the server code's synchronous run ends, before the commands it gave leave
+   * (`fn` may add commands: they follow the others).
+   */
+  atFlush(fn: () => void): void {
+    if (this.flushHooks.push(fn) === 1) queueMicrotask(() => this.runFlushHooks());
+  }
+
+  private runFlushHooks(): void {
+    const hooks = this.flushHooks;
+    this.flushHooks = [];
+    for (const fn of hooks) fn();
   }
 
   /** Runs `fn` once the sandbox accepted the host (its URLs are known then). */
@@ -152,7 +168,7 @@ export class HostLink {
         return;
       }
       case 'buffered':
-        this.peers.get(message.c)?.buffered(message.bytes);
+        this.peers.get(message.c)?.buffered(message.bytes, message.q);
         return;
       case 'error':
         this.console.error(`[bac à sable] ${message.message} (${message.id})`);

@@ -40,7 +40,16 @@ export class WebSocket extends EventEmitter {
   readonly url = undefined;
   #readyState = OPEN;
   #protocol: string;
-  #bufferedAmount = 0;
+  // bufferedAmount = what the sandbox last reported (#base, after the commands up to #baseQ) plus
+  // the bytes asked for since (#sent − #baseQ), plus what ws counts for sends after close.
+  #sent = 0;
+  #base = 0;
+  #baseQ = 0;
+  #askedQ = 0;
+  #afterClose = 0;
+  /** The server code read bufferedAmount: from then on, each batch of sends asks for the real value. */
+  #watched = false;
+  #asking = false;
   #link: HostLink;
   #c: number;
 
@@ -72,10 +81,15 @@ export class WebSocket extends EventEmitter {
       },
       closed: (code, reason) => {
         this.#readyState = CLOSED;
+        // Nothing is on its way any more, and no report will come.
+        this.#base = 0;
+        this.#baseQ = this.#sent;
         this.emit('close', code, reason);
       },
-      buffered: (bytes) => {
-        this.#bufferedAmount = bytes;
+      buffered: (bytes, q) => {
+        if (q < this.#baseQ || q > this.#sent) return;
+        this.#base = bytes;
+        this.#baseQ = q;
       },
     };
     link.attach(c, peer);
@@ -88,7 +102,29 @@ export class WebSocket extends EventEmitter {
     return this.#protocol;
   }
   get bufferedAmount(): number {
-    return this.#bufferedAmount;
+    if (!this.#watched) {
+      this.#watched = true;
+      this.#ask();
+    }
+    return this.#base + (this.#sent - this.#baseQ) + this.#afterClose;
+  }
+
+  /** Counts a frame of `length` payload bytes as ws would (its header included: a server's frames are not masked). */
+  #count(length: number): void {
+    this.#sent += length + (length < 126 ? 2 : length < 65536 ? 4 : 10);
+    if (this.#watched) this.#ask();
+  }
+
+  /** Asks the sandbox for the real value once this run's commands are sent (one query per run). */
+  #ask(): void {
+    if (this.#asking || this.#readyState !== OPEN) return;
+    this.#asking = true;
+    this.#link.atFlush(() => {
+      this.#asking = false;
+      if (this.#sent === this.#askedQ || this.#readyState === CLOSED) return;
+      this.#askedQ = this.#sent;
+      this.#link.command({ t: 'buffered', c: this.#c, q: this.#sent });
+    });
   }
 
   send(data: unknown, options?: { binary?: boolean; fin?: boolean } | Callback, cb?: Callback): void {
@@ -98,7 +134,10 @@ export class WebSocket extends EventEmitter {
     }
     if (this.#readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
     if (typeof data === 'number') data = data.toString();
+    const length = typeof data === 'string' ? Buffer.byteLength(data) : toBuffer(data).length;
     if (this.#readyState !== OPEN) {
+      // ws counts the bytes of a send after close in bufferedAmount for good (its sendAfterClose).
+      if (data) this.#afterClose += length;
       // ws does not throw here: the callback (if any) gets the error on the next tick.
       if (cb)
         queueMicrotask(() => cb(new Error(`WebSocket is not open: readyState ${this.#readyState} (${STATE_NAMES[this.#readyState]})`)));
@@ -109,6 +148,7 @@ export class WebSocket extends EventEmitter {
     this.#link.command(
       fin ? { t: 'send', c: this.#c, binary, ...payloadOf(data) } : { t: 'send', c: this.#c, binary, fin, ...payloadOf(data) },
     );
+    this.#count(length);
     if (cb) queueMicrotask(() => cb());
   }
 
@@ -137,6 +177,7 @@ export class WebSocket extends EventEmitter {
     const bytes = data === undefined ? Buffer.alloc(0) : toBuffer(data);
     if (bytes.length > 125) throw new RangeError('The data size must not be greater than 125 bytes');
     this.#link.command({ t, c: this.#c, data: bytes.toString('base64'), b64: true });
+    this.#count(bytes.length);
     if (cb) queueMicrotask(() => cb());
   }
 
