@@ -3,7 +3,6 @@
 // by the same façade runtime the browser Worker loads (HostLink + runServerCode), as
 // sandbox-server/learner-server/test-host.ts does for the tests.
 import type WebSocket from 'ws';
-import type { SandboxToHost } from '#protocol/host';
 import { HostLink, type ServerConsole } from '../site/scripts/playground/server-runtime/host-link.ts';
 import { runServerCode } from '../site/scripts/playground/server-runtime/run.ts';
 import { openWs } from './lib.ts';
@@ -25,13 +24,11 @@ export async function openRelayHost(base: string, code: string, console: ServerC
   if (res.status !== 201) throw new Error(`POST /api/sessions?server=1 → ${res.status}`);
   const { id, hostSecret } = (await res.json()) as { id: string; hostSecret: string };
   const ws = await openWs(`ws://${base}/api/sessions/${id}/host`, timeoutMs);
-  const link = new HostLink((command) => ws.send(JSON.stringify(command)), console);
+  const link = HostLink.overText((text) => ws.send(text), console);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`host ${id}: no ready within ${timeoutMs} ms`)), timeoutMs);
     ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as SandboxToHost;
-      link.receive(message);
-      if (message.t === 'ready') {
+      if (link.receiveText(data.toString()).some((m) => m.t === 'ready')) {
         clearTimeout(timer);
         resolve();
       }

@@ -5,12 +5,40 @@
 // tap), tells the host what happens on them, and executes the host's commands on them in order.
 // The bytes on the wire therefore come from the real library.
 //
-// Transport: one WebSocket per session at /api/sessions/<id>/host, text messages, one JSON
-// object each. The first message must be `auth` with the secret that session creation returned
-// to the page (never part of a learner-facing URL). At most one host per session.
+// Transport: one WebSocket per session at /api/sessions/<id>/host, text messages. A message is
+// one JSON object (one event or command) or, in either direction, a batch: a JSON array of them,
+// handled in order exactly as if each had come alone. Each side batches what it has to say in one
+// tick (the sandbox: the events of one turn of its event loop; the page's Worker: the commands of
+// one synchronous run of the server code), so that a burst costs one frame and one socket write
+// instead of one per message; a batch's text is at most HOST_BATCH_MAX_CHARS UTF-16 code units
+// (so at most 3 × as many UTF-8 bytes) unless it holds a single message, and it holds at most
+// HOST_BATCH_MAX_COMMANDS messages. The sandbox applies every rule per command whatever the
+// framing (validation, sizes, the command rate: one token per command), and refuses a whole batch
+// that breaks the batch's own bounds (HOST_ERR_TOO_BIG) or is not an array of objects.
+// The first message must be `auth` with the secret that session creation returned to the page
+// (never part of a learner-facing URL). At most one host per session.
 //
 // Connection and request ids (`c`, `r`) are small integers chosen by the sandbox, unique within
 // the host channel. Binary payloads travel as base64 (`b64: true`), text as JSON strings.
+
+/** Longest batch text, in UTF-16 code units (a single message may be longer, up to its own limits). */
+export const HOST_BATCH_MAX_CHARS = 16 * 1024;
+/** Most messages in one batch. */
+export const HOST_BATCH_MAX_COMMANDS = 256;
+
+/**
+ * The messages of one host channel frame, in order (a lone object or a batch). Throws on text that
+ * is not JSON; what the values hold is for the receiver to check.
+ */
+export function hostFrameMessages(text: string): unknown[] {
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Joins message texts (JSON objects) into the text of one frame. */
+export function hostFrameText(texts: readonly string[]): string {
+  return texts.length === 1 ? (texts[0] as string) : `[${texts.join(',')}]`;
+}
 
 /** Close code of the host channel when the secret is wrong or missing. */
 export const HOST_AUTH_FAILED = 4401;

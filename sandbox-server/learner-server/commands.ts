@@ -75,6 +75,11 @@ export function parseHostCommand(text: string, limits: CommandLimits): Parsed {
   } catch {
     return refuse('HOST_ERR_BAD_JSON', 'Commande illisible (JSON invalide).');
   }
+  return parseCommandObject(o, limits);
+}
+
+/** Parses one host command already read from JSON (alone or from a batch). */
+export function parseCommandObject(o: unknown, limits: CommandLimits): Parsed {
   if (!o || typeof o !== 'object' || Array.isArray(o)) return refuse('HOST_ERR_BAD_JSON', 'Une commande est un objet JSON.');
   const r = o as Record<string, unknown>;
   const t = r.t;

@@ -3,8 +3,9 @@
 // decoded payload) or a refusal out. What depends on state (a head already sent, Content-Length
 // against the bytes written, the byte budgets) is the relay's (http-relay.ts).
 import type { HostErrorId, HostToSandbox, HostToSandboxHttp } from '#protocol/host';
+import { parseCommandObject } from './commands.ts';
 import type { CommandLimits, Parsed } from './commands.ts';
-import { parseAnyHostCommand } from './io-commands.ts';
+import { isIoObject, parseAnyHostCommand, parseIoObject } from './io-commands.ts';
 import type { IoCommandLimits, IoParsed } from './io-commands.ts';
 
 export interface HttpRefusal {
@@ -182,4 +183,12 @@ export function parseHostMessage(text: string, limits: CommandLimits & IoCommand
   const parsed = parseAnyHostCommand(text, limits);
   if (!parsed.ok && parsed.refusal.id === 'HOST_ERR_UNKNOWN_COMMAND' && text.includes('"http-')) return parseHttpCommand(text, limits);
   return parsed;
+}
+
+/** Parses one host message already read from JSON (an element of a batch): any kind of command. */
+export function parseHostObject(o: unknown, limits: CommandLimits & IoCommandLimits): Parsed | IoParsed | HttpParsed {
+  if (isIoObject(o)) return parseIoObject(o, limits);
+  const t = o && typeof o === 'object' ? (o as { t?: unknown }).t : undefined;
+  if (typeof t === 'string' && t.startsWith('http-')) return parseHttpObject(o as Record<string, unknown>, limits);
+  return parseCommandObject(o, limits);
 }

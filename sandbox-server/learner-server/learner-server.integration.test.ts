@@ -2,7 +2,7 @@
 // façade runtime the browser Worker loads (run in Node here), real ws clients.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_TAKEN } from '#protocol/host';
+import { HOST_AUTH_FAILED, HOST_BATCH_MAX_COMMANDS, HOST_GONE_CLOSE_CODE, HOST_TAKEN, hostFrameMessages } from '#protocol/host';
 import { runServerCode } from '../../site/scripts/playground/server-runtime/run.ts';
 import { closed, Monitor, nextMessage, openWs, rawUpgrade, receivedUntil, startApp, within } from '../test-helpers.ts';
 import type { TestApp } from '../test-helpers.ts';
@@ -295,6 +295,77 @@ server.listen(8080);
       'close seen by the server code',
     );
     expect(h.logs).toContain('log: fermé 4000 fin : stop');
+    h.ws.close();
+  });
+
+  it('batches the host channel both ways: one frame per tick, each command checked as if alone', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(id, secret);
+    // What the façade writes on the channel, frame by frame.
+    const framesOut: string[] = [];
+    const send = h.ws.send.bind(h.ws);
+    h.ws.send = ((text: string) => {
+      framesOut.push(text);
+      send(text);
+    }) as typeof h.ws.send;
+    const framesIn: unknown[][] = [];
+    h.ws.on('message', (data) => framesIn.push(hostFrameMessages(data.toString())));
+    runServerCode(
+      `
+      const { WebSocketServer } = require('ws');
+      new WebSocketServer({ port: 1 }).on('connection', (ws) => {
+        ws.on('message', (m) => { for (let i = 1; i <= 5; i++) ws.send(m + i); });
+      });
+      `,
+      h.link,
+    );
+    const client = await openWs(`${t.ws}/s/${id}/`);
+    const got: string[] = [];
+    client.on('message', (d) => got.push(d.toString()));
+    // Page → sandbox: the five sends of one run of the server code leave in one frame.
+    framesOut.length = 0;
+    client.send('a');
+    await until(() => got.length === 5, 'five replies');
+    expect(got).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
+    const sends = framesOut.filter((f) => f.includes('"t":"send"'));
+    expect(sends).toHaveLength(1);
+    expect(hostFrameMessages(sends[0] as string)).toHaveLength(5);
+    // Sandbox → page: messages that arrive together leave in one frame, in order.
+    const socket = (client as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.cork();
+    for (const m of ['b', 'c', 'd']) client.send(m);
+    socket.uncork();
+    await until(() => got.length === 20, 'fifteen more replies');
+    expect(got.slice(5)).toEqual(['b1', 'b2', 'b3', 'b4', 'b5', 'c1', 'c2', 'c3', 'c4', 'c5', 'd1', 'd2', 'd3', 'd4', 'd5']);
+    const withMessages = framesIn.filter((f) => f.some((m) => (m as { t: string }).t === 'message'));
+    const last = withMessages[withMessages.length - 1] as { t: string; data?: string }[];
+    expect(last.map((m) => m.data)).toEqual(['b', 'c', 'd']);
+
+    // A hand-made batch: executed in order, a bad command refused alone, the others run.
+    const c = (h.received.find((m) => m.t === 'upgrade') as { c: number }).c;
+    const errorsBefore = h.received.filter((m) => m.t === 'error').length;
+    h.ws.send(
+      JSON.stringify([{ t: 'send', c, binary: false, data: 'x1' }, { t: 'launch', c }, [1], { t: 'send', c, binary: false, data: 'x2' }]),
+    );
+    await until(() => got.length === 22, 'the batch’s two sends');
+    expect(got.slice(20)).toEqual(['x1', 'x2']);
+    await until(() => h.received.filter((m) => m.t === 'error').length === errorsBefore + 2, 'two refusals');
+    expect(h.received.flatMap((m) => (m.t === 'error' ? [m.id] : [])).slice(-2)).toEqual(['HOST_ERR_UNKNOWN_COMMAND', 'HOST_ERR_BAD_JSON']);
+    // Over the batch bound: refused whole, nothing sent.
+    h.ws.send(JSON.stringify(Array.from({ length: HOST_BATCH_MAX_COMMANDS + 1 }, () => ({ t: 'send', c, binary: false, data: 'y' }))));
+    await until(() => h.received.filter((m) => m.t === 'error').length === errorsBefore + 3, 'the batch refused');
+    expect(h.received.flatMap((m) => (m.t === 'error' ? [m.id] : [])).at(-1)).toBe('HOST_ERR_TOO_BIG');
+    // The command rate counts commands, not frames: a batch cannot pass more than the rate allows.
+    // (Default limits: 2 × 50 commands per second, bursts of 2 × 100; 28 were taken above.)
+    h.ws.send(JSON.stringify(Array.from({ length: 250 }, (_, i) => ({ t: 'send', c, binary: false, data: `z${i}` }))));
+    await until(() => h.received.filter((m) => m.t === 'error' && m.id === 'HOST_ERR_RATE').length >= 50, 'rate refusals');
+    await new Promise((r) => setTimeout(r, 200));
+    const zs = got.filter((m) => m.startsWith('z'));
+    expect(zs.length).toBeLessThanOrEqual(200);
+    expect(zs.length).toBeGreaterThan(100);
+    expect(zs).toEqual(zs.map((_, i) => `z${i}`));
+    expect(got).not.toContain('y');
+    client.close();
     h.ws.close();
   });
 });

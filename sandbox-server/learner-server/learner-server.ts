@@ -10,14 +10,27 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
-import { BUFFERED_SWEEP_MS, HOST_AUTH_FAILED, HOST_GONE_CLOSE_CODE, HOST_PROTOCOL_ERROR, HOST_TAKEN, RAW_WRITE_MAX } from '#protocol/host';
+import {
+  BUFFERED_SWEEP_MS,
+  HOST_AUTH_FAILED,
+  HOST_BATCH_MAX_CHARS,
+  HOST_BATCH_MAX_COMMANDS,
+  HOST_GONE_CLOSE_CODE,
+  HOST_PROTOCOL_ERROR,
+  HOST_TAKEN,
+  hostFrameText,
+  RAW_WRITE_MAX,
+} from '#protocol/host';
 import type { HostToSandbox, HostToSandboxHttp, HostToSandboxIo, SandboxToHost } from '#protocol/host';
 import { TokenBucket } from '../limits.ts';
 import type { Limits } from '../limits.ts';
 import type { Session } from '../sessions.ts';
 import { checkReader, connOf, createWss, flushWrites, sendJson, trackLearnerSocket } from '../scenarios/common.ts';
 import type { RouteContext, ScenarioEnv } from '../scenarios/common.ts';
-import { isHttpCommand, parseHostMessage } from './http-commands.ts';
+import { isHttpCommand, parseHostMessage, parseHostObject } from './http-commands.ts';
+import type { HttpParsed } from './http-commands.ts';
+import type { Parsed } from './commands.ts';
+import type { IoParsed } from './io-commands.ts';
 import { createHttpRelay } from './http-relay.ts';
 import { isIoCommand } from './io-commands.ts';
 import { createSocketIoRelay } from './socket-io-relay.ts';
@@ -64,14 +77,21 @@ class LearnerHost {
   readonly pending = new Map<number, Pending>();
   readonly commands: TokenBucket;
   refusals = 0;
+  /** Message texts for the host, sent as one frame at the end of the tick (`flushHosts`). */
+  out: string[] = [];
+  outChars = 0;
   /** Connections whose bufferedAmount is to be reported at the next flush (made on first use). */
   reports: Set<ClientSocket> | null = null;
   /** Host channels not authenticated yet, oldest first (anyone who knows the session id may open one). */
   readonly waiting = new Set<WebSocket>();
   readonly session: Session;
 
-  constructor(session: Session, limits: Limits) {
+  /** Schedules this host's flush at the end of the tick (one setImmediate for every host). */
+  readonly flushLater: (lh: LearnerHost) => void;
+
+  constructor(session: Session, limits: Limits, flushLater: (lh: LearnerHost) => void) {
     this.session = session;
+    this.flushLater = flushLater;
     this.secret = randomBytes(24);
     // A server answers what it receives: twice the clients' rate, as a burst of replies to a burst.
     this.commands = new TokenBucket(limits.messagesPerSecond * 2, limits.messageBurst * 2);
@@ -86,7 +106,25 @@ class LearnerHost {
     return c <= this.nextId;
   }
 
+  /** Queues a message for the host: the messages of one tick leave in one frame (protocol/host.ts). */
   send(message: SandboxToHost): void {
+    const host = this.host;
+    if (!host || host.readyState !== host.OPEN) return;
+    const text = JSON.stringify(message);
+    const out = this.out;
+    if (out.length > 0 && (this.outChars + text.length + 1 > HOST_BATCH_MAX_CHARS || out.length >= HOST_BATCH_MAX_COMMANDS)) this.write();
+    if (out.length === 0) this.flushLater(this);
+    out.push(text);
+    this.outChars += text.length + 1;
+  }
+
+  /** Writes the queued messages as one frame. */
+  write(): void {
+    const out = this.out;
+    if (out.length === 0) return;
+    const text = hostFrameText(out);
+    out.length = 0;
+    this.outChars = 0;
     const host = this.host;
     if (!host || host.readyState !== host.OPEN) return;
     if (host.bufferedAmount > HOST_BACKLOG_MAX) {
@@ -94,7 +132,7 @@ class LearnerHost {
       host.terminate();
       return;
     }
-    host.send(JSON.stringify(message));
+    host.send(text);
   }
 }
 
@@ -159,7 +197,8 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
-    maxPayload: Math.ceil(limits.maxPayload / 3) * 4 + 1024,
+    // (and a batch of HOST_BATCH_MAX_CHARS code units, 3 bytes each at most).
+    maxPayload: Math.max(Math.ceil(limits.maxPayload / 3) * 4 + 1024, 3 * (HOST_BATCH_MAX_CHARS + 2)),
   });
   // The learner's endpoint: the protocol the host chose travels on the request.
   const CHOSEN = Symbol('chosenProtocol');
@@ -189,33 +228,43 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   // bufferedAmount reports (protocol/host.ts, HostBuffered): asked for by the host's queries, sent
   // once per connection at the end of the tick, then again while above 0 when the value changed,
   // found by one sweep for every congested connection of the process (no timer per connection).
-  const reportHosts = new Set<LearnerHost>();
   const congested = new Set<ClientSocket>();
   let sweepTimer: NodeJS.Timeout | null = null;
+
+  // One setImmediate for every host with messages waiting (no closure per host or message).
+  const toFlush = new Set<LearnerHost>();
+  function flushLater(lh: LearnerHost): void {
+    if (toFlush.size === 0) setImmediate(flushHosts);
+    toFlush.add(lh);
+  }
+  function flushHosts(): void {
+    for (const lh of toFlush) {
+      toFlush.delete(lh);
+      addReports(lh);
+      lh.write();
+    }
+  }
 
   function reportLater(ws: ClientSocket, l: ClientState): void {
     const lh = l.host;
     (lh.reports ??= new Set()).add(ws);
-    if (reportHosts.size === 0) setImmediate(flushReports);
-    reportHosts.add(lh);
+    flushLater(lh);
   }
 
-  function flushReports(): void {
-    for (const lh of reportHosts) {
-      const reports = lh.reports;
-      lh.reports = null;
-      if (!reports) continue;
-      for (const ws of reports) {
-        const l = ws[CLIENT] as ClientState;
-        if (lh.sockets.get(l.c) !== ws) continue; // closed meanwhile: the host had `closed`
-        const bytes = ws.bufferedAmount;
-        l.reported = bytes;
-        lh.send({ t: 'buffered', c: l.c, bytes, q: l.q });
-        if (bytes > 0) congested.add(ws);
-        else congested.delete(ws);
-      }
+  /** Before a host's frame leaves: the bufferedAmount reports asked for in this tick go with it. */
+  function addReports(lh: LearnerHost): void {
+    const reports = lh.reports;
+    if (!reports) return;
+    lh.reports = null;
+    for (const ws of reports) {
+      const l = ws[CLIENT] as ClientState;
+      if (lh.sockets.get(l.c) !== ws) continue; // closed meanwhile: the host had `closed`
+      const bytes = ws.bufferedAmount;
+      l.reported = bytes;
+      lh.send({ t: 'buffered', c: l.c, bytes, q: l.q });
+      if (bytes > 0) congested.add(ws);
+      else congested.delete(ws);
     }
-    reportHosts.clear();
     if (congested.size > 0 && !sweepTimer) sweepTimer = setInterval(sweepCongested, BUFFERED_SWEEP_MS).unref();
   }
 
@@ -233,6 +282,9 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
 
   function hostGone(lh: LearnerHost): void {
     lh.host = null;
+    lh.out.length = 0;
+    lh.outChars = 0;
+    lh.reports = null;
     io.drop(lh);
     http.drop(lh, HOST_GONE_HTTP_MESSAGE);
     for (const [c, p] of lh.pending) {
@@ -250,23 +302,57 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   function onHostMessage(this: HostSocket, data: RawData, isBinary: boolean): void {
     const lh = this[HOST];
     if (!lh) return;
-    const parsed = isBinary ? null : parseHostMessage(data.toString(), limits);
-    if (!parsed?.ok) {
-      const refusal = parsed ? parsed.refusal : { id: 'HOST_ERR_BAD_JSON' as const, message: 'Les commandes sont des messages texte.' };
-      if (lh.host !== this) {
-        refuseHost(this, lh, HOST_AUTH_FAILED, 'Authentification attendue');
+    if (isBinary) {
+      handleCommand(this, lh, null);
+      return;
+    }
+    const text = data.toString();
+    // A batch (protocol/host.ts): its commands one after the other, as if each had come alone.
+    if (text.charCodeAt(0) === 0x5b /* [ */) {
+      let batch: unknown;
+      try {
+        batch = JSON.parse(text);
+      } catch {
+        handleCommand(this, lh, { ok: false, refusal: { id: 'HOST_ERR_BAD_JSON', message: 'Commande illisible (JSON invalide).' } });
         return;
       }
-      lh.send({ t: 'error', ...refusal });
-      if (++lh.refusals > MAX_REFUSALS) this.close(HOST_PROTOCOL_ERROR, 'Trop de commandes refusées');
+      const list = batch as unknown[];
+      if (list.length > HOST_BATCH_MAX_COMMANDS) {
+        handleCommand(this, lh, {
+          ok: false,
+          refusal: { id: 'HOST_ERR_TOO_BIG', message: `Lot de commandes trop grand : au plus ${HOST_BATCH_MAX_COMMANDS} par message.` },
+        });
+        return;
+      }
+      for (const o of list) if (!handleCommand(this, lh, parseHostObject(o, limits))) return;
       return;
+    }
+    handleCommand(this, lh, parseHostMessage(text, limits));
+  }
+
+  /** One command (null: a binary message). False when the channel is no longer heard (refused, closed). */
+  function handleCommand(hs: HostSocket, lh: LearnerHost, parsed: Parsed | IoParsed | HttpParsed | null): boolean {
+    if (!parsed?.ok) {
+      const refusal = parsed ? parsed.refusal : { id: 'HOST_ERR_BAD_JSON' as const, message: 'Les commandes sont des messages texte.' };
+      if (lh.host !== hs) {
+        refuseHost(hs, lh, HOST_AUTH_FAILED, 'Authentification attendue');
+        return false;
+      }
+      lh.send({ t: 'error', ...refusal });
+      if (++lh.refusals > MAX_REFUSALS) {
+        lh.write();
+        hs.close(HOST_PROTOCOL_ERROR, 'Trop de commandes refusées');
+        return false;
+      }
+      return true;
     }
     const cmd = parsed.command;
-    if (lh.host !== this) {
-      authenticate(this, lh, cmd);
-      return;
+    if (lh.host !== hs) {
+      authenticate(hs, lh, cmd);
+      return lh.host === hs;
     }
-    if (cmd.t === 'auth') return;
+    if (hs.readyState !== hs.OPEN) return false;
+    if (cmd.t === 'auth') return true;
     // A bufferedAmount query makes no frame and its answers are coalesced: not charged.
     if (cmd.t !== 'buffered' && !lh.commands.take()) {
       const c = 'c' in cmd ? cmd.c : undefined;
@@ -280,17 +366,12 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         c,
         r,
       });
-      return;
+      return true;
     }
-    if (isHttpCommand(cmd)) {
-      http.execute(lh, cmd, 'payload' in parsed ? parsed.payload : undefined);
-      return;
-    }
-    if (isIoCommand(cmd)) {
-      io.execute(lh, cmd, 'args' in parsed ? parsed.args : undefined);
-      return;
-    }
-    execute(lh, cmd, 'payload' in parsed ? parsed.payload : undefined);
+    if (isHttpCommand(cmd)) http.execute(lh, cmd, 'payload' in parsed ? parsed.payload : undefined);
+    else if (isIoCommand(cmd)) io.execute(lh, cmd, 'args' in parsed ? parsed.args : undefined);
+    else execute(lh, cmd, 'payload' in parsed ? parsed.payload : undefined);
+    return true;
   }
 
   /**
@@ -430,7 +511,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
 
   return {
     enable(session) {
-      const lh = new LearnerHost(session, limits);
+      const lh = new LearnerHost(session, limits, flushLater);
       hosts.set(session, lh);
       session.onEnd(() => {
         for (const p of lh.pending.values()) {
@@ -440,6 +521,7 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
         lh.pending.clear();
         io.drop(lh);
         http.drop(lh);
+        lh.write();
         lh.host?.close(1001, 'Session terminée');
       });
       return lh.secret.toString('base64url');

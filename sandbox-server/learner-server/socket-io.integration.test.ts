@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as connectIo } from 'socket.io-client';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { IO_MAX_ROOMS_PER_SOCKET } from '#protocol/host';
+import { hostFrameMessages, IO_MAX_ROOMS_PER_SOCKET } from '#protocol/host';
 import type { SandboxToHost } from '#protocol/host';
 import { MAX_ROOMS_PER_SOCKET } from '../scenarios/socket-io.ts';
 import { runServerCode } from '../../site/scripts/playground/server-runtime/run.ts';
@@ -456,7 +456,7 @@ describe('learner server: Socket.IO façade and real relay', () => {
     const { id, secret } = await learnerSession();
     const ws = await openWs(`${t.ws}/api/sessions/${id}/host`);
     const received: SandboxToHost[] = [];
-    ws.on('message', (data) => received.push(JSON.parse(data.toString()) as SandboxToHost));
+    ws.on('message', (data) => received.push(...(hostFrameMessages(data.toString()) as SandboxToHost[])));
     const first = <T extends SandboxToHost['t']>(t: T) => received.find((m) => m.t === t) as Extract<SandboxToHost, { t: T }> | undefined;
     ws.send(JSON.stringify({ t: 'auth', secret }));
     await until(() => !!first('ready'), 'ready');
@@ -496,7 +496,7 @@ describe('learner server: Socket.IO façade and real relay', () => {
     const { id, secret } = await learnerSession();
     const ws = await openWs(`${t.ws}/api/sessions/${id}/host`);
     const received: SandboxToHost[] = [];
-    ws.on('message', (data) => received.push(JSON.parse(data.toString()) as SandboxToHost));
+    ws.on('message', (data) => received.push(...(hostFrameMessages(data.toString()) as SandboxToHost[])));
     ws.send(JSON.stringify({ t: 'auth', secret }));
     await until(() => received.some((m) => m.t === 'ready'), 'ready');
     const errors = () => received.flatMap((m) => (m.t === 'error' ? [m.id] : []));

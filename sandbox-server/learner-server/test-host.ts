@@ -2,6 +2,7 @@
 // driven by the same façade runtime the browser Worker loads (HostLink + runServerCode), with its
 // console lines and every message the sandbox sent kept for assertions.
 import type WebSocket from 'ws';
+import { hostFrameMessages } from '#protocol/host';
 import type { SandboxToHost } from '#protocol/host';
 import { HostLink } from '../../site/scripts/playground/server-runtime/host-link.ts';
 import { openWs, sleep, within } from '../test-helpers.ts';
@@ -44,7 +45,7 @@ export async function openHost(app: TestApp, id: string, secret: string): Promis
     (level: string) =>
     (...args: unknown[]) =>
       logs.push(`${level}: ${args.map(String).join(' ')}`);
-  const link = new HostLink((command) => ws.send(JSON.stringify(command)), {
+  const link = HostLink.overText((text) => ws.send(text), {
     log: say('log'),
     info: say('info'),
     warn: say('warn'),
@@ -52,10 +53,12 @@ export async function openHost(app: TestApp, id: string, secret: string): Promis
   });
   const ready = new Promise<void>((resolve) => {
     ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as SandboxToHost;
-      received.push(message);
-      link.receive(message);
-      if (message.t === 'ready') resolve();
+      // A frame may hold several messages (protocol/host.ts): each is kept and handled in order.
+      for (const message of hostFrameMessages(data.toString()) as SandboxToHost[]) {
+        received.push(message);
+        link.receive(message);
+        if (message.t === 'ready') resolve();
+      }
     });
   });
   ws.send(JSON.stringify({ t: 'auth', secret }));

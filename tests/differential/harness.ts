@@ -12,7 +12,6 @@ import { createRequire } from 'node:module';
 import { createServer, connect, Server as NetServer } from 'node:net';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import type { SandboxToHost } from '#protocol/host';
 import { ConnectionDecoder } from '../../sandbox-server/wire/connection-decoder.ts';
 import { Monitor } from '../../sandbox-server/test-helpers.ts';
 import type { TestApp } from '../../sandbox-server/test-helpers.ts';
@@ -250,18 +249,15 @@ interface Host {
 async function openHost(t: TestApp, id: string, secret: string, logs: string[]): Promise<Host> {
   const ws = new WebSocket(`${t.ws}/api/sessions/${id}/host`);
   await within(once(ws, 'open'), 5000, 'host channel open');
-  const link = new HostLink((command) => ws.send(JSON.stringify(command)), consoleInto(logs));
+  const link = HostLink.overText((text) => ws.send(text), consoleInto(logs));
   const ready = new Promise<void>((resolve) => {
     ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as SandboxToHost;
       // As in the browser Worker, what the server code throws in a listener is reported, and the
-      // server goes on.
-      try {
-        link.receive(message);
-      } catch (err) {
-        logs.push(`uncaught: ${err instanceof Error ? err.message : String(err)}`);
-      }
-      if (message.t === 'ready') resolve();
+      // server goes on (with the frame's next messages too).
+      const messages = link.receiveText(data.toString(), (err) =>
+        logs.push(`uncaught: ${err instanceof Error ? err.message : String(err)}`),
+      );
+      if (messages.some((m) => m.t === 'ready')) resolve();
     });
   });
   ws.send(JSON.stringify({ t: 'auth', secret }));

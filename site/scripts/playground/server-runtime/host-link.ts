@@ -3,6 +3,7 @@
 // how messages travel (a Worker's postMessage, a WebSocket in Node tests): `send` is given.
 // Runs in a browser Worker and in Node: no DOM, no Node built-ins except through 'buffer'.
 import { Buffer } from 'buffer';
+import { HOST_BATCH_MAX_CHARS, HOST_BATCH_MAX_COMMANDS, hostFrameMessages, hostFrameText } from '#protocol/host';
 import type { HostHttpRequest, HostToSandbox, HostUpgrade, SandboxToHost, SandboxToHostIo } from '#protocol/host';
 
 /** What a façade WebSocket hears from the sandbox about its real socket. */
@@ -45,6 +46,51 @@ export interface ServerConsole {
   error(...args: unknown[]): void;
 }
 
+/**
+ * The commands of one synchronous run of the server code, sent as one frame (protocol/host.ts:
+ * a lone command as itself, several as a JSON array) when the run ends (a microtask), or earlier
+ * when the batch reaches its bounds; order kept.
+ */
+class CommandBatch {
+  private readonly texts: string[] = [];
+  private chars = 0;
+  private scheduled = false;
+  private readonly sendText: (text: string) => void;
+  /** Runs just before the batch leaves (it may add commands). */
+  beforeFlush: () => void = () => {};
+
+  constructor(sendText: (text: string) => void) {
+    this.sendText = sendText;
+  }
+
+  push(command: HostToSandbox): void {
+    const text = JSON.stringify(command);
+    if (this.texts.length > 0 && (this.chars + text.length + 1 > HOST_BATCH_MAX_CHARS || this.texts.length >= HOST_BATCH_MAX_COMMANDS))
+      this.send();
+    this.texts.push(text);
+    this.chars += text.length + 1;
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.beforeFlush();
+      this.scheduled = false;
+      this.send();
+    });
+  }
+
+  private send(): void {
+    if (this.texts.length === 0) return;
+    const text = hostFrameText(this.texts);
+    this.texts.length = 0;
+    this.chars = 0;
+    this.sendText(text);
+  }
+}
+
 export class HostLink {
   readonly console: ServerConsole;
   private readonly post: (command: HostToSandbox) => void;
@@ -59,10 +105,43 @@ export class HostLink {
   io: IoReceiver | null = null;
   private readyWaiters: Array<() => void> | null = [];
   private flushHooks: Array<() => void> = [];
+  private batch: CommandBatch | null = null;
 
+  /** `post` gets each command as it is given (tests); see `overText` for the host channel's framing. */
   constructor(post: (command: HostToSandbox) => void, console: ServerConsole) {
     this.post = post;
     this.console = console;
+  }
+
+  /**
+   * A link whose commands leave batched, one frame text per synchronous run of the server code,
+   * through `sendText` (the host channel's WebSocket). What the Worker, the tests and the bench use.
+   */
+  static overText(sendText: (text: string) => void, console: ServerConsole): HostLink {
+    const batch = new CommandBatch(sendText);
+    const link = new HostLink((command) => batch.push(command), console);
+    batch.beforeFlush = () => link.runFlushHooks();
+    link.batch = batch;
+    return link;
+  }
+
+  /**
+   * One frame from the sandbox (a message or a batch of them), handled in order. What a listener
+   * of the server code throws goes to `onError` (when given) and the next messages are still
+   * handled; without `onError` it propagates. Returns the messages.
+   */
+  receiveText(text: string, onError?: (err: unknown) => void): SandboxToHost[] {
+    const messages = hostFrameMessages(text) as SandboxToHost[];
+    for (const message of messages) {
+      if (!onError) this.receive(message);
+      else
+        try {
+          this.receive(message);
+        } catch (err) {
+          onError(err);
+        }
+    }
+    return messages;
   }
 
   command(command: HostToSandbox): void {
@@ -74,7 +153,9 @@ export class HostLink {
    * (`fn` may add commands: they follow the others).
    */
   atFlush(fn: () => void): void {
-    if (this.flushHooks.push(fn) === 1) queueMicrotask(() => this.runFlushHooks());
+    if (this.flushHooks.push(fn) !== 1) return;
+    if (this.batch) this.batch.schedule();
+    else queueMicrotask(() => this.runFlushHooks());
   }
 
   private runFlushHooks(): void {

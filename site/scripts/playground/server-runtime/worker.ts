@@ -31,33 +31,36 @@ function install(cfg: ServerRuntimeConfig): void {
   const NativeWebSocket = WebSocket;
   const channel = new NativeWebSocket(cfg.hostUrl);
   const queue: string[] = [];
-  const link = new HostLink(
-    (command) => {
-      const text = JSON.stringify(command);
+  // The commands of one run of the server code leave in one frame (host-link.ts, protocol/host.ts).
+  const link = HostLink.overText(
+    (text) => {
       if (channel.readyState === NativeWebSocket.OPEN) channel.send(text);
       else queue.push(text);
     },
     { log: say('log'), info: say('info'), warn: say('warn'), error: say('error') },
   );
+  // What a listener of the server code throws is reported as uncaught (with its line), and the
+  // frame's next messages are still handled.
+  const rethrow = (err: unknown) =>
+    queueMicrotask(() => {
+      throw err;
+    });
   let ready = false;
   channel.onopen = () => {
     channel.send(JSON.stringify({ t: 'auth', secret: cfg.secret }));
     for (const text of queue.splice(0)) channel.send(text);
   };
   channel.onmessage = (ev) => {
-    let message: SandboxToHost;
+    let messages: SandboxToHost[];
     try {
-      message = JSON.parse(String(ev.data)) as SandboxToHost;
+      messages = link.receiveText(String(ev.data), rethrow);
     } catch {
-      return;
+      return; // not JSON
     }
-    if (message.t === 'ready' && !ready) {
+    if (!ready && messages.some((m) => m.t === 'ready')) {
       ready = true;
-      link.receive(message);
       scope.postMessage({ t: '__server-ready' } satisfies ServerSignal);
-      return;
     }
-    link.receive(message);
   };
   channel.onclose = (ev) => {
     const text = `Canal du serveur fermé (code ${ev.code}${ev.reason ? ` : ${ev.reason}` : ''}) : le serveur de la leçon ne reçoit plus rien.`;
