@@ -371,4 +371,28 @@ server.listen(8080);
     client.close();
     h.ws.close();
   });
+
+  it('relays a text whose JSON is much longer than its bytes (quotes, control characters) without closing the host channel', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const { WebSocketServer } = require('ws');
+      new WebSocketServer({ port: 1 }).on('connection', (ws) => {
+        ws.on('message', (m) => ws.send(m.toString() === 'q' ? '"'.repeat(60000) : '\\u0001'.repeat(60000)));
+      });
+      `,
+    );
+    const client = await openWs(`${t.ws}/s/${id}/`);
+    client.send('q');
+    const quotes = await nextMessage(client);
+    expect(quotes.data.toString()).toBe('"'.repeat(60000));
+    client.send('c');
+    const controls = await nextMessage(client);
+    expect(controls.data.toString()).toBe('\u0001'.repeat(60000));
+    expect(h.ws.readyState).toBe(WebSocket.OPEN);
+    client.close();
+    h.ws.close();
+  });
 });

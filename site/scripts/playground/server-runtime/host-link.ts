@@ -272,9 +272,20 @@ function bytesOf(p: { data: string; b64?: boolean }): Buffer {
   return p.b64 ? Buffer.from(p.data, 'base64') : Buffer.from(p.data, 'utf8');
 }
 
-/** A payload as the host channel carries it: text stays text, anything else travels as base64. */
+/** Characters JSON escapes (a control character takes 6, `"` and `\\` 2). */
+const JSON_ESCAPED = /["\\\u0000-\u001f]/;
+
+/**
+ * A payload as the host channel carries it: text stays text, anything else travels as base64.
+ * A long text with characters JSON escapes travels as base64 too (the same UTF-8 bytes): 64 KiB
+ * of control characters would be 384 KiB of JSON, past the channel's frame limit (the sandbox
+ * would close the channel), while base64 is 4/3 of the bytes whatever they are.
+ */
 export function payloadOf(data: unknown): { data: string; b64?: boolean } {
-  if (typeof data === 'string') return { data };
+  if (typeof data === 'string') {
+    if (data.length > 4096 && JSON_ESCAPED.test(data)) return { data: Buffer.from(data, 'utf8').toString('base64'), b64: true };
+    return { data };
+  }
   if (typeof data === 'number') return { data: String(data) };
   return { data: toBuffer(data).toString('base64'), b64: true };
 }
