@@ -8,8 +8,8 @@
 // Transport: one WebSocket per session at /api/sessions/<id>/host, text messages. A message is
 // one JSON object (one event or command) or, in either direction, a batch: a JSON array of them,
 // handled in order exactly as if each had come alone. Each side batches what it has to say in one
-// tick (the sandbox: the events of one turn of its event loop; the page's Worker: the commands of
-// one synchronous run of the server code), so that a burst costs one frame and one socket write
+// tick (the sandbox: the events of one I/O callback, e.g. all the client messages of one TCP read;
+// the page's Worker: the commands of one synchronous run of the server code), so that a burst costs one frame and one socket write
 // instead of one per message; a batch's text is at most HOST_BATCH_MAX_CHARS UTF-16 code units
 // (so at most 3 × as many UTF-8 bytes) unless it holds a single message, and it holds at most
 // HOST_BATCH_MAX_COMMANDS messages. The sandbox applies every rule per command whatever the

@@ -86,7 +86,7 @@ class LearnerHost {
   readonly waiting = new Set<WebSocket>();
   readonly session: Session;
 
-  /** Schedules this host's flush at the end of the tick (one setImmediate for every host). */
+  /** Schedules this host's flush at the end of the tick (one nextTick for every host). */
   readonly flushLater: (lh: LearnerHost) => void;
 
   constructor(session: Session, limits: Limits, flushLater: (lh: LearnerHost) => void) {
@@ -231,10 +231,14 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   const congested = new Set<ClientSocket>();
   let sweepTimer: NodeJS.Timeout | null = null;
 
-  // One setImmediate for every host with messages waiting (no closure per host or message).
+  // One process.nextTick for every host with messages waiting (no closure per host or message):
+  // the flush runs once the current I/O callback is done (all the messages of one TCP read), before
+  // the event loop goes on: no wait for the check phase, and no extra loop turn (a pending
+  // setImmediate makes libuv poll once more without waiting). Both measured the same sandbox CPU
+  // per relayed echo at low load (bench/RESULTS.md, 2026-12-07 07:00–07:09).
   const toFlush = new Set<LearnerHost>();
   function flushLater(lh: LearnerHost): void {
-    if (toFlush.size === 0) setImmediate(flushHosts);
+    if (toFlush.size === 0) process.nextTick(flushHosts);
     toFlush.add(lh);
   }
   function flushHosts(): void {
