@@ -9,6 +9,9 @@ import type { Socket as TcpSocket } from 'node:net';
 import { io as connectIo } from 'socket.io-client';
 import type { ManagerOptions, Socket as IoSocket, SocketOptions } from 'socket.io-client';
 import WebSocket from 'ws';
+import { within } from '../../sandbox-server/test-helpers.ts';
+
+export { within };
 
 /** Where the server under test is reached. */
 export interface ClientContext {
@@ -20,16 +23,6 @@ export interface ClientContext {
 
 /** Every wait of a script is bounded by this (ms) unless said otherwise. */
 export const WAIT_MS = 4000;
-
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timeout (${ms} ms) waiting for ${what}`)), ms);
-    }),
-  ]);
-}
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -9,15 +9,6 @@ export function focusPart(ctx: Pick<PartContext, 'root'>): void {
   const button = $<HTMLButtonElement>(ctx.root, '[data-action=focus]');
   const section = $(ctx.root, '.aw-pg');
   section.popover = 'manual';
-  const set = (on: boolean) => {
-    button.setAttribute('aria-pressed', String(on));
-    if (on && !section.matches(':popover-open')) section.showPopover();
-    if (!on && section.matches(':popover-open')) section.hidePopover();
-    if (on) ctx.root.dataset.focus = 'true';
-    else delete ctx.root.dataset.focus;
-    // The page behind must not scroll under the playground.
-    document.documentElement.classList.toggle('aw-pg-focused', on);
-  };
   // On the document while focused: the focus may have left the playground (« Exécuter » is
   // disabled while a run starts, and a disabled button drops the focus to the body).
   const onKey = (e: KeyboardEvent) => {
@@ -27,9 +18,18 @@ export function focusPart(ctx: Pick<PartContext, 'root'>): void {
     button.focus();
   };
   const toggle = (on: boolean) => {
-    set(on);
-    if (on) document.addEventListener('keydown', onKey);
-    else document.removeEventListener('keydown', onKey);
+    button.setAttribute('aria-pressed', String(on));
+    if (on) {
+      ctx.root.dataset.focus = 'true';
+      section.showPopover();
+      document.addEventListener('keydown', onKey);
+    } else {
+      delete ctx.root.dataset.focus;
+      section.hidePopover();
+      document.removeEventListener('keydown', onKey);
+    }
+    // The page behind must not scroll under the playground.
+    document.documentElement.classList.toggle('aw-pg-focused', on);
   };
   button.addEventListener('click', () => toggle(ctx.root.dataset.focus !== 'true'));
 }

@@ -1,8 +1,7 @@
 // The express and http façades without a sandbox: requests given to a HostLink as the sandbox
 // would send them, responses read back from the commands the façade issues.
 import { describe, expect, it } from 'vitest';
-import type { HostToSandbox } from '#protocol/host';
-import { HostLink } from './host-link.ts';
+import { recordingLink } from './recording-link.test-data.ts';
 import { runServerCode } from './run.ts';
 
 /** The learner code's require('http'), kept on one line (scripts/test-tiers.test.ts reads it as a string, not an import). */
@@ -16,13 +15,7 @@ interface Answer {
 }
 
 function serve(code: string) {
-  const commands: HostToSandbox[] = [];
-  const logs: string[] = [];
-  const say =
-    (level: string) =>
-    (...args: unknown[]) =>
-      logs.push(`${level}: ${args.map(String).join(' ')}`);
-  const link = new HostLink((c) => commands.push(c), { log: say('log'), info: say('info'), warn: say('warn'), error: say('error') });
+  const { link, commands, logs } = recordingLink();
   runServerCode(code, link);
   let r = 0;
   async function ask(method: string, url: string, body = '', headers: Record<string, string> = {}): Promise<Answer> {
@@ -194,12 +187,7 @@ describe('http façade', () => {
 
 describe('listen on a symbolic port', () => {
   function start(code: string) {
-    const logs: string[] = [];
-    const say =
-      (level: string) =>
-      (...args: unknown[]) =>
-        logs.push(`${level}: ${args.map(String).join(' ')}`);
-    const link = new HostLink(() => {}, { log: say('log'), info: say('info'), warn: say('warn'), error: say('error') });
+    const { link, logs } = recordingLink();
     runServerCode(code, link);
     link.receive({ t: 'ready', ws: 'ws://h/s/x/', http: 'http://h/s/x/' });
     return { link, logs };

@@ -1,19 +1,12 @@
 // The ws façade without a sandbox: upgrades given to a HostLink as the sandbox would send them,
 // the façade's answers read back from the commands it issues.
 import { describe, expect, it } from 'vitest';
-import type { HostToSandbox } from '#protocol/host';
-import { HostLink } from './host-link.ts';
+import { recordingLink } from './recording-link.test-data.ts';
 import { runServerCode } from './run.ts';
 
 /** Runs server code, offers it one upgrade, and returns the commands and console lines. */
 async function upgradeWith(options: string, listenError = '') {
-  const commands: HostToSandbox[] = [];
-  const logs: string[] = [];
-  const say =
-    (level: string) =>
-    (...args: unknown[]) =>
-      logs.push(`${level}: ${args.map(String).join(' ')}`);
-  const link = new HostLink((c) => commands.push(c), { log: say('log'), info: say('info'), warn: say('warn'), error: say('error') });
+  const { link, commands, logs } = recordingLink();
   runServerCode(
     `const { WebSocketServer } = require('ws');
      new WebSocketServer({ port: 8080, ${options} }).on('connection', (ws) => { ${listenError} });`,
