@@ -19,7 +19,8 @@ interface Server {
   exited: Promise<number | null>;
 }
 
-async function startMain(env: Record<string, string>): Promise<Server> {
+/** `node sandbox-server/main.ts` as a child process, its stdout kept. */
+function spawnMain(env: Record<string, string>): Omit<Server, 'port'> {
   const child = spawn(`${root}node_modules/.bin/node`, ['sandbox-server/main.ts'], {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
@@ -30,19 +31,24 @@ async function startMain(env: Record<string, string>): Promise<Server> {
     out += d;
   });
   const exited = new Promise<number | null>((r) => child.once('exit', r));
+  return { child, out: () => out, exited };
+}
+
+async function startMain(env: Record<string, string>): Promise<Server> {
+  const { child, out: output, exited } = spawnMain(env);
   const port = await within(
     new Promise<number>((resolve, reject) => {
       const look = () => {
-        const m = /127\.0\.0\.1:(\d+)\//.exec(out);
+        const m = /127\.0\.0\.1:(\d+)\//.exec(output());
         if (m) resolve(Number(m[1]));
       };
       child.stdout.on('data', look);
-      child.once('exit', (code) => reject(new Error(`exited early (${code}): ${out}`)));
+      child.once('exit', (code) => reject(new Error(`exited early (${code}): ${output()}`)));
     }),
     10_000,
     'server start',
   );
-  return { child, port, out: () => out, exited };
+  return { child, port, out: output, exited };
 }
 
 async function openSession(port: number): Promise<{ id: string; events: any[]; monitor: WebSocket }> {
@@ -181,19 +187,12 @@ describe('main.ts', () => {
   });
 
   it('refuses a bad configuration at start', async () => {
-    for (const env of [{ TRUST_PROXY: 'proxy.example' }, { DRAIN_GRACE_MS: String(16 * 60_000) }]) {
-      const child = spawn(`${root}node_modules/.bin/node`, ['sandbox-server/main.ts'], {
-        cwd: root,
-        env: { ...process.env, PORT: '0', LOG_FORMAT: 'json', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-      });
-      const code = await within(new Promise<number | null>((r) => child.once('exit', r)), 10_000, 'exit');
+    const bad: Record<string, string>[] = [{ TRUST_PROXY: 'proxy.example' }, { DRAIN_GRACE_MS: String(16 * 60_000) }];
+    for (const env of bad) {
+      const { out, exited } = spawnMain({ LOG_FORMAT: 'json', ...env });
+      const code = await within(exited, 10_000, 'exit');
       expect(code, JSON.stringify(env)).toBe(1);
-      expect(JSON.parse(out.trim().split('\n').at(-1) as string)).toMatchObject({ level: 'error', event: 'fatal' });
+      expect(JSON.parse(out().trim().split('\n').at(-1) as string)).toMatchObject({ level: 'error', event: 'fatal' });
     }
   });
 });
