@@ -128,6 +128,41 @@ describe('gap: time between events', () => {
     expect(evaluateCheck(backoff, fixed(100)).passed).toBe(false);
     expect(evaluateCheck(backoff, fixed(1000)).passed).toBe(false);
   });
+  it('forgets the starting point at an event matching unless', () => {
+    // Handshake to handshake with no close in between: none here (each handshake follows a close)…
+    const noCloseBetween = { ...handshake, since: handshake, gap: { gte: 0 }, unless: { type: 'conn-close' } } as const;
+    expect(countMatches(run, noCloseBetween)).toBe(0);
+    // … but a reconnection that opens a second connection while the first still lives matches.
+    const leaky = [...open(0, 'l1'), ...open(300, 'l2'), close(900, 'l1'), ...open(1000, 'l3')];
+    expect(countMatches(leaky, noCloseBetween)).toBe(1);
+    expect(countMatches(leaky, { ...handshake, since: handshake, gap: { gte: 0 } })).toBe(2);
+    // An unless event before the since event does not erase the later starting point.
+    const closeFirst = [close(0, 'z0'), ...open(10, 'z1'), ...open(20, 'z2')];
+    expect(countMatches(closeFirst, noCloseBetween)).toBe(1);
+  });
+  it('unless covers the judged event itself: a first message that must be the authentication', () => {
+    const msg = (t: number, text: string): MonitorEvent => ({
+      seq: ++seq,
+      t,
+      type: 'message',
+      conn: 'm1',
+      from: 'client',
+      opcode: 1,
+      length: text.length,
+      text,
+      frames: 1,
+      compressed: false,
+    });
+    const beforeAuth = {
+      type: 'message',
+      from: 'client',
+      since: handshake,
+      gap: { gte: 0 },
+      unless: { type: 'message', text: { includes: '"auth"' } },
+    } as const;
+    expect(countMatches([...open(0, 'm1'), msg(10, '{"type":"auth"}'), msg(20, 'bonjour')], beforeAuth)).toBe(0);
+    expect(countMatches([...open(0, 'm1'), msg(10, 'bonjour'), msg(20, '{"type":"auth"}')], beforeAuth)).toBe(1);
+  });
   it('keeps measuring in none after a first hit', () => {
     const r = evaluateCheck({ id: 'n', label: 'n', expect: handshake, none: { ...handshake, gap: { lt: 400 } } }, run);
     expect(r).toEqual({ passed: false, missing: [], forbidden: [0], missingLogs: [] });

@@ -152,15 +152,19 @@ function walk(events: readonly MonitorEvent[], visit: (e: MonitorEvent, clients:
 /**
  * A judge of one matcher over the events of a run, fed in order. Without `gap` it is `matches`;
  * with `gap`, it remembers the time (`t`) of the latest event matching `since` (or, without
- * `since`, the matcher's other fields) and compares the elapsed time of the next one.
+ * `since`, the matcher's other fields) and compares the elapsed time of the next one. An event
+ * matching `unless` (the judged event included) forgets that starting point, until the next `since` event.
  */
 export function judge(m: Matcher): (e: MonitorEvent, clients: ClientMap) => boolean {
   const gap = m.gap;
   if (gap === undefined) return (e, clients) => matches(e, m, clients);
   const since = m.since;
+  const unless = m.unless;
   let last: number | undefined;
   return (e, clients) => {
     const self = matches(e, m, clients);
+    // An unless event forgets the starting point before it is judged itself.
+    if (unless !== undefined && matches(e, unless, clients)) last = undefined;
     const ok = self && last !== undefined && matchNumber(e.t - last, gap);
     if (since === undefined ? self : matches(e, since, clients)) last = e.t;
     return ok;

@@ -167,6 +167,20 @@ describe('parsePlaygroundProps', () => {
     );
   });
 
+  it('unless: needs gap, holds one event alone, and its client is checked', () => {
+    const ok = { ...valid, checks: [check({ type: 'http', gap: { gte: 0 }, since: { type: 'http' }, unless: { type: 'net-drop' } })] };
+    expect(parsePlaygroundProps(ok, { lesson: LESSON }).checks[0].expect).toMatchObject({ unless: { type: 'net-drop' } });
+    expect(messageOf({ ...valid, checks: [check({ type: 'http', unless: { type: 'net-drop' } })] })).toBe(
+      one('checks[0].expect.unless : demande « gap » : « unless » ne fait qu’effacer le point de départ de la mesure'),
+    );
+    expect(messageOf({ ...valid, checks: [check({ type: 'http', gap: 1, unless: { type: 'net-drop', gap: 2 } })] })).toBe(
+      one('checks[0].expect.unless : champ inconnu « gap »'),
+    );
+    expect(messageOf({ ...valid, checks: [check({ type: 'http', gap: 1, unless: { client: 'B' } })] })).toBe(
+      one('checks[0].expect.unless.client : client « B » absent : ce bac à sable n’exécute que A (clients = 1)'),
+    );
+  });
+
   it('client labels beyond clients, and perClientCode longer than clients', () => {
     expect(messageOf({ ...valid, clients: 2, checks: [check({ type: 'frame', client: 'C' })] })).toBe(
       one('checks[0].expect.client : client « C » absent : ce bac à sable n’exécute que A, B (clients = 2)'),

@@ -204,6 +204,11 @@ const matcherShape = {
     .describe(
       "Motif de l’évènement d’où part la mesure `gap` (le plus récent avant l’évènement jugé), par exemple `{ type: 'conn-close', client: 'A' }` pour le délai entre une coupure et la reconnexion suivante. Demande `gap`.",
     ),
+  unless: sinceSchema
+    .optional()
+    .describe(
+      "Motif d’un évènement qui efface le point de départ de la mesure `gap` : l’évènement jugé ne correspond que si aucun évènement de ce motif n’est venu entre son point de départ et lui (lui compris). Par exemple, dans `none`, une poignée de main de A qui suit la précédente (`since`) sans coupure entre les deux (`unless: { type: 'net-drop', client: 'A' }`), ou un message de données arrivé après l’ouverture sans message d’authentification avant lui. Demande `gap`.",
+    ),
   count: z
     .int()
     .min(1)
@@ -219,6 +224,12 @@ export const matcherSchema = z
         code: 'custom',
         path: ['since'],
         message: `demande ${q('gap')}\u00a0: ${q('since')} ne fait que dire d’où part la mesure`,
+      });
+    if (m.unless !== undefined && m.gap === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['unless'],
+        message: `demande ${q('gap')}\u00a0: ${q('unless')} ne fait qu’effacer le point de départ de la mesure`,
       });
   })
   .describe('Motif d’évènements : un évènement correspond quand tous les champs donnés sont vérifiés (aucun champ : tout évènement).');
@@ -449,6 +460,8 @@ function crossCheck(props: object, ctx: z.RefinementCtx): void {
     }
     const since = (m as { since?: unknown } | null)?.since;
     if (since !== undefined) visit(since, [...path, 'since']);
+    const unless = (m as { unless?: unknown } | null)?.unless;
+    if (unless !== undefined) visit(unless, [...path, 'unless']);
   };
   const visitAll = (v: unknown, path: (string | number)[]) => {
     if (!Array.isArray(v)) return visit(v, path);
