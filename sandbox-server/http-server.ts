@@ -22,6 +22,8 @@ export interface AppServerOptions {
   publicUrl?: string;
   /** Proxies trusted to name the client and the public URL (TRUST_PROXY, proxy.ts). */
   trustProxy?: TrustProxy | null;
+  /** Session id secrets (SESSION_SECRET, session-ids.ts): the first signs, all verify; none: random per process. */
+  sessionSecrets?: readonly string[];
 }
 
 /** How a drain ended: its grace period ran out, or no session had a connection or a monitor left. */
@@ -89,7 +91,12 @@ export function createAppServer(options: AppServerOptions): AppServer {
   // Node checks the head and request timeouts this often (30 s by default: a slowloris would get 30 s more).
   const server = createServer({ connectionsCheckingInterval: 1000 });
   const trust = options.trustProxy ?? null;
-  const sandbox = createSandbox(server, { limits: options.limits, publicUrl: options.publicUrl, trustProxy: trust });
+  const sandbox = createSandbox(server, {
+    limits: options.limits,
+    publicUrl: options.publicUrl,
+    trustProxy: trust,
+    sessionSecrets: options.sessionSecrets,
+  });
   startSampler();
   // Time limits on request heads and bodies (Node's defaults are 60 s and 5 min: a slowloris
   // holds a socket that long), and on connections that never send a byte (Node has none).

@@ -1,7 +1,7 @@
 // Structured logs: one line per event that matters (start, drain, stop, limit hits, errors), as
 // JSON (`LOG_FORMAT=json`, the default when stdout is not a terminal: systemd's journal, a log
 // shipper) or as a short readable line (`LOG_FORMAT=text`, the default on a terminal).
-// Never logged: message contents, HTTP bodies, full session ids (sessionTag: 6 characters of 32,
+// Never logged: message contents, HTTP bodies, full session ids (sessionTag: 6 characters of 48, from the route key,
 // not enough to use a session). Limit hits are rate-limited per kind, so that a flood cannot
 // flood the log: past the rate, they are only counted, and the count is logged later
 // (`limit-suppressed`).

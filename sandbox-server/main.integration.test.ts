@@ -187,12 +187,18 @@ describe('main.ts', () => {
   });
 
   it('refuses a bad configuration at start', async () => {
-    const bad: Record<string, string>[] = [{ TRUST_PROXY: 'proxy.example' }, { DRAIN_GRACE_MS: String(16 * 60_000) }];
+    const bad: Record<string, string>[] = [
+      { TRUST_PROXY: 'proxy.example' },
+      { DRAIN_GRACE_MS: String(16 * 60_000) },
+      { SESSION_SECRET: 'too-short-to-be-a-secret' },
+    ];
     for (const env of bad) {
       const { out, exited } = spawnMain({ LOG_FORMAT: 'json', ...env });
       const code = await within(exited, 10_000, 'exit');
       expect(code, JSON.stringify(env)).toBe(1);
       expect(JSON.parse(out().trim().split('\n').at(-1) as string)).toMatchObject({ level: 'error', event: 'fatal' });
+      // A secret is never written to the logs, even a refused one.
+      if (env.SESSION_SECRET) expect(out()).not.toContain(env.SESSION_SECRET);
     }
   });
 });

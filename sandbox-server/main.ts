@@ -1,7 +1,7 @@
 // Production entry point: one Node process serving the built site and the sandbox.
 // Configuration (README.md, deploy/README.md): HOST (default 127.0.0.1), PORT (default 4321),
-// PUBLIC_URL, TRUST_PROXY and TRUST_PROXY_HEADER (proxy.ts), DRAIN_GRACE_MS, LOG_FORMAT, and the
-// SANDBOX_* limits (limits.ts).
+// PUBLIC_URL, TRUST_PROXY and TRUST_PROXY_HEADER (proxy.ts), SESSION_SECRET or SESSION_SECRET_FILE
+// (session-ids.ts), DRAIN_GRACE_MS, LOG_FORMAT, and the SANDBOX_* limits (limits.ts).
 // Stop: SIGTERM drains (no new session, the sessions' pages are told, they go on for
 // DRAIN_GRACE_MS), then closes every session (1001) and exits 0; SIGINT closes at once (1001). A
 // second signal exits at once.
@@ -11,6 +11,7 @@ import { limitsFromEnv } from './limits.ts';
 import { flushSuppressed, logError, logEvent, setLogOutput } from './log.ts';
 import type { LogFormat } from './log.ts';
 import { parseTrustProxy } from './proxy.ts';
+import { secretsFromEnv } from './session-ids.ts';
 
 /** Default and largest drain grace period (ms). */
 export const DEFAULT_DRAIN_GRACE_MS = 30_000;
@@ -35,13 +36,21 @@ const host = process.env.HOST ?? '127.0.0.1';
 const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
 const trustProxy = parseTrustProxy(process.env.TRUST_PROXY, process.env.TRUST_PROXY_HEADER);
 if (trustProxy instanceof Error) fatal(trustProxy.message);
+const sessionSecrets = secretsFromEnv(process.env);
+if (sessionSecrets instanceof Error) fatal(sessionSecrets.message);
 const graceRaw = process.env.DRAIN_GRACE_MS;
 const drainGraceMs = graceRaw === undefined || graceRaw === '' ? DEFAULT_DRAIN_GRACE_MS : Number(graceRaw);
 if (!Number.isInteger(drainGraceMs) || drainGraceMs < 0 || drainGraceMs > MAX_DRAIN_GRACE_MS) {
   fatal(`DRAIN_GRACE_MS\u00a0: «\u00a0${String(graceRaw).slice(0, 40)}\u00a0» n’est pas un entier de 0 à ${MAX_DRAIN_GRACE_MS}`);
 }
 
-const app = createAppServer({ distDir, limits: limitsFromEnv(), publicUrl: process.env.PUBLIC_URL || undefined, trustProxy });
+const app = createAppServer({
+  distDir,
+  limits: limitsFromEnv(),
+  publicUrl: process.env.PUBLIC_URL || undefined,
+  trustProxy,
+  sessionSecrets,
+});
 const startedAt = Date.now();
 app.server.listen(port, host, () => {
   const shown = host.includes(':') ? `[${host}]` : host;
@@ -56,6 +65,8 @@ app.server.listen(port, host, () => {
       publicUrl: process.env.PUBLIC_URL || undefined,
       trustProxy: trustProxy ? { proxies: trustProxy.entries, header: trustProxy.header } : null,
       drainGraceMs,
+      // How many secrets, never which: one per process (random) or the cluster's.
+      sessionSecrets: sessionSecrets.length || 'random',
       memoryBudget: app.sandbox.limits.memoryBudget,
     },
     'info',

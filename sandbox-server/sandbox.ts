@@ -11,7 +11,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { resolveLimits } from './limits.ts';
-import { clientOf } from './proxy.ts';
+import { clientOf, isTrusted } from './proxy.ts';
 import type { TrustProxy } from './proxy.ts';
 import { recordLimit } from './stats.ts';
 import type { Limits } from './limits.ts';
@@ -25,6 +25,7 @@ import { acceptMonitor, MonitorSocket } from './monitor-socket.ts';
 import { createGuard } from './guard.ts';
 import './ws-receiver-fix.ts';
 import { SessionRegistry } from './sessions.ts';
+import { createSessionIds, isRouteKey } from './session-ids.ts';
 import type { Session } from './sessions.ts';
 import { attachTap } from './tap/connection-tap.ts';
 import type { Tap } from './tap/connection-tap.ts';
@@ -42,6 +43,11 @@ export interface SandboxOptions {
   publicUrl?: string;
   /** Proxies trusted to name the client (proxy.ts); null or absent: forwarding headers are ignored. */
   trustProxy?: TrustProxy | null;
+  /**
+   * Secrets of the session ids (session-ids.ts): the first signs, all verify. Every instance of a
+   * cluster needs the same ones. Empty or absent: a random secret for this process.
+   */
+  sessionSecrets?: readonly string[];
 }
 
 export interface Sandbox {
@@ -78,6 +84,14 @@ const CORS: Record<string, string> = {
 const NO_SESSION = 'Session inconnue ou expirée.';
 /** Shortest time between two notices of refused session requests to one IP's sessions. */
 const REFUSAL_NOTICE_MS = 5000;
+
+/**
+ * Behind the cluster's load balancer (deploy/haproxy.cfg), the route key it chose for a new session
+ * and hashed to pick this instance (session-ids.ts). Read from a trusted proxy only.
+ */
+export const ROUTE_HEADER = 'x-session-route';
+/** How many times a POST /api/sessions is sent back to the load balancer for another route key. */
+export const MAX_REROUTES = 8;
 
 /** Largest body of POST /api/sessions (`{"network":{…}}` needs about 100 bytes). */
 const MAX_SESSION_BODY = 2048;
@@ -130,7 +144,7 @@ export function monitorBatch(url: string): boolean {
 
 export function createSandbox(server: Server, options: SandboxOptions = {}): Sandbox {
   const limits = resolveLimits(options.limits);
-  const registry = new SessionRegistry({ limits });
+  const registry = new SessionRegistry({ limits, ids: createSessionIds(options.sessionSecrets) });
   const tap: Tap = attachTap(server, {
     lookup: (id) => registry.get(id),
     admitClientFrames: (session, frames) => guard.admitClientFrames(session, frames),
@@ -283,15 +297,40 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     sendJson(res, 404, { error: 'Point d’accès inconnu.' });
   }
 
+  /** The route key the cluster's load balancer chose for this new session, or undefined (none, or not from a trusted proxy). */
+  function routeKeyOf(req: IncomingMessage): string | undefined {
+    const value = req.headers[ROUTE_HEADER];
+    return trust && isRouteKey(value) && isTrusted(trust, req.socket.remoteAddress) ? value : undefined;
+  }
+
+  /**
+   * This instance takes no new session (draining, memory) but the load balancer chose it by hashing
+   * a route key it drew for this request: a 307 sends the request back (same method and body,
+   * RFC 9110 §15.4.8), the load balancer draws another key, most likely another instance's. Past
+   * MAX_REROUTES tries (every instance refuses), false: the caller answers 503.
+   */
+  function reroute(res: ServerResponse, url: string): boolean {
+    const query = new URLSearchParams(url.split('?')[1] ?? '');
+    const tries = Number(query.get('reroute') ?? '0');
+    if (!Number.isInteger(tries) || tries < 0 || tries >= MAX_REROUTES) return false;
+    query.set('reroute', String(tries + 1));
+    sendJson(res, 307, { error: 'Cette instance ne prend plus de session\u00a0: nouvel essai.' }, { Location: `/api/sessions?${query}` });
+    return true;
+  }
+
   function createSession(req: IncomingMessage, res: ServerResponse, learnerServer: boolean, network: NetworkConditions | null): void {
+    const routeKey = routeKeyOf(req);
     if (draining) {
+      if (routeKey && reroute(res, req.url ?? '')) return;
       sendJson(res, 503, { error: 'Le bac à sable redémarre\u00a0: réessayez dans une minute.' }, { 'Retry-After': '30' });
       return;
     }
     const ip = clientOf(trust, req).ip;
-    const session = registry.create(ip);
+    const session = registry.create(ip, routeKey);
     if (session === 'memory') {
-      recordLimit('memory', { action: 'http 503' });
+      const rerouted = routeKey !== undefined && reroute(res, req.url ?? '');
+      recordLimit('memory', { action: rerouted ? 'http 307' : 'http 503' });
+      if (rerouted) return;
       const message = 'Le bac à sable est plein pour le moment\u00a0: réessayez dans une minute.';
       sendJson(res, 503, { error: message }, { 'Retry-After': '30' });
       return;

@@ -1,9 +1,8 @@
-// Session registry. A session is a capability: whoever knows its id (192 random bits) may use
+// Session registry. A session is a capability: whoever knows its id (144 random bits, session-ids.ts) may use
 // its endpoints and watch its monitor. Sessions expire after a configurable idle time without
 // traffic (opening or closing a monitor counts as activity; an open, silent monitor does not keep
 // a session alive forever); on expiry, or at shutdown, the monitors get an `end` event and every
 // socket of the session is closed.
-import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { KeyedCounter, TokenBucket } from './limits.ts';
@@ -16,18 +15,8 @@ import type { LimitEvent } from '#protocol';
 import type { NetworkLink } from './network.ts';
 import { logError, sessionTag } from './log.ts';
 import { recordLimit, STATS } from './stats.ts';
-
-/** Session ids: 24 random bytes in base64url (192 bits, 32 characters). */
-export const SESSION_ID_BYTES = 24;
-const ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
-
-export function newSessionId(): string {
-  return randomBytes(SESSION_ID_BYTES).toString('base64url');
-}
-
-export function isSessionIdShaped(id: string): boolean {
-  return ID_PATTERN.test(id);
-}
+import { createSessionIds } from './session-ids.ts';
+import type { SessionIds } from './session-ids.ts';
 
 export type EndReason = 'shutdown' | 'expired';
 
@@ -166,6 +155,8 @@ export interface RegistryOptions {
   limits: Limits;
   /** How often idle sessions are looked for (ms); default: a quarter of the idle time, at most 1 min. */
   sweepMs?: number;
+  /** Mints and verifies session ids (default: a random secret for this process). */
+  ids?: SessionIds;
 }
 
 /** A session unused for this long may be ended to make room for a new one from the same IP. */
@@ -176,6 +167,7 @@ export class SessionRegistry {
   private readonly perIp = new KeyedCounter();
   private readonly ipConnections = new KeyedCounter();
   readonly limits: Limits;
+  readonly ids: SessionIds;
   /** Every session backlog of the process together. */
   readonly budget: BacklogBudget;
   private readonly sweeper: NodeJS.Timeout;
@@ -185,6 +177,7 @@ export class SessionRegistry {
 
   constructor(options: RegistryOptions) {
     this.limits = options.limits;
+    this.ids = options.ids ?? createSessionIds();
     this.budget = new BacklogBudget(this.limits.backlogBudget);
     this.memory = createMemoryGauge();
     const sweepMs = options.sweepMs ?? Math.max(10, Math.min(60_000, Math.floor(this.limits.sessionIdleMs / 4)));
@@ -208,27 +201,28 @@ export class SessionRegistry {
   }
 
   /**
-   * Creates a session for `ip`; 'ip' when that IP has too many sessions in use, 'memory' when the
-   * process is near its memory budget.
+   * Creates a session for `ip` (its id carries `routeKey` when the load balancer chose one); 'ip'
+   * when that IP has too many sessions in use, 'memory' when the process is near its memory budget.
    * At the limit, the IP's oldest abandoned session (no monitor, no connection, quiet for
    * ABANDONED_MS: a lesson page the learner left) makes room, so browsing many lessons works.
    */
-  create(ip: string): Session | 'ip' | 'memory' {
+  create(ip: string, routeKey?: string): Session | 'ip' | 'memory' {
     if (this.perIp.get(ip) >= this.limits.maxSessionsPerIp) {
       const abandoned = this.oldestAbandoned(ip);
       if (!abandoned) return 'ip';
       this.end(abandoned, 'expired');
     }
     if (this.overMemory()) return 'memory';
-    const session = new Session(newSessionId(), ip, this.limits, this.budget);
+    const session = new Session(this.ids.mint(routeKey), ip, this.limits, this.budget);
     this.sessions.set(session.id, session);
     this.perIp.increment(ip);
     STATS.sessionsCreated++;
     return session;
   }
 
+  /** The live session named `id`; an id this cluster's secrets did not sign is refused before the table is read. */
   get(id: string): Session | undefined {
-    if (!isSessionIdShaped(id)) return undefined;
+    if (!this.ids.verify(id)) return undefined;
     const session = this.sessions.get(id);
     return session && !session.ended ? session : undefined;
   }
