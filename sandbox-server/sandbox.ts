@@ -91,7 +91,7 @@ const REFUSAL_NOTICE_MS = 5000;
  */
 export const ROUTE_HEADER = 'x-session-route';
 /** How many times a POST /api/sessions is sent back to the load balancer for another route key. */
-export const MAX_REROUTES = 8;
+export const MAX_REROUTES = 16;
 
 /** Largest body of POST /api/sessions (`{"network":{…}}` needs about 100 bytes). */
 const MAX_SESSION_BODY = 2048;

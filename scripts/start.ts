@@ -1,28 +1,6 @@
 // `npm start`: builds the site if dist/ is missing or older than its sources, then runs
 // the production server (site + sandbox) in this process.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { buildSiteIfNeeded } from './build-if-needed.ts';
 
-const root = new URL('..', import.meta.url).pathname;
-const stamp = join(root, 'dist', 'index.html');
-const sources = ['site', 'lessons', 'astro.config.mjs', 'package.json', 'package-lock.json', 'protocol'];
-
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const info = statSync(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  let newest = info.mtimeMs;
-  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
-  return newest;
-}
-
-const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-const newestSource = Math.max(...sources.map((s) => newestMtime(join(root, s))));
-if (built < newestSource) {
-  console.log(built ? 'Le site a changé\u00a0: reconstruction…' : 'Première construction du site…');
-  const result = spawnSync('npx', ['astro', 'build'], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) process.exit(result.status ?? 1);
-}
-
+buildSiteIfNeeded();
 await import('../sandbox-server/main.ts');
