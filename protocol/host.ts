@@ -27,6 +27,23 @@ export const HOST_BATCH_MAX_CHARS = 16 * 1024;
 export const HOST_BATCH_MAX_COMMANDS = 256;
 
 /**
+ * Room a command's fields other than its payload may take in a frame, in bytes: an event name, a
+ * namespace and up to 2 × 32 rooms, each character at most 6 bytes of JSON (`\u0001`).
+ */
+export const HOST_ENVELOPE_MAX = 32 * 1024;
+
+/**
+ * Largest frame the sandbox reads on the host channel (bytes), for its message limit `maxPayload`:
+ * any command its rules accept fits. The widest is an emit, whose arguments are counted in JSON
+ * characters (at most 3 UTF-8 bytes each); a text payload is at most its bytes, or 4/3 of them as
+ * base64; a batch is at most HOST_BATCH_MAX_CHARS characters. A bigger frame closes the channel
+ * (1009): the façade refuses such a command itself, in the server console, and never sends it.
+ */
+export function hostFrameMax(maxPayload: number): number {
+  return Math.max(3 * maxPayload + HOST_ENVELOPE_MAX, 3 * (HOST_BATCH_MAX_CHARS + 2));
+}
+
+/**
  * The messages of one host channel frame, in order (a lone object or a batch). Throws on text that
  * is not JSON; what the values hold is for the receiver to check.
  */
@@ -65,6 +82,10 @@ export interface HostReady {
   ws: string;
   /** Same, http:// or https://. */
   http: string;
+  /** The sandbox's message limit in bytes (a send, an emit's arguments, an HTTP write). */
+  maxPayload: number;
+  /** The largest frame the sandbox reads on this channel: hostFrameMax(maxPayload). */
+  frameMax: number;
 }
 
 /**

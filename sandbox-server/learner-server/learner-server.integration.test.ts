@@ -372,7 +372,7 @@ server.listen(8080);
     h.ws.close();
   });
 
-  it('relays a text whose JSON is much longer than its bytes (quotes, control characters) without closing the host channel', async () => {
+  it('relays a text whose JSON is much longer than its bytes (quotes, control characters), refuses one past any frame, without closing the host channel', async () => {
     const { id, secret } = await learnerSession();
     const h = await host(
       id,
@@ -380,7 +380,10 @@ server.listen(8080);
       `
       const { WebSocketServer } = require('ws');
       new WebSocketServer({ port: 1 }).on('connection', (ws) => {
-        ws.on('message', (m) => ws.send(m.toString() === 'q' ? '"'.repeat(60000) : '\\u0001'.repeat(60000)));
+        ws.on('message', (m) => {
+          if (m.toString() === 'huge') ws.send('x'.repeat(1000000));
+          ws.send(m.toString() === 'q' ? '"'.repeat(60000) : '\\u0001'.repeat(60000));
+        });
       });
       `,
     );
@@ -391,6 +394,16 @@ server.listen(8080);
     client.send('c');
     const controls = await nextMessage(client);
     expect(controls.data.toString()).toBe('\u0001'.repeat(60000));
+    // 1 MB: past any host frame (the sandbox would close the channel): refused by the façade, in
+    // the server console; the next send goes out.
+    client.send('huge');
+    const after = await nextMessage(client);
+    expect(after.data.toString()).toBe('\u0001'.repeat(60000));
+    expect(h.logs.filter((l) => l.includes('n’est pas envoyé'))).toEqual([
+      expect.stringMatching(
+        /^error: \[bac à sable\] Charge utile trop grande \(1[\s\u202f]000[\s\u202f]0\d\d\u00a0octets une fois encodé\)\u00a0: au plus 65[\s\u202f]536\u00a0octets\. Le message n’est pas envoyé\.$/,
+      ),
+    ]);
     expect(h.ws.readyState).toBe(WebSocket.OPEN);
     client.close();
     h.ws.close();

@@ -15,6 +15,7 @@ import {
   HOST_AUTH_FAILED,
   HOST_BATCH_MAX_CHARS,
   HOST_BATCH_MAX_COMMANDS,
+  hostFrameMax,
   HOST_GONE_CLOSE_CODE,
   HOST_PROTOCOL_ERROR,
   HOST_TAKEN,
@@ -192,13 +193,12 @@ function abortHandshake(socket: Duplex, status: number, text?: string, headers: 
 export function createLearnerServers(env: ScenarioEnv): LearnerServers {
   const limits: Limits = env.limits;
   const hosts = new WeakMap<Session, LearnerHost>();
-  // The host channel: JSON texts; a base64 payload of maxPayload bytes plus its envelope fits.
+  // The host channel: JSON texts; any command the sandbox's rules accept fits (protocol/host.ts).
   const hostWss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
-    // (and a batch of HOST_BATCH_MAX_CHARS code units, 3 bytes each at most).
-    maxPayload: Math.max(Math.ceil(limits.maxPayload / 3) * 4 + 1024, 3 * (HOST_BATCH_MAX_CHARS + 2)),
+    maxPayload: hostFrameMax(limits.maxPayload),
   });
   // The learner's endpoint: the protocol the host chose travels on the request.
   const CHOSEN = Symbol('chosenProtocol');
@@ -403,7 +403,13 @@ export function createLearnerServers(env: ScenarioEnv): LearnerServers {
     lh.host = ws;
     lh.refusals = 0;
     const base = ws[BASE_URLS];
-    lh.send({ t: 'ready', ws: base?.ws ?? '', http: base?.http ?? '' });
+    lh.send({
+      t: 'ready',
+      ws: base?.ws ?? '',
+      http: base?.http ?? '',
+      maxPayload: limits.maxPayload,
+      frameMax: hostWss.options.maxPayload as number,
+    });
     lh.session.info('Serveur de la leçon lancé.');
   }
 

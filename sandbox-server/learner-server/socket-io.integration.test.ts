@@ -532,6 +532,52 @@ describe('learner server: Socket.IO façade and real relay', () => {
     ws.close();
   });
 
+  it('an emit of any size: sent whole when the sandbox accepts it, else refused in the server console, the channel kept', async () => {
+    const { id, secret } = await learnerSession();
+    const h = await host(
+      id,
+      secret,
+      `
+      const server = require('http').createServer();
+      const io = require('socket.io')(server);
+      const texts = { accents: 'é'.repeat(60000), quotes: '"'.repeat(60000), controls: '\\u0001'.repeat(60000), huge: 'x'.repeat(1000000) };
+      io.on('connection', (socket) => {
+        socket.on('big', (kind) => {
+          socket.emit('big', texts[kind]);
+          io.emit('after', kind);
+        });
+      });
+      server.listen(3000);
+      `,
+    );
+    const s = client(id, { transports: ['websocket'] });
+    await connected(s);
+    const bigs: string[] = [];
+    s.on('big', (text: string) => bigs.push(text));
+    const ask = async (kind: string) => {
+      const after = next<string>(s, 'after');
+      s.emit('big', kind);
+      expect(await after).toBe(kind);
+    };
+    // 120 000 bytes of UTF-8 in 60 002 JSON characters: within the sandbox's rule, so it goes out.
+    await ask('accents');
+    expect(bigs).toEqual(['é'.repeat(60000)]);
+    // 120 002 JSON characters: refused by the sandbox (its frame still fits the channel).
+    await ask('quotes');
+    await until(() => h.logs.some((l) => l.includes('HOST_ERR_TOO_BIG')), 'the sandbox’s refusal');
+    expect(h.logs.find((l) => l.includes('HOST_ERR_TOO_BIG'))).toMatch(/^error: \[bac à sable\] Message Socket\.IO trop grand/);
+    // 360 000 bytes of JSON, and a 1 MB text: past any host frame, refused by the façade itself.
+    await ask('controls');
+    await ask('huge');
+    const local = h.logs.filter((l) => l.includes('n’est pas envoyée'));
+    expect(local).toHaveLength(2);
+    expect(local[0]).toMatch(/^error: \[bac à sable\] Message Socket\.IO trop grand \(360[\s\u202f]0\d\d\u00a0octets une fois encodé\)/);
+    expect(bigs).toHaveLength(1);
+    expect(h.ws.readyState).toBe(h.ws.OPEN);
+    s.disconnect();
+    h.ws.close();
+  });
+
   it('a host that never answers the middleware: the client gets « Le serveur de la leçon ne répond pas »', async () => {
     const { id, secret } = await learnerSession();
     const h = await host(

@@ -189,7 +189,7 @@ describe('listen on a symbolic port', () => {
   function start(code: string) {
     const { link, logs } = recordingLink();
     runServerCode(code, link);
-    link.receive({ t: 'ready', ws: 'ws://h/s/x/', http: 'http://h/s/x/' });
+    link.receive({ t: 'ready', ws: 'ws://h/s/x/', http: 'http://h/s/x/', maxPayload: 65536, frameMax: 229376 });
     return { link, logs };
   }
   const settle = () => new Promise((r) => setTimeout(r, 5));

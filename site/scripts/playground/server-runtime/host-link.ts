@@ -3,7 +3,7 @@
 // how messages travel (a Worker's postMessage, a WebSocket in Node tests): `send` is given.
 // Runs in a browser Worker and in Node: no DOM, no Node built-ins except through 'buffer'.
 import { Buffer } from 'buffer';
-import { HOST_BATCH_MAX_CHARS, HOST_BATCH_MAX_COMMANDS, hostFrameMessages, hostFrameText } from '#protocol/host';
+import { HOST_BATCH_MAX_CHARS, HOST_BATCH_MAX_COMMANDS, hostFrameMax, hostFrameMessages, hostFrameText } from '#protocol/host';
 import type { HostHttpRequest, HostToSandbox, HostUpgrade, SandboxToHost, SandboxToHostIo } from '#protocol/host';
 
 /** What a façade WebSocket hears from the sandbox about its real socket. */
@@ -58,6 +58,10 @@ class CommandBatch {
   private readonly sendText: (text: string) => void;
   /** Runs just before the batch leaves (it may add commands). */
   beforeFlush: () => void = () => {};
+  /** The sandbox's frame limit (from `ready`; until then, the one of its default limits). */
+  frameMax = hostFrameMax(DEFAULT_MAX_PAYLOAD);
+  /** A command too big for any frame: not sent (the sandbox would close the channel). */
+  tooBig: (command: HostToSandbox, bytes: number) => void = () => {};
 
   constructor(sendText: (text: string) => void) {
     this.sendText = sendText;
@@ -65,6 +69,14 @@ class CommandBatch {
 
   push(command: HostToSandbox): void {
     const text = JSON.stringify(command);
+    // At most 3 UTF-8 bytes per UTF-16 code unit: only long texts need counting.
+    if (text.length * 3 > this.frameMax) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > this.frameMax) {
+        this.tooBig(command, bytes);
+        return;
+      }
+    }
     if (this.texts.length > 0 && (this.chars + text.length + 1 > HOST_BATCH_MAX_CHARS || this.texts.length >= HOST_BATCH_MAX_COMMANDS))
       this.send();
     this.texts.push(text);
@@ -101,6 +113,8 @@ export class HostLink {
   readonly listening: UpgradeTarget[] = [];
   /** The session's public URLs (from `ready`). */
   urls = { ws: '', http: '' };
+  /** The sandbox's message limit in bytes (from `ready`). */
+  maxPayload = DEFAULT_MAX_PAYLOAD;
   /** The Socket.IO façade server that declared itself to the sandbox (socket-io.ts). */
   io: IoReceiver | null = null;
   private readyWaiters: Array<() => void> | null = [];
@@ -121,6 +135,7 @@ export class HostLink {
     const batch = new CommandBatch(sendText);
     const link = new HostLink((command) => batch.push(command), console);
     batch.beforeFlush = () => link.runFlushHooks();
+    batch.tooBig = (command, bytes) => link.console.error(tooBigText(command, bytes, link.maxPayload));
     link.batch = batch;
     return link;
   }
@@ -195,6 +210,8 @@ export class HostLink {
     switch (message.t) {
       case 'ready': {
         this.urls = { ws: message.ws, http: message.http };
+        if (message.maxPayload > 0) this.maxPayload = message.maxPayload;
+        if (this.batch && message.frameMax > 0) this.batch.frameMax = message.frameMax;
         const waiters = this.readyWaiters ?? [];
         this.readyWaiters = null;
         for (const fn of waiters) fn();
@@ -265,6 +282,26 @@ export class HostLink {
         this.io?.receive(message);
         return;
     }
+  }
+}
+
+/** The sandbox's default message limit (sandbox-server/limits.ts), until `ready` gives the real one. */
+const DEFAULT_MAX_PAYLOAD = 64 * 1024;
+
+/** What the server console says of a command too big for the host channel (never sent). */
+export function tooBigText(command: HostToSandbox, bytes: number, maxPayload: number): string {
+  const size = `${bytes.toLocaleString('fr-FR')}\u00a0octets une fois encodé`;
+  const limit = `au plus ${maxPayload.toLocaleString('fr-FR')}\u00a0octets`;
+  switch (command.t) {
+    case 'io-emit':
+    case 'io-broadcast':
+      return `[bac à sable] Message Socket.IO trop grand (${size})\u00a0: ${limit}. L’émission «\u00a0${command.event.slice(0, 40)}\u00a0» n’est pas envoyée.`;
+    case 'io-ack':
+      return `[bac à sable] Réponse d’accusé de réception Socket.IO trop grande (${size})\u00a0: ${limit}. Elle n’est pas envoyée.`;
+    case 'send':
+      return `[bac à sable] Charge utile trop grande (${size})\u00a0: ${limit}. Le message n’est pas envoyé.`;
+    default:
+      return `[bac à sable] Commande «\u00a0${command.t}\u00a0» trop grande (${size})\u00a0: ${limit}. Elle n’est pas envoyée.`;
   }
 }
 
