@@ -11,6 +11,7 @@ import { Clients, sleep, within } from './client-kit.ts';
 import { binary } from './corpus/binary.ts';
 import { closeCodes } from './corpus/close-codes.ts';
 import { sioAcks } from './corpus/sio-acks.ts';
+import { sioRecovery } from './corpus/sio-recovery.ts';
 import { openConnections, realSocketIoReady, runReal, traceFromMonitor } from './harness.ts';
 import type { Program } from './harness.ts';
 import { sandboxLimits } from './trace.ts';
@@ -36,7 +37,7 @@ async function runInPage(page: Page, server: string): Promise<string> {
   return /\/s\/([^/\s]+)\//.exec((await console.textContent()) ?? '')?.[1] ?? '';
 }
 
-for (const program of [closeCodes, binary, sioAcks] as Program[]) {
+for (const program of [closeCodes, binary, sioAcks, sioRecovery] as Program[]) {
   test(`${program.name}: Chromium's Worker vs the real Node program`, async ({ page, baseURL }) => {
     const real = await runReal(program);
     const base = baseURL as string;

@@ -6,7 +6,8 @@
 // Normalised out: masking keys (and frame headers, which hold them), Date / ETag / Host and every
 // header not listed below, header order, the session prefix `/s/<id>` of request targets, the
 // Engine.IO polling cache buster `t=…`, Engine.IO session ids and Socket.IO socket ids (named
-// <eio1>, <sock1>… in order of appearance), timestamps and sequence numbers.
+// <eio1>, <sock1>… in order of appearance), connection state recovery's pids and offsets
+// (<pid1>, <offset1>…), timestamps and sequence numbers.
 // Kept: direction, opcode, FIN, RSV1, masking (yes/no), payloads (text or hex), close codes and
 // reasons, HTTP methods, targets, statuses with their reason phrase, bodies, and the headers below.
 
@@ -68,12 +69,21 @@ function collectIds(connections: WireEvent[][]): Map<string, string> {
   const ids = new Map<string, string>();
   let eio = 0;
   let sock = 0;
-  const add = (id: unknown, label: () => string) => {
-    if (typeof id === 'string' && id.length >= 8 && !ids.has(id)) ids.set(id, label());
+  let offset = 0;
+  const add = (id: unknown, label: () => string, min = 8) => {
+    if (typeof id === 'string' && id.length >= min && !ids.has(id)) ids.set(id, label());
   };
+  // Connection state recovery: a namespace whose CONNECT answer had a pid appends an offset (a
+  // yeast id: the time in base 64, 7 characters or more) to each event it sends.
+  const recovering = new Set<string>();
   for (const events of connections) {
     for (const e of events) {
       if (e.type !== 'eio') continue;
+      const packet = e.sio as { type?: number; nsp?: string; data?: unknown } | undefined;
+      if (e.from === 'server' && packet?.type === 0 && (packet.data as { pid?: unknown } | undefined)?.pid)
+        recovering.add(packet.nsp ?? '/');
+      if (e.from === 'server' && packet?.type === 2 && recovering.has(packet.nsp ?? '/') && Array.isArray(packet.data))
+        add(packet.data[packet.data.length - 1], () => `<offset${++offset}>`, 7);
       if (e.packet === 'open' && typeof e.data === 'string') {
         try {
           add((JSON.parse(e.data) as { sid?: unknown }).sid, () => `<eio${++eio}>`);

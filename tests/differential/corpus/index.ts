@@ -19,6 +19,7 @@ import { sioAcks } from './sio-acks.ts';
 import { sioBinary } from './sio-binary.ts';
 import { sioNamespaceAuth } from './sio-namespace-auth.ts';
 import { sioPolling } from './sio-polling.ts';
+import { sioRecovery } from './sio-recovery.ts';
 import { sioRooms } from './sio-rooms.ts';
 import { verifyClient } from './verify-client.ts';
 
@@ -42,6 +43,7 @@ export const CORPUS: Program[] = [
   sioPolling,
   sioUpgrade,
   sioDisconnect,
+  sioRecovery,
   sse,
   guideAsWritten,
   guideCorrected,
