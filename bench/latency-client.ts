@@ -6,7 +6,16 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { createSessions, monitorUrl, openWs, percentile, pool, procCpuSeconds, sleep } from './lib.ts';
 
-const opts = JSON.parse(process.argv[2]) as { port: number; serverPid: number; sessions: number; seconds: number; batch?: boolean };
+const opts = JSON.parse(process.argv[2]) as {
+  port: number;
+  serverPid: number;
+  /** Every server process whose CPU to report (a cluster: the instances and HAProxy); default [serverPid]. */
+  serverPids?: number[];
+  sessions: number;
+  seconds: number;
+  batch?: boolean;
+};
+const pids = opts.serverPids ?? [opts.serverPid];
 const base = `127.0.0.1:${opts.port}`;
 
 const open = (url: string) => openWs(url, 20_000);
@@ -59,7 +68,7 @@ const setupSeconds = (performance.now() - setupStart) / 1000;
 let counter = 0;
 const timers: NodeJS.Timeout[] = [];
 const c0 = process.cpuUsage();
-const s0 = procCpuSeconds(opts.serverPid);
+const s0 = pids.map(procCpuSeconds);
 measuring = true;
 process.send?.({ type: 'measuring' });
 const eld = monitorEventLoopDelay({ resolution: 5 });
@@ -85,7 +94,7 @@ measuring = false;
 eld.disable();
 process.send?.({ type: 'measured' });
 for (const t of timers) clearTimeout(t);
-const s1 = procCpuSeconds(opts.serverPid);
+const s1 = pids.map(procCpuSeconds);
 const c1 = process.cpuUsage(c0);
 // Stragglers: wait up to 5 s for the monitors to report what was sent.
 for (let i = 0; i < 50 && received < sent; i++) await sleep(100);
@@ -106,7 +115,8 @@ process.send?.({
   p99: percentile(latencies, 99),
   max: latencies[latencies.length - 1] ?? NaN,
   mean: latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1),
-  serverCpuShare: (s1 - s0) / opts.seconds,
+  serverCpuShare: (s1[0] - s0[0]) / opts.seconds,
+  serverCpuShares: pids.map((_, i) => (s1[i] - s0[i]) / opts.seconds),
   clientLoopDelayP99: eld.percentile(99) / 1e6,
   clientLoopDelayMax: eld.max / 1e6,
   clientCpuShare: (c1.user + c1.system) / 1e6 / opts.seconds,

@@ -1,6 +1,7 @@
 // `npm run bench`: measures, in this run on this machine, the sandbox against plain ws and the
 // playground in Chromium, then prints a summary with each figure next to its target.
-// Parts can be chosen: `npm run bench -- echo memory latency browser relay relay-sessions` (default: all).
+// Parts can be chosen: `npm run bench -- echo memory latency browser relay relay-sessions` (default: all);
+// `npm run bench -- cluster` (HAProxy + 3 instances, bench/cluster.ts) runs only when named.
 // Monitors read one JSON event per message (the protocol's default); `--batch` makes the bench's
 // monitors opt in to `?batch=1` (JSON arrays of events) instead. The mode is printed.
 // Every figure printed is measured here; nothing is hard-coded. BENCH_IDLE_CONNECTIONS sets the
@@ -18,7 +19,7 @@ const parts = process.argv.slice(2).filter((a) => a !== '--batch');
 const monitorMode = batch
   ? 'monitors opt in to ?batch=1 (JSON arrays of events)'
   : 'monitors in the default mode (one JSON event per message)';
-const want = (p: string) => parts.length === 0 || parts.includes(p);
+const want = (p: string) => (parts.length === 0 && p !== 'cluster') || parts.includes(p);
 const SERVER = join(BENCH_DIR, 'server.ts');
 const started = performance.now();
 
@@ -384,6 +385,22 @@ if (want('relay-sessions')) {
     '—',
     null,
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. The cluster: HAProxy + 3 instances (issue 13)
+if (want('cluster')) {
+  const { clusterBench } = await import('./cluster.ts');
+  log();
+  log(
+    `7. Cluster (npm run cluster: HAProxy ${'2.6'} + 3 instances of sandbox-server/main.ts, bench limits): the latency part's load ` +
+      '(S sessions × 1 monitor + 2 echo clients, 1 msg/s each) on one instance directly, then through HAProxy over the 3',
+  );
+  const series = await clusterBench(log);
+  for (const s of series) {
+    row(`Cluster: ${s.name}, S=${s.sessions}, p99`, `${fmt(s.p99, 1)} ms (p50 ${fmt(s.p50, 1)})`, '≤ 100 ms', s.p99 <= 100);
+    row(`Cluster: ${s.name}, lost`, `${s.lost} of ${s.sent} (dropped ${s.dropped})`, '0', s.lost === 0 && s.dropped === 0);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -167,6 +167,13 @@ export function limitsFromEnv(env: Record<string, string | undefined> = process.
   return out;
 }
 
+/** The environment that gives `limits` to a process (the inverse of limitsFromEnv: clusters, benchmarks). */
+export function limitsToEnv(limits: Partial<Limits>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(limits) as [keyof Limits, number][]) env[ENV_NAMES[key]] = String(value);
+  return env;
+}
+
 export function resolveLimits(overrides?: Partial<Limits>): Limits {
   const limits = { ...DEFAULT_LIMITS, ...overrides };
   limits.matchIntervalDefault = clamp(limits.matchIntervalDefault, limits.matchIntervalMin, limits.matchIntervalMax);
