@@ -22,6 +22,20 @@ describe('matchers', () => {
     expect(evaluateCheck(check, ECHO_RUN, ['connexion de A'])).toMatchObject({ passed: false, missingLogs: [1] });
     expect(evaluateCheck(check, ECHO_RUN)).toMatchObject({ passed: false, missingLogs: [0, 1] });
   });
+  it('forbids server console lines (serverLogNone)', () => {
+    const check: Check = {
+      id: 'error',
+      label: 'Le serveur écoute error',
+      expect: { type: 'frame' },
+      serverLog: { regex: '^(?!\\[bac à sable\\]).*WS_ERR_' },
+      serverLogNone: { includes: 'sans écouteur' },
+    };
+    expect(evaluateCheck(check, ECHO_RUN, ['refusé : WS_ERR_X'])).toMatchObject({ passed: true, forbiddenLogs: [] });
+    // The sandbox's note names the code too, but it is not the server code's line, and it is forbidden.
+    const note = '[bac à sable] Évènement « error » sans écouteur sur une connexion : RangeError (WS_ERR_X).';
+    expect(evaluateCheck(check, ECHO_RUN, [note])).toMatchObject({ passed: false, missingLogs: [0], forbiddenLogs: [0] });
+    expect(evaluateCheck(check, ECHO_RUN, ['WS_ERR_X', note])).toMatchObject({ passed: false, missingLogs: [], forbiddenLogs: [0] });
+  });
   it('matches a violation by its stable id', () => {
     const violation = {
       seq: 1,
@@ -165,7 +179,7 @@ describe('gap: time between events', () => {
   });
   it('keeps measuring in none after a first hit', () => {
     const r = evaluateCheck({ id: 'n', label: 'n', expect: handshake, none: { ...handshake, gap: { lt: 400 } } }, run);
-    expect(r).toEqual({ passed: false, missing: [], forbidden: [0], missingLogs: [] });
+    expect(r).toEqual({ passed: false, missing: [], forbidden: [0], missingLogs: [], forbiddenLogs: [] });
   });
 });
 
@@ -180,7 +194,13 @@ describe('checks', () => {
   };
   it('passes when every expect matcher is satisfied', () => {
     expect(evaluateCheck(check, ECHO_RUN).passed).toBe(true);
-    expect(evaluateCheck(check, ECHO_RUN.slice(0, 6))).toEqual({ passed: false, missing: [1], forbidden: [], missingLogs: [] });
+    expect(evaluateCheck(check, ECHO_RUN.slice(0, 6))).toEqual({
+      passed: false,
+      missing: [1],
+      forbidden: [],
+      missingLogs: [],
+      forbiddenLogs: [],
+    });
   });
   it('honours count', () => {
     expect(evaluateCheck({ ...check, expect: { type: 'frame', text: 'Hello', count: 2 } }, ECHO_RUN).passed).toBe(true);
@@ -188,7 +208,7 @@ describe('checks', () => {
   });
   it('fails when a none matcher matches', () => {
     const r = evaluateCheck({ ...check, none: [{ type: 'violation' }, { type: 'frame', from: 'client', masked: true }] }, ECHO_RUN);
-    expect(r).toEqual({ passed: false, missing: [], forbidden: [1], missingLogs: [] });
+    expect(r).toEqual({ passed: false, missing: [], forbidden: [1], missingLogs: [], forbiddenLogs: [] });
   });
   it('validates declarations (schema.ts; messages tested in schema.test.ts)', () => {
     expect(checkSchema.safeParse(check).success).toBe(true);

@@ -194,11 +194,13 @@ export interface CheckResult {
   forbidden: number[];
   /** Lines of `serverLog` the server console has not shown (by index). */
   missingLogs: number[];
+  /** Lines of `serverLogNone` the server console showed (by index). */
+  forbiddenLogs: number[];
 }
 
 /**
  * `serverLines`: the text of each line the server console showed during the run (playgrounds
- * with server code), for `serverLog`.
+ * with server code), for `serverLog` and `serverLogNone`.
  */
 export function evaluateCheck(check: Check, events: readonly MonitorEvent[], serverLines: readonly string[] = []): CheckResult {
   const expects = list(check.expect);
@@ -221,5 +223,14 @@ export function evaluateCheck(check: Check, events: readonly MonitorEvent[], ser
   const missingLogs = list(check.serverLog)
     .map((m, i) => (serverLines.some((line) => matchText(line, m)) ? -1 : i))
     .filter((i) => i >= 0);
-  return { passed: missing.length === 0 && forbidden.length === 0 && missingLogs.length === 0, missing, forbidden, missingLogs };
+  const forbiddenLogs = list(check.serverLogNone)
+    .map((m, i) => (serverLines.some((line) => matchText(line, m)) ? i : -1))
+    .filter((i) => i >= 0);
+  return {
+    passed: missing.length === 0 && forbidden.length === 0 && missingLogs.length === 0 && forbiddenLogs.length === 0,
+    missing,
+    forbidden,
+    missingLogs,
+    forbiddenLogs,
+  };
 }

@@ -60,6 +60,9 @@ describe('parsePlaygroundProps', () => {
     expect(messageOf({ ...valid, checks: [check({ type: 'frame' }, { serverLog: 'connexion' })] })).toBe(
       one('checks[0].serverLog : demande « server » : ce bac à sable n’a pas de console du serveur'),
     );
+    expect(messageOf({ ...valid, checks: [check({ type: 'frame' }, { serverLogNone: { includes: 'x' } })] })).toBe(
+      one('checks[0].serverLogNone : demande « server » : ce bac à sable n’a pas de console du serveur'),
+    );
     expect(messageOf({ ...valid, serverSolution: 'x' })).toBe(
       one('serverSolution : demande « server » : ce bac à sable n’a pas de code serveur'),
     );

@@ -257,6 +257,12 @@ export const checkSchema = z
       .describe(
         'Ligne, ou liste de lignes, que la console du serveur doit afficher pendant l’exécution (texte exact, `{ includes }` ou `{ regex }`) : pour demander un comportement du serveur. Demande `server`.',
       ),
+    serverLogNone: z
+      .union([textMatchSchema, z.array(textMatchSchema).min(1)])
+      .optional()
+      .describe(
+        "Ligne, ou liste de lignes, que la console du serveur ne doit pas afficher pendant l’exécution (texte exact, `{ includes }` ou `{ regex }`) : une seule fait échouer l’exercice. Par exemple la note du bac à sable sur un évènement `'error'` resté sans écouteur. Demande `server`.",
+      ),
   })
   .superRefine((check, ctx) => {
     const nones = check.none === undefined ? [] : Array.isArray(check.none) ? check.none : [check.none];
@@ -418,12 +424,14 @@ function crossCheck(props: object, ctx: z.RefinementCtx): void {
     }
   }
   checks.forEach((c, i) => {
-    if ((c as { serverLog?: unknown } | null)?.serverLog !== undefined && p.server === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['checks', i, 'serverLog'],
-        message: `demande ${q('server')}\u00a0: ce bac à sable n’a pas de console du serveur`,
-      });
+    for (const field of ['serverLog', 'serverLogNone'] as const) {
+      if ((c as Record<string, unknown> | null)?.[field] !== undefined && p.server === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checks', i, field],
+          message: `demande ${q('server')}\u00a0: ce bac à sable n’a pas de console du serveur`,
+        });
+      }
     }
   });
 
