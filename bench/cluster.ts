@@ -32,15 +32,18 @@ export interface ClusterSeries {
   cpu: number[];
   /** RSS of each instance, then HAProxy's, at the end of the measure (bytes). */
   rss: number[];
+  /** Live memory of each instance at the end of the measure (atelier_live_memory_bytes: JS heap used + external). */
+  live: number[];
   load: [string, string];
 }
 
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-async function held(port: number): Promise<number> {
+async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return sampleValue(parseExposition(text), 'atelier_sessions') ?? Number.NaN;
+  return sampleValue(parseExposition(text), name) ?? Number.NaN;
 }
+const held = (port: number) => metric(port, 'atelier_sessions');
 
 export async function clusterBench(log: (s?: string) => void): Promise<ClusterSeries[]> {
   if (!findHaproxy()) throw new Error(NO_HAPROXY);
@@ -72,6 +75,7 @@ export async function clusterBench(log: (s?: string) => void): Promise<ClusterSe
       const during = await Promise.all(cluster.instances.map((i) => held(i.port)));
       await client.next('measured', 300_000);
       const rss = pids.map(procRssBytes);
+      const live = await Promise.all(cluster.instances.map((i) => metric(i.port, 'atelier_live_memory_bytes')));
       const r = await client.next<Record<string, number> & { serverCpuShares: number[] }>('result', 60_000);
       await client.stop();
       const s: ClusterSeries = {
@@ -86,6 +90,7 @@ export async function clusterBench(log: (s?: string) => void): Promise<ClusterSe
         dropped: r.dropped,
         cpu: r.serverCpuShares,
         rss,
+        live,
         load: [load0, loadAverage()],
       };
       results.push(s);
@@ -98,7 +103,7 @@ export async function clusterBench(log: (s?: string) => void): Promise<ClusterSe
       );
       log(`      CPU ${s.cpu.map((c, i) => `${names[i]} ${fmt(c * 100, 1)} %`).join(', ')}`);
       log(
-        `      RSS ${s.rss.map((b, i) => `${names[i]} ${fmt(b / 2 ** 20, 1)} MiB`).join(', ')}; load average ${s.load[0]} → ${s.load[1]}`,
+        `      RSS ${s.rss.map((b, i) => `${names[i]} ${fmt(b / 2 ** 20, 1)} MiB`).join(', ')}; live memory ${s.live.map((b, i) => `${names[i]} ${fmt(b / 2 ** 20, 1)} MiB`).join(', ')}; load average ${s.load[0]} → ${s.load[1]}`,
       );
       // The sessions of this series end with their sockets' close only after the idle time: let the
       // sockets close before the next series.
