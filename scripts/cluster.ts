@@ -21,9 +21,9 @@ const root = new URL('..', import.meta.url).pathname;
 export const HAPROXY_SOURCE = '127.0.0.2';
 const HAPROXY_PATHS = ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy', '/usr/bin/haproxy'];
 
-/** The haproxy binary (HAPROXY env, the Debian path, or the PATH), or null. */
+/** The haproxy binary (the HAPROXY env alone when set; else the Debian path, or the PATH), or null. */
 export function findHaproxy(): string | null {
-  const candidates = [process.env.HAPROXY, ...HAPROXY_PATHS, 'haproxy'].filter((c): c is string => !!c);
+  const candidates = process.env.HAPROXY ? [process.env.HAPROXY] : [...HAPROXY_PATHS, 'haproxy'];
   for (const c of candidates) {
     const r = spawnSync(c, ['-v'], { encoding: 'utf8' });
     if (r.status === 0 && /HAProxy version/.test(r.stdout)) return c;
@@ -160,13 +160,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     h.stderr.on('data', (d) => {
       hOut += d;
     });
-    // Ready once it answers, and every instance is in both backends (first checks passed).
+    // Ready once a session path reaches an instance through it: the JSON 404 of an unknown session
+    // (not the site's home page: dist/ may not be built yet, e.g. while npm test builds it).
     const url = `http://127.0.0.1:${options.port}/`;
     const deadline = Date.now() + timeout;
     for (;;) {
       if (h.exitCode !== null) throw new Error(`haproxy exited (${h.exitCode}): ${hOut.slice(-1000)}`);
-      const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
-        (r) => r.status === 200,
+      const ok = await fetch(`${url}api/sessions/readiness-probe`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.status === 404 && /json/.test(r.headers.get('content-type') ?? ''),
         () => false,
       );
       if (ok) break;
