@@ -34,14 +34,49 @@ async function sidebarUrls(page: Page): Promise<string[]> {
   return [...new Set(hrefs.filter((h) => h.startsWith('/') && h !== '/'))];
 }
 
-const events = (page: Page, id: string) =>
-  page.locator(`aw-playground[data-id="${id}"]`).evaluate((el) => (el as unknown as { events: MonitorEvent[] }).events);
-/** The run's events and server console lines, for evaluateCheck. */
-const runOf = (page: Page, id: string) =>
-  page.locator(`aw-playground[data-id="${id}"]`).evaluate((el) => ({
-    events: (el as unknown as { events: MonitorEvent[] }).events,
-    lines: (el as unknown as { serverLines: string[] }).serverLines,
-  }));
+/**
+ * Poll cadence of the expectations and checks: Playwright's default ([100, 250, 500, 1000] ms)
+ * waits up to a second to see a condition met after the first two seconds, and most conditions
+ * here (a reconnection, a heartbeat, a network outage) are met later than that. A poll reads only
+ * the events added since the previous one (`runReader`), so polling 4 times a second costs little.
+ */
+const POLL_INTERVALS = [100, 250];
+
+/**
+ * The events and server console lines of one run of a playground, read incrementally: each read
+ * fetches only what the page added since the last read, or everything again when the page's arrays
+ * are not the ones read before (a different first event, or fewer entries than known). One reader
+ * per run, created once the run has started.
+ */
+function runReader(page: Page, id: string): () => Promise<{ events: MonitorEvent[]; lines: string[] }> {
+  const el = page.locator(`aw-playground[data-id="${id}"]`);
+  let events: MonitorEvent[] = [];
+  let lines: string[] = [];
+  let first: string | undefined;
+  const fetch = (from: { events: number; lines: number }) =>
+    el.evaluate((node, from) => {
+      const run = node as unknown as { events: MonitorEvent[]; serverLines: string[] };
+      const head = run.events[0];
+      return {
+        first: head ? `${head.seq}:${head.type}` : undefined,
+        events: run.events.length >= from.events ? run.events.slice(from.events) : null,
+        lines: run.serverLines.length >= from.lines ? run.serverLines.slice(from.lines) : null,
+      };
+    }, from);
+  return async () => {
+    let got = await fetch({ events: events.length, lines: lines.length });
+    if (!got.events || !got.lines || got.first !== first) {
+      got = await fetch({ events: 0, lines: 0 });
+      events = [];
+      lines = [];
+    }
+    first = got.first;
+    // A loop, not push(...): a run may hold more events than a call has room for arguments.
+    for (const e of got.events ?? []) events.push(e);
+    for (const l of got.lines ?? []) lines.push(l);
+    return { events, lines };
+  };
+}
 
 async function runAndWait(page: Page, props: PlaygroundProps, label: string) {
   const el = page.locator(`aw-playground[data-id="${props.id}"]`);
@@ -83,17 +118,19 @@ for (const url of LESSONS) {
 
         // 1. The starter produces what the lesson announces…
         await runAndWait(page, props, `${where} (départ)`);
+        const starterRun = runReader(page, props.id);
         for (const m of props.expect) {
           await soft
-            .poll(async () => satisfied(await events(page, props.id), m), {
+            .poll(async () => satisfied((await starterRun()).events, m), {
               message: `${where} : le code de départ doit produire ${JSON.stringify(m)}`,
               timeout: 15_000,
+              intervals: POLL_INTERVALS,
             })
             .toBe(true);
         }
         // 2. …and passes no exercise.
         await page.waitForTimeout(SETTLE_MS);
-        const starter = await runOf(page, props.id);
+        const starter = await starterRun();
         for (const check of props.checks) {
           soft(
             evaluateCheck(check, starter.events, starter.lines).passed,
@@ -109,16 +146,18 @@ for (const url of LESSONS) {
         if (!solution) return;
         await el.getByRole('button', { name: 'Solution' }).click();
         await runAndWait(page, props, `${where} (solution)`);
+        const solutionRun = runReader(page, props.id);
         for (const check of props.checks) {
           await soft
             .poll(
               async () => {
-                const run = await runOf(page, props.id);
-                return evaluateCheck(check, run.events, run.lines).passed;
+                const { events, lines } = await solutionRun();
+                return evaluateCheck(check, events, lines).passed;
               },
               {
                 message: `${where} : la solution doit réussir « ${check.label} »`,
                 timeout: 20_000,
+                intervals: POLL_INTERVALS,
               },
             )
             .toBe(true);
