@@ -141,7 +141,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const config = haproxyConfig({
       bind: `127.0.0.1:${options.port}`,
       proto: 'http',
-      servers: instances.map((i) => ({ name: i.name, address: `127.0.0.1:${i.port}` })),
+      servers: instances.map((i, n) => ({ name: i.name, id: n + 1, address: `127.0.0.1:${i.port}` })),
       source: HAPROXY_SOURCE,
       maxconn: options.maxconn ?? 4000,
       checkInterMs: options.check?.checkInterMs ?? 2000,

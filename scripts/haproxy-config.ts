@@ -11,6 +11,12 @@
 
 export interface HaproxyServer {
   name: string;
+  /**
+   * The server's `id`: HAProxy places a server on the consistent-hash ring by its id, which defaults
+   * to its position in the list. Explicit and never reused, so that removing a line does not move
+   * the servers after it on the ring (and their sessions).
+   */
+  id: number;
   /** host:port of the instance. */
   address: string;
 }
@@ -40,7 +46,7 @@ const ms = (n: number) => (n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
 export function haproxyConfig(o: HaproxyOptions): string {
   const source = o.source ? ` source ${o.source}` : '';
   const check = `check inter ${ms(o.checkInterMs)} fall ${o.checkFall} rise ${o.checkRise}`;
-  const servers = (extra: string) => o.servers.map((s) => `  server ${s.name} ${s.address} ${extra}`).join('\n');
+  const servers = (extra: string) => o.servers.map((s) => `  server ${s.name} ${s.address} id ${s.id} ${extra}`).join('\n');
   const lines = [
     o.header ?? '',
     'global',
@@ -135,9 +141,9 @@ export const PRODUCTION_EXAMPLE: HaproxyOptions = {
   bind: ':443 ssl crt /etc/haproxy/certs/atelier.pem alpn http/1.1',
   proto: 'https',
   servers: [
-    { name: 'a1', address: '10.0.0.11:4321' },
-    { name: 'a2', address: '10.0.0.12:4321' },
-    { name: 'a3', address: '10.0.0.13:4321' },
+    { name: 'a1', id: 1, address: '10.0.0.11:4321' },
+    { name: 'a2', id: 2, address: '10.0.0.12:4321' },
+    { name: 'a3', id: 3, address: '10.0.0.13:4321' },
   ],
   maxconn: 9500,
   checkInterMs: 2000,
