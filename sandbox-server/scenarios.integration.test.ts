@@ -47,6 +47,29 @@ describe('control', () => {
     m.close();
   });
 
+  it('fragment with split "bytes": a frame may end inside a character, the message stays whole', async () => {
+    const id = await createSession(t);
+    const m = await Monitor.open(t, id);
+    const ws = await openWs(`${t.ws}/s/${id}/control`);
+    // 'Salut 😀' is 10 bytes: 4 + 3 + 3, the second cut falls after f0 9f 98, inside the emoji.
+    ws.send(JSON.stringify({ cmd: 'fragment', text: 'Salut 😀', frames: 3, split: 'bytes' }));
+    expect((await nextMessage(ws)).data.toString()).toBe('Salut 😀');
+    const msg = await m.waitFor((e) => e.type === 'message' && e.from === 'server');
+    expect(msg).toMatchObject({ frames: 3, text: 'Salut 😀', opcode: 1 });
+    const frames = m.of('frame').filter((f) => f.from === 'server');
+    expect(frames.map((f) => f.payload)).toEqual(['53616c75', '7420f0', '9f9880']);
+    expect(m.of('violation')).toEqual([]);
+    // Without split, the cuts respect the characters; a bad split value is refused.
+    ws.send(JSON.stringify({ cmd: 'fragment', text: 'Salut 😀', frames: 3 }));
+    await nextMessage(ws);
+    ws.send(JSON.stringify({ cmd: 'fragment', text: 'x', frames: 1, split: 'octets' }));
+    expect(JSON.parse((await nextMessage(ws)).data.toString()).error).toMatch(/split/);
+    const all = m.of('frame').filter((f) => f.from === 'server' && f.opcode <= 2);
+    expect(all.slice(3, 6).map((f) => f.payload)).toEqual(['5361', '6c75', '7420f09f9880']);
+    ws.close();
+    m.close();
+  });
+
   it('binary: a binary message of the asked size (16-bit length form)', async () => {
     const id = await createSession(t);
     const m = await Monitor.open(t, id);

@@ -2,6 +2,7 @@
 // fragmentation, large binary frames, close codes and an abrupt TCP drop on the wire:
 //   {"cmd":"ping","payload":"abc"}                 server sends a ping (the browser answers pong)
 //   {"cmd":"fragment","text":"…","frames":3}       one text message in 3 frames (FIN only on the last)
+//   {"cmd":"fragment",…,"split":"bytes"}           the same, cut at byte boundaries (a frame may end inside a character)
 //   {"cmd":"binary","size":300}                    one binary message of 300 bytes (0x00, 0x01, …)
 //   {"cmd":"close","code":4001,"reason":"…"}       closing handshake with that code and reason
 //   {"cmd":"drop"}                                 TCP connection destroyed, no close frame (1006)
@@ -81,11 +82,14 @@ function run(ws: WebSocket, session: Session, conn: string | undefined, text: st
       if (!Number.isInteger(frames) || (frames as number) < 1 || (frames as number) > MAX_FRAMES) {
         return `«\u00a0frames\u00a0» doit être un entier entre 1 et ${MAX_FRAMES}.`;
       }
+      const split = command.split === undefined ? 'characters' : command.split;
+      if (split !== 'characters' && split !== 'bytes')
+        return '«\u00a0split\u00a0» vaut «\u00a0characters\u00a0» (par défaut) ou «\u00a0bytes\u00a0».';
       const bytes = Buffer.from(body);
       if (bytes.length > maxPayload) return `«\u00a0text\u00a0» dépasse ${maxPayload} octets.`;
-      const parts = splitUtf8(body, frames as number);
+      const parts: Array<string | Buffer> = split === 'bytes' ? splitBytes(bytes, frames as number) : splitUtf8(body, frames as number);
       session.info(
-        `Le serveur envoie «\u00a0${body}\u00a0» en ${parts.length} trame(s)\u00a0: text puis continuation, FIN sur la dernière.`,
+        `Le serveur envoie «\u00a0${body}\u00a0» en ${parts.length} trame(s)${split === 'bytes' ? ' coupées aux octets' : ''}\u00a0: text puis continuation, FIN sur la dernière.`,
         conn,
       );
       parts.forEach((part, i) => {
@@ -125,6 +129,21 @@ function run(ws: WebSocket, session: Session, conn: string | undefined, text: st
     default:
       return `commande inconnue${typeof command.cmd === 'string' ? ` «\u00a0${command.cmd}\u00a0»` : ''}. Commandes\u00a0: ${CONTROL_COMMANDS.join(', ')}.`;
   }
+}
+
+/**
+ * Splits bytes into `n` non-empty parts of nearly equal sizes, the first ones a byte longer, cut
+ * wherever that falls, inside a UTF-8 sequence too (fewer parts if there are fewer bytes).
+ */
+export function splitBytes(bytes: Buffer, n: number): Buffer[] {
+  const count = Math.min(n, bytes.length);
+  const parts: Buffer[] = [];
+  for (let i = 0, at = 0; i < count; i++) {
+    const size = Math.floor(bytes.length / count) + (i < bytes.length % count ? 1 : 0);
+    parts.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return parts;
 }
 
 /** Splits text into `n` non-empty parts without cutting a character (fewer parts if the text is short). */

@@ -36,6 +36,39 @@ describe('matchers', () => {
     expect(evaluateCheck(check, ECHO_RUN, [note])).toMatchObject({ passed: false, missingLogs: [0], forbiddenLogs: [0] });
     expect(evaluateCheck(check, ECHO_RUN, ['WS_ERR_X', note])).toMatchObject({ passed: false, missingLogs: [], forbiddenLogs: [0] });
   });
+  it('matches a frame payload in hex (payload): a frame that ends inside a UTF-8 sequence', () => {
+    const frame = (payload: string): MonitorEvent =>
+      ({
+        seq: 1,
+        t: 0,
+        type: 'frame',
+        conn: 'c1',
+        from: 'server',
+        fin: false,
+        rsv1: false,
+        rsv2: false,
+        rsv3: false,
+        opcode: 1,
+        opcodeName: 'text',
+        masked: false,
+        maskKey: null,
+        length: payload.length / 2,
+        lengthForm: 7,
+        header: '01',
+        payload,
+      }) as MonitorEvent;
+    const inside = {
+      payload: {
+        regex: '^(?:[0-9a-f]{2})*?(?:[c-f][0-9a-f]|e[0-9a-f][89ab][0-9a-f]|f[0-7][89ab][0-9a-f]|f[0-7][89ab][0-9a-f][89ab][0-9a-f])$',
+      },
+    };
+    // 'Salut 😀' cut after f0, or after f0 9f 98; é (c3 a9) cut after c3.
+    for (const p of ['7420f0', '53f09f98', 'c3']) expect(countMatches([frame(p)], inside), p).toBe(1);
+    // Whole characters: ASCII, é, €, 😀, and a frame that starts with the end of a character.
+    for (const p of ['5361', 'c3a9', 'e282ac', '20f09f9880', '9f9880', '0f00']) expect(countMatches([frame(p)], inside), p).toBe(0);
+    // Only frames have a payload.
+    expect(countMatches([{ seq: 2, t: 0, type: 'info', message: 'f0' } as MonitorEvent], { payload: { includes: 'f0' } })).toBe(0);
+  });
   it('matches a violation by its stable id', () => {
     const violation = {
       seq: 1,

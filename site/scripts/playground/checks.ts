@@ -128,6 +128,7 @@ export function matches(e: MonitorEvent, m: Matcher, clients: ClientMap): boolea
   if (m.text !== undefined && !matchText(textOf(e), m.text)) return false;
   if (m.violation !== undefined && !(e.type === 'violation' && e.id === m.violation)) return false;
   if (m.head !== undefined && !(e.type === 'http' && matchText(e.head, m.head))) return false;
+  if (m.payload !== undefined && !(e.type === 'frame' && matchText(e.payload, m.payload))) return false;
   if (m.sio !== undefined) {
     if (e.type !== 'eio' || !e.sio) return false;
     if (m.sio.type !== undefined && e.sio.type !== m.sio.type) return false;

@@ -185,6 +185,11 @@ const eventShape = {
   head: textMatchSchema
     .optional()
     .describe('Tête d’un évènement `http` : ligne de départ et en-têtes, séparés par CRLF, sans la ligne vide finale.'),
+  payload: textMatchSchema
+    .optional()
+    .describe(
+      'Charge utile d’une trame (évènement `frame`), démasquée, en hexadécimal minuscule, deux chiffres par octet, au plus les 4 096 premiers octets : pour juger des octets que le texte ne montre pas, par exemple une trame qui s’arrête au milieu d’un caractère UTF-8. Une expression régulière qui compte en octets s’ancre sur des paires : `^(?:[0-9a-f]{2})*?…$`.',
+    ),
 };
 
 /** The event `gap` is measured from: a matcher on one event alone (no gap, since or count). */
