@@ -89,6 +89,12 @@ export async function renderMetrics(server: Server, sandbox: Sandbox): Promise<s
   const x = new Exposition()
     .one('atelier_sessions', 'gauge', 'Live sandbox sessions.', sessions)
     .one('atelier_sessions_created_total', 'counter', 'Sessions created since start.', STATS.sessionsCreated)
+    .one(
+      'atelier_sessions_rerouted_total',
+      'counter',
+      'Session creations sent back to the load balancer with 307 (draining or over the memory budget).',
+      STATS.sessionsRerouted,
+    )
     .family('atelier_sessions_ended_total', 'counter', 'Sessions ended since start, by reason.', [
       [{ reason: 'expired' }, STATS.sessionsExpired],
       [{ reason: 'shutdown' }, STATS.sessionsShutdown],

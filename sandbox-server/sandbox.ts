@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { resolveLimits } from './limits.ts';
 import { clientOf, isTrusted } from './proxy.ts';
 import type { TrustProxy } from './proxy.ts';
-import { recordLimit } from './stats.ts';
+import { recordLimit, STATS } from './stats.ts';
 import type { Limits } from './limits.ts';
 import { parseNetworkConditions, WS_SCENARIOS } from '#protocol';
 import type { NetworkConditions } from '#protocol';
@@ -314,6 +314,7 @@ export function createSandbox(server: Server, options: SandboxOptions = {}): San
     const tries = Number(query.get('reroute') ?? '0');
     if (!Number.isInteger(tries) || tries < 0 || tries >= MAX_REROUTES) return false;
     query.set('reroute', String(tries + 1));
+    STATS.sessionsRerouted++;
     sendJson(res, 307, { error: 'Cette instance ne prend plus de session\u00a0: nouvel essai.' }, { Location: `/api/sessions?${query}` });
     return true;
   }

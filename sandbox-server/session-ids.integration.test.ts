@@ -3,6 +3,7 @@
 // only from a trusted proxy; a draining instance sends a new session back to the load balancer
 // (307, bounded) when it came with a route key, and answers 503 otherwise.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseExposition, sampleValue } from './metrics-parse.ts';
 import { parseTrustProxy } from './proxy.ts';
 import type { TrustProxy } from './proxy.ts';
 import { MAX_REROUTES } from './sandbox.ts';
@@ -89,6 +90,7 @@ describe('a draining instance behind the load balancer', () => {
     try {
       const id = await createSession(t);
       void t.app.drain(60_000);
+      const reroutedBefore = sampleValue(parseExposition((await raw(t, 'GET', '/metrics')).body), 'atelier_sessions_rerouted_total') ?? 0;
       const first = await raw(t, 'POST', '/api/sessions?server=1', { 'X-Session-Route': '0a1b2c3d' });
       expect(first.status).toBe(307);
       expect(first.head).toMatch(/^location: \/api\/sessions\?server=1&reroute=1\r?$/im);
@@ -96,6 +98,10 @@ describe('a draining instance behind the load balancer', () => {
       expect(again.head).toMatch(new RegExp(`^location: /api/sessions\\?server=1&reroute=${MAX_REROUTES}\\r?$`, 'im'));
       const last = await raw(t, 'POST', `/api/sessions?server=1&reroute=${MAX_REROUTES}`, { 'X-Session-Route': '0a1b2c3d' });
       expect(last.status).toBe(503);
+      // Two 307s, counted; the 503 is not.
+      expect(sampleValue(parseExposition((await raw(t, 'GET', '/metrics')).body), 'atelier_sessions_rerouted_total')).toBe(
+        reroutedBefore + 2,
+      );
       const plain = await raw(t, 'POST', '/api/sessions');
       expect(plain.status).toBe(503);
       expect(JSON.parse(plain.body).error).toMatch(/redémarre/);

@@ -39,6 +39,8 @@ export const STATS = {
   sessionsCreated: 0,
   sessionsExpired: 0,
   sessionsShutdown: 0,
+  /** POST /api/sessions sent back to the cluster's load balancer (307: draining or over the memory budget). */
+  sessionsRerouted: 0,
 };
 
 export const LIMIT_HITS = Object.fromEntries(LIMIT_KINDS.map((k) => [k, 0])) as Record<LimitKind, number>;
