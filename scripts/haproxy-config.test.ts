@@ -24,7 +24,8 @@ describe('haproxy configuration', () => {
     expect(cfg.match(/ source 127\.0\.0\.2/g)?.length).toBe(2 * PRODUCTION_EXAMPLE.servers.length);
     expect(cfg).not.toMatch(/^\s*log/m);
     // Explicit server ids (the ring's positions), in both backends.
-    for (const server of PRODUCTION_EXAMPLE.servers) expect(cfg.split(`server ${server.name} ${server.address} id ${server.id} `).length).toBe(3);
+    for (const server of PRODUCTION_EXAMPLE.servers)
+      expect(cfg.split(`server ${server.name} ${server.address} id ${server.id} `).length).toBe(3);
     // Logs never carry the URI (a session id is a capability).
     expect(haproxyConfig(PRODUCTION_EXAMPLE)).not.toMatch(/%r\b|%HU|%HP|option httplog/);
   });
