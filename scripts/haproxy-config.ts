@@ -64,8 +64,10 @@ export function haproxyConfig(o: HaproxyOptions): string {
     // not a trusted proxy: TRUST_PROXY).
     '  option forwardfor',
     '  timeout connect 5s',
-    '  timeout client 60s',
-    '  timeout server 60s',
+    // Inactivity of plain HTTP: longer than the longest silence of a sandbox response in progress (a
+    // match feed's SSE stream at its slowest pace, SANDBOX_MATCH_INTERVAL_MAX: 60 s; a long poll: 25 s).
+    '  timeout client 90s',
+    '  timeout server 90s',
     '  timeout http-request 10s',
     '  timeout http-keep-alive 10s',
     // An open WebSocket, monitor, SSE stream may stay silent for minutes (a session expires after
