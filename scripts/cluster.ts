@@ -39,7 +39,7 @@ export interface Instance {
   name: string;
   port: number;
   child: ChildProcessByStdio<null, Readable, Readable>;
-  /** Everything the instance wrote to stdout (JSON log lines). */
+  /** What the instance wrote (JSON log lines), its last MiB. */
   out(): string;
   exited: Promise<number | null>;
 }
@@ -50,7 +50,7 @@ export interface Cluster {
   port: number;
   instances: Instance[];
   haproxy: ChildProcessByStdio<null, Readable, Readable>;
-  /** HAProxy's output so far. */
+  /** HAProxy's output, its last MiB. */
   haproxyOut(): string;
   /** The configuration HAProxy runs. */
   config: string;
@@ -86,6 +86,10 @@ function waitFor(what: string, ms: number, test: () => boolean, failed: () => st
   });
 }
 
+/** What a process wrote is kept up to this many characters (its latest output): a cluster may run for days. */
+const OUTPUT_KEPT = 1 << 20;
+const tail = (text: string) => (text.length > OUTPUT_KEPT ? text.slice(-OUTPUT_KEPT) : text);
+
 function startInstance(name: string, env: Record<string, string>): Instance {
   const child = spawn(join(root, 'node_modules/.bin/node'), ['sandbox-server/main.ts'], {
     cwd: root,
@@ -93,12 +97,11 @@ function startInstance(name: string, env: Record<string, string>): Instance {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    out += d;
-  });
+  const keep = (d: Buffer) => {
+    out = tail(out + d);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<number | null>((r) => child.once('exit', r));
   return { name, port: 0, child, out: () => out, exited };
 }
@@ -154,12 +157,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const h = spawn(haproxyBin, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     haproxy = h;
     let hOut = '';
-    h.stdout.on('data', (d) => {
-      hOut += d;
-    });
-    h.stderr.on('data', (d) => {
-      hOut += d;
-    });
+    const keep = (d: Buffer) => {
+      hOut = tail(hOut + d);
+    };
+    h.stdout.on('data', keep);
+    h.stderr.on('data', keep);
     // Ready once a session path reaches an instance through it: the JSON 404 of an unknown session
     // (not the site's home page: dist/ may not be built yet, e.g. while npm test builds it).
     const url = `http://127.0.0.1:${options.port}/`;
