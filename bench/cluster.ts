@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { limitsToEnv } from '../sandbox-server/limits.ts';
 import { parseExposition, sampleValue } from '../sandbox-server/metrics-parse.ts';
 import { findHaproxy, NO_HAPROXY, startCluster } from '../scripts/cluster.ts';
-import { BENCH_DIR, fmt, procRssBytes, sleep, startChild } from './lib.ts';
+import { BENCH_DIR, fmt, procCpuSeconds, procRssBytes, sleep, startChild } from './lib.ts';
 import { BENCH_LIMITS } from './limits.ts';
 
 export interface ClusterSeries {
@@ -67,6 +67,10 @@ export async function clusterBench(log: (s?: string) => void): Promise<ClusterSe
       { name: '3 instances through HAProxy', port },
     ]) {
       const load0 = loadAverage();
+      // Idle CPU of each instance (timers, sampler) over 2 s, to take off.
+      const c0 = pids.map(procCpuSeconds);
+      await sleep(2000);
+      const idle = pids.map((pid, i) => (procCpuSeconds(pid) - c0[i]) / 2);
       const before = await Promise.all(cluster.instances.map((i) => held(i.port)));
       const client = startChild(join(BENCH_DIR, 'latency-client.ts'), [
         JSON.stringify({ port: series.port, serverPid: pids[0], serverPids: pids, sessions, seconds }),
@@ -102,6 +106,14 @@ export async function clusterBench(log: (s?: string) => void): Promise<ClusterSe
         `      latency p50 ${fmt(s.p50, 2)} ms, p99 ${fmt(s.p99, 2)} ms, max ${fmt(s.max, 1)} ms; sent ${s.sent}, lost ${s.lost}, dropped ${s.dropped}; load process CPU ${fmt(r.clientCpuShare * 100)} %`,
       );
       log(`      CPU ${s.cpu.map((c, i) => `${names[i]} ${fmt(c * 100, 1)} %`).join(', ')}`);
+      // The capacity model's inputs (deploy/README.md, « Dimensionner »): CPU per client message (its
+      // echo and monitor events included), the instances' idle CPU (read before the series) taken off.
+      const perSecond = s.sent / seconds;
+      const instanceCpu = s.cpu.slice(0, -1).reduce((a, c, i) => a + Math.max(0, c - idle[i]), 0);
+      log(
+        `      per client message: instances ${fmt((instanceCpu / perSecond) * 1e6, 1)} µs of CPU, HAProxy ${fmt((s.cpu.at(-1)! / perSecond) * 1e6, 1)} µs ` +
+          `(${fmt(perSecond)} messages/s of ${fmt(2 * sessions)} asked)`,
+      );
       log(
         `      RSS ${s.rss.map((b, i) => `${names[i]} ${fmt(b / 2 ** 20, 1)} MiB`).join(', ')}; live memory ${s.live.map((b, i) => `${names[i]} ${fmt(b / 2 ** 20, 1)} MiB`).join(', ')}; load average ${s.load[0]} → ${s.load[1]}`,
       );
