@@ -186,6 +186,26 @@ test('une page qui ne connaît que l’adresse d’apprenant ne peut pas devenir
   await other.close();
 });
 
+test('le code serveur ne voit jamais le secret de l’hôte (un lien partagé exécute le code d’un autre)', async ({ page }) => {
+  await open(page);
+  // Someone else's code, as a shared link would run it: it patches what the runtime might call
+  // later with the secret, and says what it saw.
+  await runServer(
+    page,
+    [
+      "const seen = (v) => typeof v === 'string' ? v.includes('\"auth\"') || v.includes('secret') : !!v && typeof v === 'object' && ('secret' in v || v.t === 'auth');",
+      'const stringify = JSON.stringify;',
+      "JSON.stringify = function (v, ...rest) { if (seen(v)) console.log('SECRET VU'); return stringify.call(this, v, ...rest); };",
+      'const concat = String.prototype.concat;',
+      "String.prototype.concat = function (...a) { if (a.some(seen)) console.log('SECRET VU'); return concat.apply(this, a); };",
+      "const { WebSocketServer } = require('ws');",
+      "new WebSocketServer({ port: 8080 }).on('connection', (ws) => { console.log('client connecté'); ws.on('message', (m) => ws.send(m)); });",
+    ].join('\n'),
+  );
+  await expect(serverConsole(page)).toContainText('client connecté');
+  await expect(serverConsole(page)).not.toContainText('SECRET VU');
+});
+
 /** The box of an area of the playground, in CSS pixels of the viewport. */
 const box = async (page: Page, selector: string) => {
   const b = await playground(page).locator(selector).first().boundingBox();

@@ -54,17 +54,23 @@ export const SPARE_DELAY_MS = 150;
 // once (while the iframe waits as a spare). Second message: the config and the learner's code,
 // loaded as its own script so that line numbers map one to one. A syntax error in it throws from
 // importScripts before anything runs: the iframe then finds its line (throwaway parse-only worker).
+// An install that returns a promise (the server's: its host channel authenticated first, see
+// server-runtime/worker.ts) has the code wait for it.
 const WORKER_BOOT = `const url = (s) => URL.createObjectURL(new Blob([s], { type: 'text/javascript' }));
 self.onmessage = (e) => {
   self.onmessage = (e) => {
     self.onmessage = null;
-    self[e.data.install || '__awInstall'](e.data.config);
-    try {
-      importScripts(url('(async () => {' + e.data.code + '\\n})().catch((e) => self.__awTopLevelError(e));\\n'));
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-      postMessage({ t: '__syntax', text: String(err.message) });
-    }
+    const load = () => {
+      try {
+        importScripts(url('(async () => {' + e.data.code + '\\n})().catch((e) => self.__awTopLevelError(e));\\n'));
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+        postMessage({ t: '__syntax', text: String(err.message) });
+      }
+    };
+    const installed = self[e.data.install || '__awInstall'](e.data.config);
+    if (installed && typeof installed.then === 'function') installed.then(load);
+    else load();
   };
   importScripts(url(e.data.runtime));
 };`;

@@ -1,8 +1,17 @@
 // What runs inside the learner server's Worker (in the same sandboxed iframe as the clients),
 // before the learner's server code. Bundled on its own as an IIFE (site/vite/playground-plugin.ts).
-// It opens the session's host channel (the secret stays in this closure: the learner's code never
-// sees it), installs `require`, `module`, `Buffer`, `process` and a console that reports to the
-// page, and tells the iframe when the host is accepted, so the clients start only then.
+// It opens the session's host channel, installs `require`, `module`, `Buffer`, `process` and a
+// console that reports to the page, and tells the iframe when the host is accepted, so the clients
+// start only then.
+//
+// The secret: the learner's code never sees it. It stays in this closure, and it is sent (`auth`)
+// before the learner's code runs: `install` resolves once the channel is open and authenticated
+// (or failed), and only then does the boot script load the code. Were the code run first, it could
+// read the secret by patching a builtin the runtime calls later (JSON.stringify for the `auth`
+// message, say) and send it out (importScripts of any URL is a request). On the learner's own page
+// that would change nothing (the code is the host already), but a shared link runs someone else's
+// code with the viewer's session: with the secret, its author could take the session's host
+// channel once the viewer presses « Arrêter », and answer the viewer's next runs in its place.
 import { Buffer } from 'buffer';
 import type { SandboxToHost } from '#protocol/host';
 import { defineGlobal, installReporting } from '../worker-report.ts';
@@ -22,7 +31,8 @@ export type ServerSignal = { t: '__server-ready' } | { t: '__server-failed'; tex
 
 const scope = self as unknown as Parameters<typeof installReporting>[0];
 
-function install(cfg: ServerRuntimeConfig): void {
+/** Resolves once the host channel is open and `auth` sent (or the channel failed): the learner's code may run. */
+function install(cfg: ServerRuntimeConfig): Promise<void> {
   const report = installReporting(scope, cfg.maxLogs);
   const say =
     (level: 'log' | 'info' | 'warn' | 'error') =>
@@ -46,9 +56,12 @@ function install(cfg: ServerRuntimeConfig): void {
       throw err;
     });
   let ready = false;
+  let authenticated!: () => void;
+  const started = new Promise<void>((resolve) => (authenticated = resolve));
   channel.onopen = () => {
     channel.send(JSON.stringify({ t: 'auth', secret: cfg.secret }));
     for (const text of queue.splice(0)) channel.send(text);
+    authenticated();
   };
   channel.onmessage = (ev) => {
     let messages: SandboxToHost[];
@@ -63,6 +76,7 @@ function install(cfg: ServerRuntimeConfig): void {
     }
   };
   channel.onclose = (ev) => {
+    authenticated(); // the code runs anyway, to show what fails
     const text = `Canal du serveur fermé (code ${ev.code}${ev.reason ? ` : ${ev.reason}` : ''}) : le serveur de la leçon ne reçoit plus rien.`;
     if (!ready) scope.postMessage({ t: '__server-failed', text } satisfies ServerSignal);
     else report({ t: 'error', kind: 'error', text, line: null });
@@ -87,6 +101,7 @@ function install(cfg: ServerRuntimeConfig): void {
   );
   // The clients' globals make no sense here (server code reaches its clients through `ws` and `http`).
   for (const name of ['WebSocket', 'EventSource', 'fetch', 'XMLHttpRequest']) defineGlobal(scope, name, undefined);
+  return started;
 }
 
 scope.__awInstallServer = install;
