@@ -163,7 +163,14 @@ function createFrame(workers: number): Frame {
   const iframe = document.createElement('iframe');
   iframe.setAttribute('sandbox', 'allow-scripts');
   iframe.title = 'Exécution isolée de votre code';
-  iframe.hidden = true;
+  // Out of sight and out of the accessibility tree, but not `hidden`: Chromium runs a sandboxed
+  // iframe in a process of its own and lowers the priority of a process whose frames are all
+  // display:none (observed: Chromium 150 on Linux gives it nice 5, 0 once the frame is rendered,
+  // even at 0×0), so the learner's Workers, the server's above all, lost the CPU to every other
+  // process on a busy machine (bench/RESULTS.md, relay round trip).
+  iframe.setAttribute('aria-hidden', 'true');
+  iframe.tabIndex = -1;
+  iframe.style.cssText = 'position:fixed;left:0;top:0;width:0;height:0;border:0;opacity:0;pointer-events:none';
   iframe.dataset.awRunner = '';
   iframe.srcdoc = `<!doctype html><meta charset="utf-8"><script type="application/json" id="aw-cfg">${json}</script><script>${BOOTSTRAP}</script>`;
   let markReady!: () => void;
