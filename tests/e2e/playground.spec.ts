@@ -222,7 +222,7 @@ test('plusieurs clients et Socket.IO : étiquettes A/B et annotations Engine.IO'
 });
 
 test('aucune violation grave d’accessibilité sur une leçon avec bac à sable', async ({ page }) => {
-  // A run, then two axe passes over Monaco and xterm.js: the slowest test on a busy machine.
+  // A run, then an axe pass over the page with Monaco and xterm.js: a slow test on a busy machine.
   test.slow();
   await page.goto(LESSON);
   await ready(page);
@@ -235,11 +235,11 @@ test('aucune violation grave d’accessibilité sur une leçon avec bac à sable
     .click();
   await playground(page).getByText('Connecter votre propre client').click();
   await expect(playground(page).getByText(/wscat -c/)).toBeVisible();
-  const results = await new AxeBuilder({ page }).include('aw-playground').analyze();
+  // One pass over the whole page: it covers the playground's nodes too (a pass limited to
+  // aw-playground found a subset of the same violations, for 6 to 7 s more).
+  const results = await new AxeBuilder({ page }).analyze();
   const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
-  const whole = await new AxeBuilder({ page }).analyze();
-  expect(whole.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
 });
 
 test('une page sans bac à sable ne charge ni Monaco ni xterm.js', async ({ page }) => {
