@@ -47,7 +47,11 @@ async function startMain(env: Record<string, string>): Promise<Server> {
     }),
     10_000,
     'server start',
-  );
+  ).catch((err) => {
+    // A start that timed out (a loaded machine) must not leave the server running after the test.
+    child.kill('SIGKILL');
+    throw err;
+  });
   return { child, port, out: output, exited };
 }
 
