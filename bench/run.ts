@@ -8,7 +8,8 @@
 // number of idle connections of the memory part (default 2000), BENCH_ECHO_RUNS the rounds of the
 // echo part (default 3); BENCH_RELAY_SESSIONS the sessions of the relay-sessions part (default 2000),
 // BENCH_RELAY_RATE their messages per second each (default 1), BENCH_RELAY_RUNS its rounds (default
-// 3); BENCH_RELAY_RTT_MESSAGES the round trips of each series of the relay part (default 500).
+// 3); BENCH_RELAY_RTT_MESSAGES the round trips of each series of the relay part (default 500);
+// BENCH_CPU_PROF a directory where each sandbox server child writes its CPU profile (--cpu-prof).
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import { BENCH_DIR, fmt, killAll, sleep, startChild, type Child } from './lib.ts';
@@ -33,7 +34,9 @@ const rows: Row[] = [];
 const row = (figure: string, value: string, target: string, pass: boolean | null) => rows.push({ figure, value, target, pass });
 
 async function server(kind: 'plain' | 'plain-coalesced' | 'sandbox', gc = false): Promise<Child & { port: number; pid: number }> {
-  const child = startChild(SERVER, [kind], { execArgv: gc ? ['--expose-gc'] : [] });
+  // BENCH_CPU_PROF=<dir>: the sandbox servers write a V8 CPU profile there when they stop (--cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = startChild(SERVER, [kind], { execArgv: [...(gc ? ['--expose-gc'] : []), ...prof] });
   const ready = await child.next<{ port: number; pid: number }>('ready', 30_000);
   return Object.assign(child, { port: ready.port, pid: ready.pid });
 }

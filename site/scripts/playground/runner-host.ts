@@ -166,8 +166,9 @@ function createFrame(workers: number): Frame {
   // Out of sight and out of the accessibility tree, but not `hidden`: Chromium runs a sandboxed
   // iframe in a process of its own and lowers the priority of a process whose frames are all
   // display:none (observed: Chromium 150 on Linux gives it nice 5, 0 once the frame is rendered,
-  // even at 0×0), so the learner's Workers, the server's above all, lost the CPU to every other
-  // process on a busy machine (bench/RESULTS.md, relay round trip).
+  // even at 0×0). The learner's Workers, the server's above all, should not yield the CPU to the
+  // page's other processes; the relay round trip measured no difference either way on a machine
+  // loaded by others (bench/RESULTS.md, 2026-12-07 09:27).
   iframe.setAttribute('aria-hidden', 'true');
   iframe.tabIndex = -1;
   iframe.style.cssText = 'position:fixed;left:0;top:0;width:0;height:0;border:0;opacity:0;pointer-events:none';
