@@ -1,13 +1,19 @@
-// `npm test`: lint and format, unit tests, then the integration tests with, beside them, the type
-// check and the production build, then end-to-end tests in Chromium. Stops at the first failing
-// step; a table of what each step cost ends the output.
+// `npm test`: lint and format, unit tests (with the production build beside them), the
+// integration tests that do not stand a loaded machine, then the end-to-end tests in Chromium
+// with, beside them, the other integration tests and the type check. Stops at the first failing
+// stage; a table of what each step cost ends the output.
 //
-// Why the type check and the build run beside the integration tests: those tests mostly wait
-// (sockets, timers, child processes: about 1.2 of 2 cores busy, measured with /usr/bin/time),
-// while the type check and the build are pure CPU work that reads what no integration test writes
-// (integration tests that build or serve the site do it in a copy of the project). Beside the
-// unit tests, which keep both cores busy, the type check gained nothing (measured: 27 s against
-// 26.5 s one after the other).
+// Why this order (CONTRIBUTING.md, « Les tests », has the figures):
+// - The end-to-end tests need the built site, so the build comes first; beside the unit tests it
+//   costs little more than after them (both keep the two cores busy).
+// - The end-to-end tests are the longest stage, and the integration tests mostly wait (sockets,
+//   timers, child processes: about one core of two, measured with a process-tree sampler), so most
+//   of them run beside the end-to-end tests instead of before them; the type check follows them in
+//   the same lane. Nothing there writes what the end-to-end server reads: the integration tests
+//   that build or serve the site do it in a copy of the project, on their own ports.
+// - LOAD_SENSITIVE files run alone before: beside the end-to-end tests (both cores busy), their
+//   traces depend on timing (measured: the differential tests failed 2 runs of 5 beside two
+//   busy loops, sio-polling and sio-recovery, and once in a whole npm test).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -25,6 +31,9 @@ interface Stage {
   beside?: Step[];
 }
 
+/** Integration test folders that must not share the machine with the end-to-end tests. */
+const LOAD_SENSITIVE = ['tests/differential/'];
+
 const scripts: Record<string, string> = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts ?? {};
 
 const stages: Stage[] = [
@@ -36,15 +45,26 @@ const stages: Stage[] = [
       skip: scripts.lint ? null : 'pas de script « lint » dans package.json',
     },
   },
-  { main: { name: 'Tests unitaires (Vitest, projet unit)', cmd: ['npm', 'run', 'test:unit'] } },
   {
-    main: { name: 'Tests d’intégration (Vitest, projet integration)', cmd: ['npm', 'run', 'test:integration'] },
+    main: { name: 'Tests unitaires (Vitest, projet unit)', cmd: ['npm', 'run', 'test:unit'] },
+    beside: [{ name: '  ∥ Construction du site (astro build)', cmd: ['npx', 'astro', 'build'] }],
+  },
+  {
+    main: {
+      name: 'Tests d’intégration sensibles à la charge',
+      cmd: ['npx', 'vitest', 'run', '--project', 'integration', ...LOAD_SENSITIVE],
+    },
+  },
+  {
+    main: { name: 'Tests de bout en bout (Playwright, Chromium)', cmd: ['npm', 'run', 'test:e2e'] },
     beside: [
+      {
+        name: '  ∥ Autres tests d’intégration (Vitest, projet integration)',
+        cmd: ['npx', 'vitest', 'run', '--project', 'integration', ...LOAD_SENSITIVE.flatMap((dir) => ['--exclude', `${dir}**`])],
+      },
       { name: '  ∥ Vérification des types (astro check)', cmd: ['npx', 'astro', 'check'] },
-      { name: '  ∥ Construction du site (astro build)', cmd: ['npx', 'astro', 'build'] },
     ],
   },
-  { main: { name: 'Tests de bout en bout (Playwright, Chromium)', cmd: ['npm', 'run', 'test:e2e'] } },
 ];
 
 const allSteps = stages.flatMap((s) => [s.main, ...(s.beside ?? [])]);
