@@ -103,7 +103,8 @@ function collectIds(connections: WireEvent[][]): Map<string, string> {
 
 function replaceIds(text: string, ids: Map<string, string>): string {
   let out = text;
-  for (const [id, label] of ids) out = out.split(id).join(label);
+  // Longest first: an id may begin with another (yeast offsets of the same millisecond: `X`, then `X.0`).
+  for (const [id, label] of [...ids].sort((a, b) => b[0].length - a[0].length)) out = out.split(id).join(label);
   return out;
 }
 
