@@ -167,8 +167,8 @@ function createFrame(workers: number): Frame {
   // iframe in a process of its own and lowers the priority of a process whose frames are all
   // display:none (observed: Chromium 150 on Linux gives it nice 5, 0 once the frame is rendered,
   // even at 0×0). The learner's Workers, the server's above all, should not yield the CPU to the
-  // page's other processes; the relay round trip measured no difference either way on a machine
-  // loaded by others (bench/RESULTS.md, 2026-12-07 09:27).
+  // page's other processes; the relay round trip measured no difference above the noise, on a
+  // loaded machine or a quiet one (bench/RESULTS.md, 2026-12-07 09:27 and 09:46).
   iframe.setAttribute('aria-hidden', 'true');
   iframe.tabIndex = -1;
   iframe.style.cssText = 'position:fixed;left:0;top:0;width:0;height:0;border:0;opacity:0;pointer-events:none';
