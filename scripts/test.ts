@@ -1,22 +1,13 @@
-// `npm test`: lint and format, unit tests (with the production build beside them), the
-// integration tests that do not stand a loaded machine, then the end-to-end tests in Chromium
-// with, beside them, the other integration tests and the type check. Stops at the first failing
-// stage; a table of what each step cost ends the output.
+// `npm test`: lint and format, unit tests, then the integration tests with, beside them, the type
+// check and the production build, then end-to-end tests in Chromium. Stops at the first failing
+// step; a table of what each step cost ends the output.
 //
-// Why this order (CONTRIBUTING.md, « Les tests », has the figures):
-// - The end-to-end tests need the built site, so the build comes first; beside the unit tests it
-//   costs little more than after them (both keep the two cores busy).
-// - The end-to-end tests are the longest stage, and the integration tests mostly wait (sockets,
-//   timers, child processes: about one core of two, measured with a process-tree sampler), so most
-//   of them run beside the end-to-end tests instead of before them; the type check follows them in
-//   the same lane. Nothing there writes what the end-to-end server reads: the integration tests
-//   that build or serve the site do it in a copy of the project, on their own ports.
-// - LOAD_SENSITIVE files run before, without the end-to-end tests (both cores busy) beside them:
-//   the differential tests, whose traces depend on timing (they failed 2 runs of 5 beside two busy
-//   loops, sio-polling and sio-recovery, and once in a whole npm test), and the short stress run,
-//   whose message-flood attack needs the server to read its 1.2 s of flood (beside the end-to-end
-//   tests at load 14 to 18 it read too little to be rate-limited: reported as a defect). They run
-//   side by side, two Vitest workers, as they did in the whole integration stage.
+// Why the type check and the build run beside the integration tests: those tests mostly wait
+// (sockets, timers, child processes: about 1.2 of 2 cores busy, measured with /usr/bin/time),
+// while the type check and the build are pure CPU work that reads what no integration test writes
+// (integration tests that build or serve the site do it in a copy of the project). Beside the
+// unit tests, which keep both cores busy, the type check gained nothing (measured: 27 s against
+// 26.5 s one after the other).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -34,11 +25,6 @@ interface Stage {
   beside?: Step[];
 }
 
-/** Integration test files (or folders, ending with /) that must not share the machine with the end-to-end tests. */
-const LOAD_SENSITIVE = ['tests/differential/', 'stress/stress.integration.test.ts'];
-/** The same, as globs for `vitest --exclude`. */
-const LOAD_SENSITIVE_GLOBS = LOAD_SENSITIVE.map((path) => (path.endsWith('/') ? `${path}**` : path));
-
 const scripts: Record<string, string> = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts ?? {};
 
 const stages: Stage[] = [
@@ -50,26 +36,15 @@ const stages: Stage[] = [
       skip: scripts.lint ? null : 'pas de script « lint » dans package.json',
     },
   },
+  { main: { name: 'Tests unitaires (Vitest, projet unit)', cmd: ['npm', 'run', 'test:unit'] } },
   {
-    main: { name: 'Tests unitaires (Vitest, projet unit)', cmd: ['npm', 'run', 'test:unit'] },
-    beside: [{ name: '  ∥ Construction du site (astro build)', cmd: ['npx', 'astro', 'build'] }],
-  },
-  {
-    main: {
-      name: 'Tests d’intégration sensibles à la charge',
-      cmd: ['npx', 'vitest', 'run', '--project', 'integration', ...LOAD_SENSITIVE],
-    },
-  },
-  {
-    main: { name: 'Tests de bout en bout (Playwright, Chromium)', cmd: ['npm', 'run', 'test:e2e'] },
+    main: { name: 'Tests d’intégration (Vitest, projet integration)', cmd: ['npm', 'run', 'test:integration'] },
     beside: [
-      {
-        name: '  ∥ Autres tests d’intégration (Vitest, projet integration)',
-        cmd: ['npx', 'vitest', 'run', '--project', 'integration', ...LOAD_SENSITIVE_GLOBS.flatMap((glob) => ['--exclude', glob])],
-      },
       { name: '  ∥ Vérification des types (astro check)', cmd: ['npx', 'astro', 'check'] },
+      { name: '  ∥ Construction du site (astro build)', cmd: ['npx', 'astro', 'build'] },
     ],
   },
+  { main: { name: 'Tests de bout en bout (Playwright, Chromium)', cmd: ['npm', 'run', 'test:e2e'] } },
 ];
 
 const allSteps = stages.flatMap((s) => [s.main, ...(s.beside ?? [])]);
