@@ -9,8 +9,7 @@
 // Skipped, with the reason, only when haproxy is not installed (.ci/run installs it).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import type { Agent } from 'node:http';
+import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -240,9 +239,8 @@ describe.skipIf(!haproxy)('cluster: HAProxy + 3 instances', () => {
     expect(b).not.toBe('');
     const ma = await Monitor.open(proxy, a);
     const mb = await Monitor.open(proxy, b);
-    const { Agent: HttpAgent } = await import('node:http');
-    const one = new HttpAgent({ keepAlive: true, maxSockets: 1 });
-    const two = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    const one = new Agent({ keepAlive: true, maxSockets: 1 });
+    const two = new Agent({ keepAlive: true, maxSockets: 1 });
     for (let n = 0; n < 3; n++) {
       expect((await call(`${proxy.http}/s/${a}/match/poll`, { agent: one })).status).toBe(200);
       expect((await call(`${proxy.http}/s/${b}/match/poll`, { agent: two })).status).toBe(200);

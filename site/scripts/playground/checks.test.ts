@@ -37,26 +37,10 @@ describe('matchers', () => {
     expect(evaluateCheck(check, ECHO_RUN, ['WS_ERR_X', note])).toMatchObject({ passed: false, missingLogs: [], forbiddenLogs: [0] });
   });
   it('matches a frame payload in hex (payload): a frame that ends inside a UTF-8 sequence', () => {
-    const frame = (payload: string): MonitorEvent =>
-      ({
-        seq: 1,
-        t: 0,
-        type: 'frame',
-        conn: 'c1',
-        from: 'server',
-        fin: false,
-        rsv1: false,
-        rsv2: false,
-        rsv3: false,
-        opcode: 1,
-        opcodeName: 'text',
-        masked: false,
-        maskKey: null,
-        length: payload.length / 2,
-        lengthForm: 7,
-        header: '01',
-        payload,
-      }) as MonitorEvent;
+    // The fixture's server text frame, made a non-final fragment carrying `payload`.
+    const serverFrame = ECHO_RUN.find((e) => e.type === 'frame' && e.from === 'server');
+    const frame = (payload: string) =>
+      ({ ...serverFrame, fin: false, length: payload.length / 2, payload, text: undefined }) as MonitorEvent;
     const inside = {
       payload: {
         regex: '^(?:[0-9a-f]{2})*?(?:[c-f][0-9a-f]|e[0-9a-f][89ab][0-9a-f]|f[0-7][89ab][0-9a-f]|f[0-7][89ab][0-9a-f][89ab][0-9a-f])$',

@@ -221,12 +221,11 @@ export function evaluateCheck(check: Check, events: readonly MonitorEvent[], ser
   });
   const missing = expects.map((m, i) => (counts[i] >= (m.count ?? 1) ? -1 : i)).filter((i) => i >= 0);
   const forbidden = hit.map((h, i) => (h ? i : -1)).filter((i) => i >= 0);
-  const missingLogs = list(check.serverLog)
-    .map((m, i) => (serverLines.some((line) => matchText(line, m)) ? -1 : i))
-    .filter((i) => i >= 0);
-  const forbiddenLogs = list(check.serverLogNone)
-    .map((m, i) => (serverLines.some((line) => matchText(line, m)) ? i : -1))
-    .filter((i) => i >= 0);
+  // Indexes of the log matchers whose line the console showed (shown = true) or did not.
+  const logsWhere = (ms: Check['serverLog'], shown: boolean) =>
+    list(ms).flatMap((m, i) => (serverLines.some((line) => matchText(line, m)) === shown ? [i] : []));
+  const missingLogs = logsWhere(check.serverLog, false);
+  const forbiddenLogs = logsWhere(check.serverLogNone, true);
   return {
     passed: missing.length === 0 && forbidden.length === 0 && missingLogs.length === 0 && forbiddenLogs.length === 0,
     missing,

@@ -240,6 +240,8 @@ export const matcherSchema = z
   .describe('Motif d’évènements : un évènement correspond quand tous les champs donnés sont vérifiés (aucun champ : tout évènement).');
 
 const matchers = () => z.union([matcherSchema, z.array(matcherSchema).min(1)]);
+/** One server console line, or a list of them. */
+const logLines = () => z.union([textMatchSchema, z.array(textMatchSchema).min(1)]);
 
 export const checkSchema = z
   .strictObject({
@@ -256,14 +258,12 @@ export const checkSchema = z
     none: matchers()
       .optional()
       .describe('Motif, ou liste de motifs, interdits : un seul évènement qui correspond à l’un d’eux fait échouer l’exercice.'),
-    serverLog: z
-      .union([textMatchSchema, z.array(textMatchSchema).min(1)])
+    serverLog: logLines()
       .optional()
       .describe(
         'Ligne, ou liste de lignes, que la console du serveur doit afficher pendant l’exécution (texte exact, `{ includes }` ou `{ regex }`) : pour demander un comportement du serveur. Demande `server`.',
       ),
-    serverLogNone: z
-      .union([textMatchSchema, z.array(textMatchSchema).min(1)])
+    serverLogNone: logLines()
       .optional()
       .describe(
         "Ligne, ou liste de lignes, que la console du serveur ne doit pas afficher pendant l’exécution (texte exact, `{ includes }` ou `{ regex }`) : une seule fait échouer l’exercice. Par exemple la note du bac à sable sur un évènement `'error'` resté sans écouteur. Demande `server`.",
