@@ -123,10 +123,23 @@ test('le code de l’apprenant ne peut lire ni la page ni son stockage', async (
 });
 
 test('erreurs de syntaxe marquées dans l’éditeur et signalées avec leur ligne', async ({ page }) => {
+  const languageService: string[] = [];
+  page.on('request', (req) => {
+    if (/ts\.worker/.test(req.url())) languageService.push(req.url());
+  });
   await page.goto(LESSON);
   await ready(page);
-  await setCode(page, 'const a = 1;\nconst b = ;\n');
+  // Reading a lesson does not load the TypeScript language service; the learner's first edit does.
+  await page.waitForTimeout(1000);
+  expect(languageService).toEqual([]);
+  await setCode(page, 'const a = 1;\n');
+  await playground(page)
+    .locator('.monaco-editor')
+    .click({ position: { x: 120, y: 40 } });
+  await page.keyboard.press('ControlOrMeta+End');
+  await page.keyboard.type('const b = ;');
   await expect(playground(page).locator('.squiggly-error').first()).toBeAttached({ timeout: 15_000 });
+  expect(languageService).toHaveLength(1);
   await runButton(page).click();
   await expect(consoleLog(page)).toContainText(/\[A ligne 2\] erreur de syntaxe/);
 });
