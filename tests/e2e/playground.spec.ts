@@ -20,10 +20,18 @@ const consoleLog = (page: Page) => playground(page).getByRole('log', { name: 'Co
 const terminalText = (page: Page) => playground(page).evaluate((el) => (el as PlaygroundElement).terminalText());
 const runButton = (page: Page) => playground(page).getByRole('button', { name: 'Exécuter' });
 
-/** Scrolls to the playground and waits for Monaco and xterm.js. */
+/** Scrolls to the playground and waits for xterm.js (Monaco comes only with editing: `startEditing`). */
 async function ready(page: Page) {
   await playground(page).scrollIntoViewIfNeeded();
   await expect(playground(page)).toHaveAttribute('data-ready', 'true', { timeout: 20_000 });
+}
+
+/** Clicks into « client.js » (at its second line), as a learner starting to edit; Monaco replaces the textarea. */
+async function startEditing(page: Page) {
+  await playground(page)
+    .locator('.aw-pg-textarea')
+    .click({ position: { x: 120, y: 30 } });
+  await expect(playground(page).locator('.monaco-editor')).toBeVisible({ timeout: 20_000 });
 }
 
 async function setCode(page: Page, code: string) {
@@ -123,23 +131,24 @@ test('le code de l’apprenant ne peut lire ni la page ni son stockage', async (
 });
 
 test('erreurs de syntaxe marquées dans l’éditeur et signalées avec leur ligne', async ({ page }) => {
-  const languageService: string[] = [];
+  const editorAssets: string[] = [];
   page.on('request', (req) => {
-    if (/ts\.worker/.test(req.url())) languageService.push(req.url());
+    if (/editor\.api|ts\.worker/.test(req.url())) editorAssets.push(req.url().replace(/.*\//, ''));
   });
   await page.goto(LESSON);
   await ready(page);
-  // Reading a lesson does not load the TypeScript language service; the learner's first edit does.
-  await page.waitForTimeout(1000);
-  expect(languageService).toEqual([]);
+  // Reading a lesson, even with code set by a button, loads neither Monaco nor its language
+  // service, and the code is coloured; the learner's first edit loads both.
   await setCode(page, 'const a = 1;\n');
-  await playground(page)
-    .locator('.monaco-editor')
-    .click({ position: { x: 120, y: 40 } });
+  await expect(playground(page).locator('.aw-pg-colours .aw-tk-keyword')).toHaveText('const');
+  await page.waitForTimeout(1000);
+  expect(editorAssets).toEqual([]);
+  await startEditing(page);
   await page.keyboard.press('ControlOrMeta+End');
   await page.keyboard.type('const b = ;');
-  await expect(playground(page).locator('.squiggly-error').first()).toBeAttached({ timeout: 15_000 });
-  expect(languageService).toHaveLength(1);
+  // The language service starts with the edit: 6.9 MB to compile, slow on a busy machine.
+  await expect(playground(page).locator('.squiggly-error').first()).toBeAttached({ timeout: 30_000 });
+  expect(editorAssets.map((u) => u.replace(/[.-][\w-]{8}\.js$/, ''))).toEqual(['editor.api', 'ts.worker']);
   await runButton(page).click();
   await expect(consoleLog(page)).toContainText(/\[A ligne 2\] erreur de syntaxe/);
 });
@@ -148,13 +157,11 @@ test('le code modifié survit au rechargement et « Réinitialiser » rend le co
   await page.goto(LESSON);
   await ready(page);
   const starter = await playground(page).evaluate((el) => (el as PlaygroundElement).code());
-  await playground(page)
-    .locator('.monaco-editor')
-    .click({ position: { x: 120, y: 40 } });
+  await startEditing(page);
   await page.keyboard.press('ControlOrMeta+End');
   await page.keyboard.type('\n// modifié par l’apprenant');
   await page.reload();
-  // The saved code is in the plain textarea before Monaco loads, then in Monaco.
+  // The saved code is in the textarea, coloured, until the learner edits it again.
   await expect(playground(page).locator('.aw-pg-textarea')).toHaveValue(/modifié par l’apprenant/);
   await ready(page);
   expect(await playground(page).evaluate((el) => (el as PlaygroundElement).code())).toContain('modifié par l’apprenant');
@@ -195,11 +202,16 @@ test('un lien de partage transmet le code sans l’exécuter', async ({ page, co
 test('Ctrl+Entrée exécute le code depuis l’éditeur', async ({ page }) => {
   await page.goto(LESSON);
   await ready(page);
-  await playground(page)
-    .locator('.monaco-editor')
-    .click({ position: { x: 120, y: 40 } });
+  // From the textarea (focusing it starts loading Monaco)…
+  await playground(page).locator('.aw-pg-textarea').focus();
   await page.keyboard.press('Control+Enter');
   await expect(consoleLog(page)).toContainText('message reçu : Bonjour');
+  // …then from Monaco.
+  await expect(playground(page).locator('.monaco-editor')).toBeVisible({ timeout: 20_000 });
+  await setCode(page, "console.log('depuis Monaco');\n");
+  await playground(page).locator('.monaco-editor').click({ position: { x: 120, y: 30 } });
+  await page.keyboard.press('Control+Enter');
+  await expect(consoleLog(page)).toContainText('depuis Monaco');
 });
 
 test('plusieurs clients et Socket.IO : étiquettes A/B et annotations Engine.IO', async ({ page }) => {
@@ -236,9 +248,11 @@ test('plusieurs clients et Socket.IO : étiquettes A/B et annotations Engine.IO'
 
 test('aucune violation grave d’accessibilité sur une leçon avec bac à sable', async ({ page }) => {
   // A run, then an axe pass over the page with Monaco and xterm.js: a slow test on a busy machine.
+  // (The coloured textarea before Monaco is what the axe test of site.spec.ts sees.)
   test.slow();
   await page.goto(LESSON);
   await ready(page);
+  await startEditing(page);
   await runButton(page).click();
   await expect(consoleLog(page)).toContainText('message reçu');
   await playground(page).getByText('Trames récentes (détail bit à bit)').click();

@@ -8,7 +8,7 @@ export interface CodeTabs {
   select(name: string): void;
 }
 
-export function setupCodeTabs(list: HTMLElement, onSelect: (name: string) => void): CodeTabs {
+export function setupCodeTabs(list: HTMLElement, onSelect?: (name: string) => void): CodeTabs {
   const tabs = [...list.querySelectorAll<HTMLButtonElement>('[role=tab]')];
   let selected = tabs.find((t) => t.getAttribute('aria-selected') === 'true')?.dataset.tab ?? tabs[0]?.dataset.tab ?? '';
 
@@ -23,7 +23,7 @@ export function setupCodeTabs(list: HTMLElement, onSelect: (name: string) => voi
     }
     if (name !== selected) {
       selected = name;
-      onSelect(name);
+      onSelect?.(name);
     }
   };
 

@@ -1,22 +1,13 @@
-// Monaco, loaded lazily (this module is only imported when a playground comes into view or is
-// touched). JavaScript with IntelliSense for Worker globals (WebSocket, fetch, EventSource),
-// `sandbox` and `io`; follows Starlight's theme; Ctrl/Cmd+Enter runs.
-//
-// The TypeScript language service (a 6.9 MB worker: 2.4 s of CPU per page, measured in Chromium)
-// starts only when the learner focuses or edits a file: until then the model uses `aw-javascript`,
-// the same JavaScript highlighting without a language service. A learner who only reads and runs
-// never pays for it; a syntax error in code set by a button (Solution, a share link) is still
-// reported with its line by the runner when it runs.
+// Monaco, loaded lazily: this module is imported only when the learner starts editing a file
+// (part-editors.ts), and with it the TypeScript language service (a 6.9 MB worker: 2.4 s of CPU per
+// page in Chromium, measured). JavaScript with IntelliSense for Worker globals (WebSocket, fetch,
+// EventSource), `sandbox` and `io`; follows Starlight's theme; Ctrl/Cmd+Enter runs.
 import * as monaco from 'monaco-editor';
-import { conf as jsConf, language as jsLanguage } from 'monaco-editor/languages/definitions/javascript/javascript.js';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import TsWorker from 'monaco-editor/languages/features/typescript/ts.worker?worker';
 import { LEARNER_DECLARATIONS } from './learner-types.ts';
 
 let configured = false;
-
-/** JavaScript highlighting alone, until the learner touches the file. */
-const LIGHT_JS = 'aw-javascript';
 
 function configure(): void {
   if (configured) return;
@@ -35,9 +26,6 @@ function configure(): void {
   });
   js.setDiagnosticsOptions({ noSemanticValidation: true, noSyntaxValidation: false });
   js.addExtraLib(LEARNER_DECLARATIONS, 'ts:atelier/learner-globals.d.ts');
-  monaco.languages.register({ id: LIGHT_JS });
-  monaco.languages.setMonarchTokensProvider(LIGHT_JS, jsLanguage);
-  monaco.languages.setLanguageConfiguration(LIGHT_JS, jsConf);
   const observer = new MutationObserver(() => monaco.editor.setTheme(themeName()));
   observer.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
 }
@@ -50,7 +38,8 @@ export interface EditorHandle {
   onChange(listener: (code: string) => void): void;
   /** Syntax errors currently marked (line, message). */
   syntaxErrors(): { line: number; message: string }[];
-  focus(): void;
+  /** Focuses the editor, the caret at `offset` (UTF-16 code units into the code) when given. */
+  focus(offset?: number): void;
   dispose(): void;
 }
 
@@ -61,7 +50,7 @@ export function createEditor(
   configure();
   const uri = monaco.Uri.parse(`file:///${opts.uri}.js`);
   monaco.editor.getModel(uri)?.dispose();
-  const model = monaco.editor.createModel(opts.code, LIGHT_JS, uri);
+  const model = monaco.editor.createModel(opts.code, 'javascript', uri);
   const editor = monaco.editor.create(container, {
     model,
     theme: themeName(),
@@ -77,17 +66,6 @@ export function createEditor(
     readOnly: opts.readOnly ?? false,
   });
   editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => opts.onRun());
-  // The learner's first focus or edit brings the language service (markers, hovers, completion).
-  // A flush is a whole-file replacement by code (Solution, Réinitialiser), not the learner typing.
-  const upgrade = () => {
-    if (model.getLanguageId() === LIGHT_JS) monaco.editor.setModelLanguage(model, 'javascript');
-    focused.dispose();
-    edited.dispose();
-  };
-  const focused = editor.onDidFocusEditorText(upgrade);
-  const edited = model.onDidChangeContent((e) => {
-    if (!e.isFlush) upgrade();
-  });
   return {
     getValue: () => model.getValue(),
     setValue: (code) => {
@@ -101,7 +79,10 @@ export function createEditor(
         .getModelMarkers({ resource: uri })
         .filter((m) => m.severity === monaco.MarkerSeverity.Error)
         .map((m) => ({ line: m.startLineNumber, message: m.message })),
-    focus: () => editor.focus(),
+    focus: (offset) => {
+      if (offset !== undefined) editor.setPosition(model.getPositionAt(offset));
+      editor.focus();
+    },
     dispose: () => {
       editor.dispose();
       model.dispose();

@@ -1,7 +1,7 @@
 // <aw-playground>: composes the parts of a playground (parts.ts) around its run state
-// (run-state.ts), its sandbox session and the isolated runner. Light at page load: Monaco and
-// xterm.js are imported when the playground comes into view or is touched; until then the starter
-// code is in a plain <textarea>.
+// (run-state.ts), its sandbox session and the isolated runner. Light at page load: xterm.js is
+// imported when the playground comes into view or is touched, Monaco when the learner starts
+// editing a file (part-editors.ts); until then the code is in a coloured <textarea>.
 import type { MonitorEvent } from '#protocol';
 import { checksPart } from './part-checks.ts';
 import { connectPart } from './part-connect.ts';
@@ -80,7 +80,7 @@ class AwPlayground extends HTMLElement {
       for (const p of this.parts) p.onEvent?.(e, this.state);
     });
 
-    // Load the heavy parts when the playground comes near the viewport or is touched.
+    // Load the terminal and prepare a run when the playground comes near the viewport or is touched.
     const io = new IntersectionObserver(
       (entries) => {
         if (entries.some((en) => en.isIntersecting)) {
@@ -117,7 +117,7 @@ class AwPlayground extends HTMLElement {
     return this.terminal.text();
   }
 
-  /** Monaco and xterm.js (once; `data-ready` then), then the first run is prepared. */
+  /** xterm.js (once; `data-ready` then), then the first run is prepared. */
   loadHeavy(): Promise<void> {
     this.loading ??= (async () => {
       await Promise.all(this.parts.map((p) => p.load?.()));

@@ -35,13 +35,13 @@ export interface PartContext {
   status(text: string): void;
   /** « Exécuter » (Ctrl+Entrée in an editor). */
   runCode(): void;
-  /** Loads Monaco and xterm.js (once). */
+  /** Loads xterm.js and prepares the first run (once). */
   loadHeavy(): Promise<void>;
 }
 
 /** One area of the page. Every hook is optional; the element calls them on every part. */
 export interface Part {
-  /** Monaco or xterm.js: import it and replace the light stand-in (called once, from loadHeavy). */
+  /** xterm.js: import it and replace the light stand-in (called once, from loadHeavy). */
   load?(): Promise<void>;
   /** A run starts; the run state was just reset. */
   reset?(): void;
