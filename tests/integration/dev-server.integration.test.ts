@@ -1,7 +1,10 @@
-// `npm run dev`: Astro's dev server carries the sandbox on its own port and reloads lessons
-// on the fly. Runs on a copy of the project so the real lessons are never edited.
-import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+// An instructor's loop: `npm run new-lesson` scaffolds a lesson, `npm run dev` shows it with its
+// playground (Astro's dev server carries the sandbox on its own port) and reloads lessons on the
+// fly. Runs on a copy of the project so the real lessons are never edited. (The scaffold is checked
+// through the dev server, not a production build of the copy: that build cost 20 s of CPU in
+// `npm test`, and `npm test` builds the real site anyway.)
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
@@ -22,9 +25,20 @@ async function poll<T>(what: string, fn: () => Promise<T | undefined>, ms: numbe
   throw new Error(`timeout: ${what}`);
 }
 
-describe('npm run dev', () => {
-  it('sert le site et le bac à sable sur un seul port, et recharge une leçon modifiée', async () => {
+describe('npm run new-lesson, puis npm run dev', () => {
+  it('crée une leçon que le serveur de développement rend avec son bac à sable, sert le bac à sable sur le même port, et recharge une leçon modifiée', async () => {
     const work = copyProject('dev');
+
+    // The scaffold: a new lesson file, and a refusal to overwrite it.
+    const scaffold = spawnSync('npm', ['run', 'new-lesson', '--', 'protocole/essai-formateur', 'Essai du formateur'], {
+      cwd: work,
+      encoding: 'utf8',
+    });
+    expect(scaffold.status, scaffold.stderr).toBe(0);
+    expect(readFileSync(join(work, 'lessons/protocole/essai-formateur.mdx'), 'utf8')).toContain('title: "Essai du formateur"');
+    const again = spawnSync('npm', ['run', 'new-lesson', '--', 'protocole/essai-formateur', 'Encore'], { cwd: work, encoding: 'utf8' });
+    expect(again.status).not.toBe(0);
+
     const dev = spawn('npx', ['astro', 'dev', '--host', '127.0.0.1', '--port', String(PORT)], {
       cwd: work,
       detached: true,
@@ -55,6 +69,13 @@ describe('npm run dev', () => {
       throw new Error(`${err.message}\n${output}`);
     });
     expect(page).toContain('lang="fr"');
+
+    // The scaffolded lesson passes the schema and renders with its playground and its exercise.
+    const scaffolded = await fetch(`${base}/protocole/essai-formateur/`, { signal: AbortSignal.timeout(60_000) });
+    const scaffoldedHtml = await scaffolded.text();
+    expect(scaffolded.status, scaffoldedHtml.slice(0, 2000)).toBe(200);
+    expect(scaffoldedHtml).toContain('<aw-playground');
+    expect(scaffoldedHtml).toContain('Envoyer une trame binaire');
 
     // The sandbox answers on the same port: a session, its monitor, and the echo scenario.
     const created = await fetch(`${base}/api/sessions`, { method: 'POST' });
