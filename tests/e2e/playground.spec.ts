@@ -209,7 +209,9 @@ test('Ctrl+Entrée exécute le code depuis l’éditeur', async ({ page }) => {
   // …then from Monaco.
   await expect(playground(page).locator('.monaco-editor')).toBeVisible({ timeout: 20_000 });
   await setCode(page, "console.log('depuis Monaco');\n");
-  await playground(page).locator('.monaco-editor').click({ position: { x: 120, y: 30 } });
+  await playground(page)
+    .locator('.monaco-editor')
+    .click({ position: { x: 120, y: 30 } });
   await page.keyboard.press('Control+Enter');
   await expect(consoleLog(page)).toContainText('depuis Monaco');
 });
