@@ -1,13 +1,14 @@
-// `npm test`: lint and format, unit tests, then the integration tests with, beside them, the type
-// check and the production build, then end-to-end tests in Chromium. Stops at the first failing
-// step; a table of what each step cost ends the output.
+// `npm test`: lint and format, unit tests, then the integration tests with the production build
+// beside them, then end-to-end tests in Chromium with the type check beside them. Stops at the
+// first failing step; a table of what each step cost ends the output.
 //
-// Why the type check and the build run beside the integration tests: those tests mostly wait
-// (sockets, timers, child processes: about 1.2 of 2 cores busy, measured with /usr/bin/time),
-// while the type check and the build are pure CPU work that reads what no integration test writes
-// (integration tests that build or serve the site do it in a copy of the project). Beside the
-// unit tests, which keep both cores busy, the type check gained nothing (measured: 27 s against
-// 26.5 s one after the other).
+// Why side by side: the integration and end-to-end tests wait a lot (sockets, timers, network
+// cuts, child processes), while the build and the type check are pure CPU work that read what no
+// test writes (integration tests that build or serve the site do it in a copy of the project).
+// The build must end before the end-to-end tests (they serve dist/); the type check goes beside
+// the end-to-end tests, where the machine had the most idle CPU (about a fifth of 2 cores, once
+// Monaco stopped loading on view). Beside the unit tests, which keep both cores busy, the type
+// check gained nothing (measured: 27 s against 26.5 s one after the other).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -39,12 +40,12 @@ const stages: Stage[] = [
   { main: { name: 'Tests unitaires (Vitest, projet unit)', cmd: ['npm', 'run', 'test:unit'] } },
   {
     main: { name: 'Tests d’intégration (Vitest, projet integration)', cmd: ['npm', 'run', 'test:integration'] },
-    beside: [
-      { name: '  ∥ Vérification des types (astro check)', cmd: ['npx', 'astro', 'check'] },
-      { name: '  ∥ Construction du site (astro build)', cmd: ['npx', 'astro', 'build'] },
-    ],
+    beside: [{ name: '  ∥ Construction du site (astro build)', cmd: ['npx', 'astro', 'build'] }],
   },
-  { main: { name: 'Tests de bout en bout (Playwright, Chromium)', cmd: ['npm', 'run', 'test:e2e'] } },
+  {
+    main: { name: 'Tests de bout en bout (Playwright, Chromium)', cmd: ['npm', 'run', 'test:e2e'] },
+    beside: [{ name: '  ∥ Vérification des types (astro check)', cmd: ['npx', 'astro', 'check'] }],
+  },
 ];
 
 const allSteps = stages.flatMap((s) => [s.main, ...(s.beside ?? [])]);
