@@ -1,4 +1,5 @@
 import { configDefaults, defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 // Two tiers (CONTRIBUTING.md, « Les tests ») run as Vitest projects:
 // - unit (`npm run test:unit`): pure code, no socket, no child process, no site build;
@@ -14,9 +15,37 @@ export const INTEGRATION_FILES = TEST_ROOTS.map((root) => `${root}/**/*.integrat
 
 export const UNIT_FILES = TEST_ROOTS.map((root) => `${root}/**/*.test.ts`);
 
+/**
+ * The longest integration files (measured 2026-12-07, 20 to 30 s each, mostly waiting), started
+ * first, longest first. Vitest's own order puts the files it has no timings for (a fresh clone, as
+ * in CI) by size, largest first: the two 4-line halves of the stress run came last and alone made
+ * the tier's tail. A file missing here only keeps Vitest's order.
+ */
+export const LONG_FIRST = [
+  'stress/stress-1.integration.test.ts',
+  'stress/stress-2.integration.test.ts',
+  'sandbox-server/network.integration.test.ts',
+  'stress/fuzz.integration.test.ts',
+  'sandbox-server/reliability.integration.test.ts',
+  'tests/differential/differential.integration.test.ts',
+  'tests/integration/dev-server.integration.test.ts',
+];
+
+class LongFirstSequencer extends BaseSequencer {
+  async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (spec: TestSpecification) => {
+      const at = LONG_FIRST.findIndex((path) => spec.moduleId.endsWith(`/${path}`));
+      return at < 0 ? LONG_FIRST.length : at;
+    };
+    // Array.prototype.sort is stable: the other files keep Vitest's order.
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
+
 export default defineConfig({
   test: {
     testTimeout: 20_000,
+    sequence: { sequencer: LongFirstSequencer },
     projects: [
       {
         extends: true,

@@ -4,7 +4,7 @@
 import { existsSync, globSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { INTEGRATION_FILES, TEST_ROOTS, UNIT_FILES } from '../vitest.config.ts';
+import { INTEGRATION_FILES, LONG_FIRST, TEST_ROOTS, UNIT_FILES } from '../vitest.config.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const IGNORED = ['**/node_modules/**', 'dist/**', '.tmp/**', '.astro/**'];
@@ -90,6 +90,11 @@ describe('test tiers', () => {
     const outside = glob(['**/*.test.ts']).filter((file) => !TEST_ROOTS.some((r) => file.startsWith(`${r}/`)));
     expect(outside).toEqual([]);
     expect(glob(INTEGRATION_FILES).length).toBeGreaterThan(5);
+  });
+
+  it('the files started first are integration files that exist (a renamed one would lose its place)', () => {
+    const integration = glob(INTEGRATION_FILES);
+    expect(LONG_FIRST.filter((file) => !integration.includes(file))).toEqual([]);
   });
 
   it('the check sees value imports, dynamic imports and helpers that listen, not type imports', () => {
