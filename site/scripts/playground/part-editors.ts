@@ -117,7 +117,7 @@ export function editorsPart(ctx: Pick<PartContext, 'root' | 'props' | 'status' |
   const storageKey = `aw:code:${lessonKey()}:${props.id}`;
   const uri = `${lessonKey().replace(/\W+/g, '_')}/${props.id}`;
   // The learner starts editing a file: Monaco for it (the rest of the playground loads with it if it
-  // had not yet). Failures are reported by loadHeavy's path: the textarea keeps working.
+  // had not yet). If Monaco cannot load, the status line says so and the textarea keeps working.
   const edit = (file: CodeFile) => {
     void ctx
       .loadHeavy()
