@@ -55,6 +55,9 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, ...INTEGRATION_FILES],
           // Pure CPU work, mostly importing modules: one file per core (Vitest's default leaves one idle).
           maxWorkers: '100%',
+          // Files share a worker's module cache (pure code keeps no global state between files):
+          // 13.4 s and 24 CPU-s isolated, 5.9 s and 10 CPU-s not (2026-12-07, every test passing).
+          isolate: false,
         },
       },
       {
