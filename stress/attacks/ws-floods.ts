@@ -38,7 +38,11 @@ async function connectionLoop(
     // At the deadline, the server may still be reading what was written before it (a loaded
     // machine: another test file, a build): its close, if it comes, is given a moment to arrive
     // before the connection is dropped and the flood judged by `neverClosed`.
-    if (!ctx.running && ws.open) await Promise.race([ws.gone, new Promise((r) => setTimeout(r, CLOSE_GRACE_MS))]);
+    if (!ctx.running && ws.open) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ws.gone, new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
+      clearTimeout(timer);
+    }
     ws.destroy();
   }
   return connections;

@@ -63,8 +63,13 @@ class CodeFile {
       this.colours.scrollTop = o.textarea.scrollTop;
       this.colours.scrollLeft = o.textarea.scrollLeft;
     });
-    const start = () => edit(this);
-    for (const type of ['pointerdown', 'focus', 'keydown'] as const) o.textarea.addEventListener(type, start, { once: true });
+    // The first of these starts Monaco, once.
+    const triggers = ['pointerdown', 'focus', 'keydown'] as const;
+    const start = () => {
+      for (const type of triggers) o.textarea.removeEventListener(type, start);
+      edit(this);
+    };
+    for (const type of triggers) o.textarea.addEventListener(type, start);
   }
 
   private paint(): void {
